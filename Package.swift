@@ -1,0 +1,71 @@
+// swift-tools-version:6.1
+// replicate: a paper-replication harness for self-supervised learning and computational pathology.
+// Layering (each module imports only modules listed before it):
+//   C shims → Basics → Engine → Vision → Slides → Methods → Evaluation → Harness → Results → replicate
+import PackageDescription
+
+let release: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+
+let package = Package(
+  name: "replicate",
+  platforms: [.macOS(.v14)],
+  products: [
+    .executable(name: "replicate", targets: ["replicate"])
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+    .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
+    .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+    .package(url: "https://github.com/hummingbird-project/swift-mustache", exact: "2.1.1"),
+  ],
+  targets: [
+    // System libraries: each is imported by exactly one Swift module.
+    .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+    .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+    .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+    .systemLibrary(name: "CTIFF", pkgConfig: "libtiff-4", providers: [.apt(["libtiff-dev"])]),
+    .systemLibrary(name: "COpenSlide", pkgConfig: "openslide", providers: [.apt(["libopenslide-dev"])]),
+    .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
+
+    // Hashing, progress lines, process facts: no numerics, no papers.
+    .target(name: "Basics", dependencies: ["COpenSSL"], swiftSettings: release),
+    // Numerics: RNG, BLAS, (later) tensors and autograd.
+    .target(name: "Engine", dependencies: ["Basics", "CBLAS"], swiftSettings: release),
+    // Images: buffers, PNG/TIFF I/O, filters, synthetic tissue.
+    .target(name: "Vision", dependencies: ["Engine", "CPNG", "CTIFF"], swiftSettings: release),
+    // Whole-slide images through OpenSlide; annotations through libxml2.
+    .target(name: "Slides", dependencies: ["Vision", "COpenSlide", "CLibXML2"], swiftSettings: release),
+    // One file (or folder) per paper method.
+    .target(name: "Methods", dependencies: ["Vision", "Slides"], swiftSettings: release),
+    // Metrics, probes, bootstrap.
+    .target(name: "Evaluation", dependencies: ["Engine"], swiftSettings: release),
+    // Target registry, typed configs, datasets, runner, bands and claims.
+    .target(
+      name: "Harness",
+      dependencies: ["Methods", "Evaluation", .product(name: "Yams", package: "Yams")],
+      swiftSettings: release),
+    // SQLite store, HTML report, JUnit XML, gate.
+    .target(
+      name: "Results",
+      dependencies: [
+        "Harness", .product(name: "GRDB", package: "GRDB.swift"),
+        .product(name: "Mustache", package: "swift-mustache"),
+      ],
+      swiftSettings: release),
+    .executableTarget(
+      name: "replicate",
+      dependencies: [
+        "Harness", "Results", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
+      swiftSettings: release),
+
+    .testTarget(name: "EngineTests", dependencies: ["Engine", "Basics"]),
+    .testTarget(name: "VisionTests", dependencies: ["Vision"]),
+    .testTarget(name: "SlidesTests", dependencies: ["Slides"]),
+    .testTarget(name: "MethodsTests", dependencies: ["Methods"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
+    .testTarget(name: "HarnessTests", dependencies: ["Harness"]),
+    .testTarget(name: "ResultsTests", dependencies: ["Results"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "CLITests", dependencies: ["Basics", "Vision"]),
+  ]
+)

@@ -1,0 +1,237 @@
+import Basics
+import Dispatch
+import Foundation
+import Slides
+import Vision
+
+/// Loads tiles from a `DataSource`: generates (or reads from the cache) the synthetic dataset, or
+/// reads a user's images or slide.
+public struct TileLoader: Sendable {
+  /// Where generated datasets are cached: `$REPLICATE_CACHE/datasets`, else `<root>/.cache/datasets`.
+  public let cacheDirectory: URL
+  /// Bumped whenever the generator's output changes, so stale caches are never read.
+  public static let generatorRevision = 1
+
+  public init(cacheDirectory: URL) { self.cacheDirectory = cacheDirectory }
+
+  /// Loads the tiles of `source`.
+  ///
+  /// - Parameters:
+  ///   - tileSize: for synthetic data the image size to generate; for slides the tile size; for
+  ///     user images ignored (images are used as they are).
+  ///   - limit: at most this many tiles from a slide.
+  public func load(
+    _ source: DataSource, tileSize: Int, limit: Int = 4096, threads: Int = 1,
+    progress: (@Sendable (Int, Int) -> Void)? = nil
+  ) throws -> TileSet {
+    switch source {
+    case .synthetic(let manifest, let ref):
+      return try synthetic(manifest, ref, tileSize: tileSize, threads: threads, progress: progress)
+    case .imageFile(let url):
+      let image = try readImage(url)
+      return TileSet(
+        images: [image], labels: [0], classNames: ["images"], names: [url.lastPathComponent],
+        datasetId: "file:\(url.lastPathComponent)", contentHash: TileSet.hash(images: [image], labels: [0]))
+    case .imageFolder(let url):
+      return try folder(url)
+    case .slide(let url):
+      let slide: WholeSlideImage
+      do { slide = try WholeSlideImage(path: url.path) } catch let e as SlideError {
+        throw InputError.badData(path: url.path, message: e.description)
+      }
+      let tiles = try SlideTiles.tiles(of: slide, level: 0, size: tileSize, limit: limit)
+      guard !tiles.isEmpty else {
+        throw InputError.badData(path: url.path, message: "no tissue tiles of \(tileSize)² px found at level 0")
+      }
+      let images = tiles.map(\.image)
+      let labels = [Int](repeating: 0, count: images.count)
+      return TileSet(
+        images: images, labels: labels, classNames: ["tissue"],
+        names: tiles.map { "x=\($0.x),y=\($0.y)" }, datasetId: "slide:\(url.lastPathComponent)",
+        contentHash: TileSet.hash(images: images, labels: labels))
+    }
+  }
+
+  private func readImage(_ url: URL) throws -> RGBImage {
+    do { return try ImageIO.read(url.path) } catch let e as ImageIOError {
+      throw InputError.badData(path: url.path, message: e.description)
+    }
+  }
+
+  /// An image folder: files at the top level (one class "images"), or one sub-folder per class.
+  private func folder(_ url: URL) throws -> TileSet {
+    let fm = FileManager.default
+    let entries = (try? fm.contentsOfDirectory(atPath: url.path))?.sorted() ?? []
+    func isImage(_ name: String) -> Bool {
+      ImageIO.supportedExtensions.contains((name as NSString).pathExtension.lowercased())
+    }
+    var classes: [String] = []
+    var files: [(URL, Int)] = []
+    let topImages = entries.filter(isImage)
+    if !topImages.isEmpty {
+      classes = ["images"]
+      files = topImages.map { (url.appendingPathComponent($0), 0) }
+    } else {
+      for name in entries {
+        var isDir: ObjCBool = false
+        let sub = url.appendingPathComponent(name)
+        guard fm.fileExists(atPath: sub.path, isDirectory: &isDir), isDir.boolValue else { continue }
+        let images = ((try? fm.contentsOfDirectory(atPath: sub.path)) ?? []).sorted().filter(isImage)
+        guard !images.isEmpty else { continue }
+        classes.append(name)
+        files += images.map { (sub.appendingPathComponent($0), classes.count - 1) }
+      }
+    }
+    guard !files.isEmpty else {
+      throw InputError.badData(
+        path: url.path, message: "no .png/.tif/.tiff images in the folder or its class sub-folders")
+    }
+    let images = try files.map { try readImage($0.0) }
+    let labels = files.map(\.1)
+    let names = files.map { $0.0.path.replacingOccurrences(of: url.path + "/", with: "") }
+    return TileSet(
+      images: images, labels: labels, classNames: classes, names: names,
+      datasetId: "folder:\(url.lastPathComponent)", contentHash: TileSet.hash(images: images, labels: labels))
+  }
+
+  /// Resolved generator parameters for the synthetic dataset.
+  static func tissueParameters(_ text: [String: String], path: String) throws -> SyntheticTissue.Parameters {
+    var p = SyntheticTissue.Parameters()
+    for (key, value) in text {
+      switch key {
+      case "imageSize":
+        guard let v = Int(value), v >= 16, v <= 4096 else {
+          throw InputError.file(path: path, key: key, message: "expected an integer in 16...4096")
+        }
+        p.imageSize = v
+      case "focusVariation":
+        guard let v = Bool(value) else { throw InputError.file(path: path, key: key, message: "expected true or false") }
+        p.focusVariation = v
+      case "blurredFraction":
+        guard let v = Double(value), v >= 0, v <= 1 else {
+          throw InputError.file(path: path, key: key, message: "expected a number in 0...1")
+        }
+        p.blurredFraction = v
+      default:
+        throw InputError.file(
+          path: path, key: key, message: "unknown generator parameter; expected imageSize, focusVariation, blurredFraction")
+      }
+    }
+    return p
+  }
+
+  private func synthetic(
+    _ manifest: DatasetManifest, _ ref: DatasetRef, tileSize: Int, threads: Int,
+    progress: (@Sendable (Int, Int) -> Void)?
+  ) throws -> TileSet {
+    guard let split = manifest.splits[ref.split] else {
+      throw InputError.file(
+        path: manifest.file, key: "splits.\(ref.split)", message: "missing; the target asks for this split")
+    }
+    var text = manifest.parameters
+    for (k, v) in ref.parameters { text[k] = v }
+    text["imageSize"] = String(tileSize)
+    let parameters = try Self.tissueParameters(text, path: manifest.file)
+    let paramText = text.keys.sorted().map { "\($0)=\(text[$0] ?? "")" }.joined(separator: ",")
+    let datasetId = "\(manifest.id)@\(manifest.version):\(ref.split){\(paramText)}"
+    let key = SHA256Hasher.hex(
+      of: "\(datasetId)|seed=\(split.seed)|perClass=\(split.perClass)|rev=\(Self.generatorRevision)")
+    let dir = cacheDirectory.appendingPathComponent("\(manifest.id)-v\(manifest.version)-\(key.prefix(16))")
+    let classCount = manifest.classes.count
+    let count = classCount * split.perClass
+    let labels = (0..<count).map { $0 / split.perClass }
+    let names = (0..<count).map { "\(manifest.classes[$0 / split.perClass])/\($0 % split.perClass)" }
+    let size = parameters.imageSize
+    let bytesPer = size * size * 3
+    let dataURL = dir.appendingPathComponent("tiles.u8")
+    let hashURL = dir.appendingPathComponent("sha256")
+    if let data = try? Data(contentsOf: dataURL), data.count == bytesPer * count,
+      let stored = try? String(contentsOf: hashURL, encoding: .utf8)
+    {
+      let images = (0..<count).map { i in
+        RGBImage(width: size, height: size, pixels: [UInt8](data[(i * bytesPer)..<((i + 1) * bytesPer)]))
+      }
+      let hash = TileSet.hash(images: images, labels: labels)
+      if hash == stored.trimmingCharacters(in: .whitespacesAndNewlines) {
+        return TileSet(
+          images: images, labels: labels, classNames: manifest.classes, names: names, datasetId: datasetId,
+          contentHash: hash)
+      }
+    }
+    // Generate: every image is a pure function of (seed, label, index), so threads cannot change bytes.
+    let generator = SyntheticTissue(parameters: parameters, seed: split.seed)
+    let perClass = split.perClass
+    let images = ConcurrentMap.map(count: count, threads: threads, progress: progress) { i in
+      generator.image(label: i / perClass, index: i % perClass)
+    }
+    let hash = TileSet.hash(images: images, labels: labels)
+    try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    var blob = Data(capacity: bytesPer * count)
+    for image in images { blob.append(contentsOf: image.pixels) }
+    let tmp = dir.appendingPathComponent("tiles.u8.tmp-\(HostFacts.pid)")
+    if (try? blob.write(to: tmp)) != nil {
+      _ = try? FileManager.default.removeItem(at: dataURL)
+      try? FileManager.default.moveItem(at: tmp, to: dataURL)
+      try? (hash + "\n").write(to: hashURL, atomically: true, encoding: .utf8)
+      let info = "{\"dataset\": \(ConfigValue.quote(datasetId)), \"count\": \(count), \"imageSize\": \(size)}\n"
+      try? info.write(to: dir.appendingPathComponent("info.json"), atomically: true, encoding: .utf8)
+    }
+    return TileSet(
+      images: images, labels: labels, classNames: manifest.classes, names: names, datasetId: datasetId,
+      contentHash: hash)
+  }
+}
+
+/// Order-preserving parallel map: results land at their index, so the output does not depend on
+/// the thread count or scheduling.
+public enum ConcurrentMap {
+  public static func map<T: Sendable>(
+    count: Int, threads: Int, progress: (@Sendable (Int, Int) -> Void)? = nil, _ body: @Sendable (Int) -> T
+  ) -> [T] {
+    let results = UnsafeMutableBufferPointer<T?>.allocate(capacity: count)
+    results.initialize(repeating: nil)
+    defer { results.deallocate() }
+    let box = ResultBox(results)
+    let cursor = Cursor()
+    let workers = max(1, min(threads, count))
+    let chunk = 16
+    DispatchQueue.concurrentPerform(iterations: workers) { _ in
+      while true {
+        let start = cursor.claim(chunk)
+        if start >= count { break }
+        let end = min(start + chunk, count)
+        for i in start..<end { box.set(i, body(i)) }
+        progress?(cursor.finish(end - start), count)
+      }
+    }
+    return (0..<count).map { box.get($0) }
+  }
+
+  private final class Cursor: @unchecked Sendable {
+    private let lock = NSLock()
+    private var next = 0
+    private var finished = 0
+    func claim(_ n: Int) -> Int {
+      lock.lock()
+      defer { lock.unlock() }
+      next += n
+      return next - n
+    }
+    func finish(_ n: Int) -> Int {
+      lock.lock()
+      defer { lock.unlock() }
+      finished += n
+      return finished
+    }
+  }
+
+  private final class ResultBox<T>: @unchecked Sendable {
+    let buffer: UnsafeMutableBufferPointer<T?>
+    init(_ buffer: UnsafeMutableBufferPointer<T?>) { self.buffer = buffer }
+    func set(_ i: Int, _ v: T) { buffer[i] = v }
+    func get(_ i: Int) -> T {
+      guard let v = buffer[i] else { preconditionFailure("ConcurrentMap: slot \(i) was not filled") }
+      return v
+    }
+  }
+}

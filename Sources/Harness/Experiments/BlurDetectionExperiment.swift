@@ -1,0 +1,188 @@
+import Engine
+import Evaluation
+import Foundation
+import Methods
+import Vision
+
+/// The blur-detection target: focus detectors scored on sharp tiles and on copies degraded by
+/// Gaussian blur of known σ and by defocus (disk) blur of known radius.
+///
+/// For every detector it measures the ROC-AUC of sharp against blurred, Spearman's ρ between score
+/// and blur level, and whether the mean score falls strictly as blur grows (the claim of Tong et
+/// al. 2004 and of every focus measure since Pech-Pacheco et al. 2000). Tong's `Per` is also used
+/// as the paper's classifier (blurred when `Per < MinZero`), giving a balanced accuracy.
+public enum BlurDetectionExperiment: Experiment {
+  public static let schema: [ConfigKey] = [
+    ConfigKey("tiles", .int, default: .int(64), "sharp tiles drawn (class-stratified) from the pool", check: positive),
+    ConfigKey("tileSize", .int, default: .int(128), "tile edge in pixels (synthetic data and slides)", check: sizeCheck),
+    ConfigKey(
+      "gaussianSigmas", .doubleList, default: .list([0.5, 1, 1.5, 2, 3].map(ConfigValue.double)),
+      "Gaussian blur σ levels (pixels), increasing", check: increasingPositive),
+    ConfigKey(
+      "defocusRadii", .doubleList, default: .list([1, 2, 3, 4].map(ConfigValue.double)),
+      "defocus disk radii (pixels), increasing", check: increasingPositive),
+    ConfigKey("minZero", .double, default: .double(0.05), "Tong's MinZero: blurred when Per < MinZero (paper: 0.05)"),
+    ConfigKey("edgeThreshold", .double, default: .double(35), "Tong's edge threshold on 0–255 grey (paper: 35)"),
+    ConfigKey("bootstrap", .int, default: .int(200), "bootstrap resamples for the AUC intervals", check: positive),
+  ]
+
+  static let positive: @Sendable (ConfigValue) -> String? = { v in
+    if case .int(let n) = v, n > 0 { return nil }
+    return "expected a positive integer"
+  }
+  static let sizeCheck: @Sendable (ConfigValue) -> String? = { v in
+    if case .int(let n) = v, n >= 16, n <= 4096 { return nil }
+    return "expected an integer in 16...4096"
+  }
+  static let increasingPositive: @Sendable (ConfigValue) -> String? = { v in
+    guard case .list(let items) = v else { return "expected a list of numbers" }
+    let xs = items.compactMap(\.doubleValue)
+    if xs.count == items.count, let first = xs.first, first > 0, zip(xs, xs.dropFirst()).allSatisfy({ $0 < $1 }) {
+      return nil
+    }
+    return "expected positive, strictly increasing numbers"
+  }
+
+  /// The detectors, by metric prefix.
+  public static let detectors = FocusDetectorKind.allCases
+
+  public static var metrics: [MetricInfo] {
+    var out: [MetricInfo] = []
+    for d in detectors {
+      let n = d.rawValue
+      out.append(MetricInfo("\(n).auc_gaussian", .higher, "ROC-AUC, sharp vs Gaussian-blurred tiles"))
+      out.append(MetricInfo("\(n).auc_defocus", .higher, "ROC-AUC, sharp vs defocus-blurred tiles"))
+      out.append(MetricInfo("\(n).spearman_gaussian", .lower, "Spearman ρ of score with σ (−1 is ideal)"))
+      out.append(MetricInfo("\(n).spearman_defocus", .lower, "Spearman ρ of score with disk radius"))
+      out.append(
+        MetricInfo("\(n).monotone_gaussian", .higher, "1 if the mean score falls strictly with σ", banded: false))
+      out.append(
+        MetricInfo("\(n).monotone_defocus", .higher, "1 if the mean score falls strictly with radius", banded: false))
+      for kind in ["gaussian", "defocus"] {
+        out.append(MetricInfo("\(n).auc_\(kind).ci95_low", .higher, "bootstrap 95% interval, lower", banded: false))
+        out.append(MetricInfo("\(n).auc_\(kind).ci95_high", .higher, "bootstrap 95% interval, upper", banded: false))
+      }
+    }
+    for d in [FocusDetectorKind.tongPer, .tongPerNormalized] {
+      out.append(
+        MetricInfo(
+          "\(d.rawValue).balanced_accuracy", .higher,
+          "Tong's rule (blurred if Per < MinZero): balanced accuracy, sharp vs every blurred copy"))
+    }
+    return out
+  }
+
+  /// Scores of one tile under one degradation.
+  struct Scored {
+    var level: Int
+    var scores: FocusScores
+  }
+
+  public static func run(_ context: RunContext) throws -> ExperimentOutput {
+    let config = context.spec.config
+    let sigmas = config.doubles("gaussianSigmas")
+    let radii = config.doubles("defocusRadii")
+    let minZero = config.double("minZero")
+    let threshold = config.double("edgeThreshold")
+    let threads = context.spec.threads
+
+    // Pool → class-stratified subset (fixed seed: the same subset for every run seed) → sample.
+    let pool = try context.loadTiles(tileSize: config.int("tileSize"))
+    let subset = Sampling.stratifiedSubset(
+      labels: pool.labels, percent: context.spec.subset, seed: 0x5EED_5B5E)
+    var rng = context.generator.split("tiles")
+    let chosen = Sampling.stratifiedSample(
+      from: subset, labels: pool.labels, count: config.int("tiles"), using: &rng)
+    let tiles = chosen.map { pool.images[$0] }
+    try context.checkInterrupted()
+
+    // Every tile: sharp, each σ, each radius. Scores land at their index (thread-count invariant).
+    let variants = 1 + sigmas.count + radii.count
+    let bar = context.progress("blur-detection", tiles.count, "tiles")
+    let perTile: [[FocusScores]] = try ConcurrentMap.map(count: tiles.count, threads: threads) { i in
+      if Interruption.requested { return [] }
+      let tile = tiles[i]
+      var row: [FocusScores] = []
+      row.reserveCapacity(variants)
+      row.append(score(tile, threshold: threshold))
+      for s in sigmas { row.append(score(tile.gaussianBlur(sigma: s), threshold: threshold)) }
+      for r in radii { row.append(score(tile.defocusBlur(radius: r), threshold: threshold)) }
+      bar.advance(by: 1, note: "")
+      return row
+    }.checkedComplete()
+    bar.finish()
+    try context.checkInterrupted()
+
+    var out = ExperimentOutput()
+    var bootRNG = context.generator.split("bootstrap")
+    let resamples = config.int("bootstrap")
+    for d in detectors {
+      let name = d.rawValue
+      let sharp = perTile.map { $0[0][d] }
+      let gauss = sigmas.indices.map { j in perTile.map { $0[1 + j][d] } }
+      let defocus = radii.indices.map { j in perTile.map { $0[1 + sigmas.count + j][d] } }
+      for (kind, levels, blurred) in [("gaussian", sigmas, gauss), ("defocus", radii, defocus)] {
+        // AUC: sharp (positive) vs every blurred copy; higher score = sharper.
+        let scores = sharp + blurred.flatMap { $0 }
+        let positives = sharp.map { _ in true } + blurred.flatMap { $0.map { _ in false } }
+        if let auc = Ranking.rocAUC(scores: scores, positives: positives) {
+          out.metrics["\(name).auc_\(kind)"] = auc
+        }
+        // Bootstrap over tiles (each resample keeps a tile's sharp and blurred copies together).
+        let n = sharp.count
+        if let ci = Bootstrap.percentileInterval(count: n, resamples: resamples, using: &bootRNG, statistic: { idx in
+          let s = idx.map { sharp[$0] } + blurred.flatMap { level in idx.map { level[$0] } }
+          let p = idx.map { _ in true } + blurred.flatMap { _ in idx.map { _ in false } }
+          return Ranking.rocAUC(scores: s, positives: p)
+        }) {
+          out.metrics["\(name).auc_\(kind).ci95_low"] = ci.lower
+          out.metrics["\(name).auc_\(kind).ci95_high"] = ci.upper
+        }
+        let xs = sharp.map { _ in 0.0 } + zip(levels, blurred).flatMap { l, v in v.map { _ in l } }
+        if let rho = Ranking.spearman(xs, scores) {
+          out.metrics["\(name).spearman_\(kind)"] = rho
+        } else {
+          out.notes.append("\(name): Spearman ρ undefined under \(kind) blur (every score equal)")
+        }
+        let means = ([sharp] + blurred).map { $0.reduce(0, +) / Double(max($0.count, 1)) }
+        out.metrics["\(name).monotone_\(kind)"] = zip(means, means.dropFirst()).allSatisfy { $0 > $1 } ? 1 : 0
+        for (step, (x, m)) in zip([0.0] + levels, means).enumerated() {
+          out.series.append(SeriesPoint(name: "\(name).mean_\(kind)", step: step, x: x, value: m))
+        }
+      }
+    }
+    // Tong's own decision rule, with both Haar scalings.
+    for (d, pick) in [
+      (FocusDetectorKind.tongPer, { (s: FocusScores) in s.tong }),
+      (FocusDetectorKind.tongPerNormalized, { (s: FocusScores) in s.tongNormalized }),
+    ] {
+      var sharpRight = 0, blurredRight = 0, blurredCount = 0
+      for row in perTile {
+        if !pick(row[0]).isBlurred(minZero: minZero) { sharpRight += 1 }
+        for v in row.dropFirst() {
+          blurredCount += 1
+          if pick(v).isBlurred(minZero: minZero) { blurredRight += 1 }
+        }
+      }
+      let tpr = Double(blurredRight) / Double(max(blurredCount, 1))
+      let tnr = Double(sharpRight) / Double(max(perTile.count, 1))
+      out.metrics["\(d.rawValue).balanced_accuracy"] = (tpr + tnr) / 2
+    }
+    out.notes.append(
+      "\(tiles.count) sharp tiles of \(config.int("tileSize"))² px from \(pool.datasetId); "
+        + "\(variants - 1) degraded copies each")
+    return out
+  }
+
+  private static func score(_ image: RGBImage, threshold: Double) -> FocusScores {
+    FocusDetectors.scoreAll(image.grayscale(), threshold: threshold)
+  }
+}
+
+extension Array where Element == [FocusScores] {
+  /// Throws `CancellationError` if an interrupted worker left a row empty.
+  fileprivate func checkedComplete() throws -> [[FocusScores]] {
+    if contains(where: \.isEmpty) { throw CancellationError() }
+    return self
+  }
+}

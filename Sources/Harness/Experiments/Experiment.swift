@@ -1,0 +1,141 @@
+import Basics
+import Engine
+import Foundation
+
+/// A metric a method reports: its name, which direction is better, and what it means.
+public struct MetricInfo: Sendable {
+  public var name: String
+  public var better: Better
+  public var help: String
+  /// Whether `replicate calibrate` derives a band for it (booleans and counts usually not).
+  public var banded: Bool
+
+  public init(_ name: String, _ better: Better, _ help: String, banded: Bool = true) {
+    self.name = name
+    self.better = better
+    self.help = help
+    self.banded = banded
+  }
+}
+
+/// One point of a curve: a training-loss step, or a score against a blur level.
+public struct SeriesPoint: Sendable, Equatable {
+  public var name: String
+  public var step: Int
+  public var x: Double
+  public var value: Double
+
+  public init(name: String, step: Int, x: Double, value: Double) {
+    self.name = name
+    self.step = step
+    self.x = x
+    self.value = value
+  }
+}
+
+/// What a method's run produces.
+public struct ExperimentOutput: Sendable {
+  /// Final metric values (a metric that is undefined for this run is absent).
+  public var metrics: [String: Double] = [:]
+  /// Curves.
+  public var series: [SeriesPoint] = []
+  /// Remarks for the report (for example "spearman undefined: constant scores").
+  public var notes: [String] = []
+
+  public init() {}
+}
+
+/// Everything a run may read: its frozen spec, data, randomness and a progress factory.
+public struct RunContext {
+  public let spec: RunSpec
+  public let data: DataSource
+  /// The run's root generator (seeded from `spec.seed`); split it per consumer.
+  public let generator: RandomGenerator
+  /// Makes a progress line (quiet when standard error is not a terminal).
+  public let progress: (_ label: String, _ total: Int, _ unit: String) -> ProgressSink
+  /// Reads or generates data.
+  public let loader: TileLoader
+  /// Told what data the run read (the runner records its id and content hash).
+  public let onDataset: (TileSet) -> Void
+
+  public init(
+    spec: RunSpec, data: DataSource, generator: RandomGenerator,
+    progress: @escaping (String, Int, String) -> ProgressSink, loader: TileLoader,
+    onDataset: @escaping (TileSet) -> Void
+  ) {
+    self.spec = spec
+    self.data = data
+    self.generator = generator
+    self.progress = progress
+    self.loader = loader
+    self.onDataset = onDataset
+  }
+
+  /// Loads the run's tiles at `tileSize` and reports them to the runner.
+  public func loadTiles(tileSize: Int) throws -> TileSet {
+    let bar = progress("data", 1, "tiles")
+    let tiles = try loader.load(data, tileSize: tileSize, threads: spec.threads) { done, total in
+      _ = total
+      bar.advance(by: 0, note: "\(done) generated")
+    }
+    bar.finish()
+    onDataset(tiles)
+    return tiles
+  }
+
+  /// Throws `CancellationError` once the user interrupted the run (Ctrl-C).
+  public func checkInterrupted() throws {
+    if Interruption.requested { throw CancellationError() }
+  }
+}
+
+/// A progress sink (the command line draws it; tests ignore it).
+public protocol ProgressSink: Sendable {
+  func advance(by count: Int, note: String)
+  func finish()
+}
+
+/// A method made runnable: its config schema, its metrics and its run.
+public protocol Experiment {
+  /// Every config key with its type and default.
+  static var schema: [ConfigKey] { get }
+  /// Every metric it reports.
+  static var metrics: [MetricInfo] { get }
+  /// Runs once for `context.spec` and returns the measured metrics and curves.
+  static func run(_ context: RunContext) throws -> ExperimentOutput
+}
+
+/// The registry of methods: adding one is a compile error until every switch handles it.
+public enum MethodKind: String, CaseIterable, Sendable {
+  case blurDetection = "blur-detection"
+
+  /// The experiment type that runs this method.
+  public var experiment: any Experiment.Type {
+    switch self {
+    case .blurDetection: return BlurDetectionExperiment.self
+    }
+  }
+
+  /// Config keys of the method.
+  public var configSchema: [ConfigKey] { experiment.schema }
+
+  /// Metrics of the method.
+  public var metrics: [MetricInfo] { experiment.metrics }
+
+  /// Names of the method's metrics.
+  public var metricNames: Set<String> { Set(metrics.map(\.name)) }
+}
+
+/// Process-wide flag set by SIGINT/SIGTERM so a run can stop cleanly and be marked interrupted.
+public enum Interruption {
+  nonisolated(unsafe) private static var flag: Int32 = 0
+
+  /// Whether an interruption was requested.
+  public static var requested: Bool { flag != 0 }
+
+  /// Requests an interruption (called from the signal handler).
+  public static func request() { flag = 1 }
+
+  /// Clears the flag (tests).
+  public static func reset() { flag = 0 }
+}

@@ -1,0 +1,103 @@
+import Basics
+import Engine
+import Foundation
+
+/// The status of a run in the store.
+public enum RunStatus: String, Sendable, Codable {
+  case running, completed, failed, interrupted
+}
+
+/// Where a run is recorded (the results store implements it; the harness knows no SQLite).
+public protocol RunRecorder: AnyObject {
+  /// Records the start of a run (status running) and returns its id.
+  func begin(
+    spec: RunSpec, environment: RunEnvironment, dataSource: String, defaultData: Bool, invocation: String
+  ) throws -> Int64
+  /// Records which data the run read.
+  func recordDataset(runID: Int64, datasetID: String, contentHash: String) throws
+  /// Records the outcome of a completed run in one transaction.
+  func complete(
+    runID: Int64, output: ExperimentOutput, checks: [BandCheck], claims: [ClaimOutcome],
+    wallSeconds: Double, peakMemoryBytes: Int64
+  ) throws
+  /// Marks a run failed or interrupted.
+  func end(runID: Int64, status: RunStatus, message: String, wallSeconds: Double, peakMemoryBytes: Int64) throws
+}
+
+/// The result of one run, as the command line reports it.
+public struct RunResult: Sendable {
+  public var runID: Int64
+  public var spec: RunSpec
+  public var output: ExperimentOutput
+  public var checks: [BandCheck]
+  public var claims: [ClaimOutcome]
+  public var wallSeconds: Double
+  public var datasetID: String
+  /// True when the run's data is the target's default dataset (so bands apply).
+  public var onDefaultData: Bool
+}
+
+/// Runs a target's frozen spec: records it, runs the experiment, checks bands and claims.
+public struct Runner {
+  public let registry: Registry
+  public let recorder: RunRecorder
+  public var makeProgress: (String, Int, String) -> ProgressSink
+  public var invocation: String
+
+  public init(
+    registry: Registry, recorder: RunRecorder, invocation: String,
+    makeProgress: @escaping (String, Int, String) -> ProgressSink
+  ) {
+    self.registry = registry
+    self.recorder = recorder
+    self.invocation = invocation
+    self.makeProgress = makeProgress
+  }
+
+  /// Runs once and records everything; rethrows the experiment's error after marking the run.
+  public func run(target: TargetSpec, spec: RunSpec, data: DataSource) throws -> RunResult {
+    let environment = RunEnvironment.current(registry: registry, threads: spec.threads)
+    BLAS.setThreadCount(spec.threads)
+    let onDefault: Bool
+    if case .synthetic = data { onDefault = true } else { onDefault = false }
+    let runID = try recorder.begin(
+      spec: spec, environment: environment, dataSource: data.label, defaultData: onDefault,
+      invocation: invocation)
+    let start = Date()
+    let datasetBox = DatasetBox()
+    let context = RunContext(
+      spec: spec, data: data, generator: RandomGenerator(seed: spec.seed), progress: makeProgress,
+      loader: TileLoader(cacheDirectory: registry.cacheDirectory()),
+      onDataset: { tiles in
+        datasetBox.id = tiles.datasetId
+        try? self.recorder.recordDataset(runID: runID, datasetID: tiles.datasetId, contentHash: tiles.contentHash)
+      })
+    let output: ExperimentOutput
+    do {
+      output = try spec.method.experiment.run(context)
+    } catch {
+      let interrupted = error is CancellationError
+      try? recorder.end(
+        runID: runID, status: interrupted ? .interrupted : .failed,
+        message: interrupted ? "interrupted by the user" : String(describing: error),
+        wallSeconds: Date().timeIntervalSince(start), peakMemoryBytes: HostFacts.peakMemoryBytes)
+      throw error
+    }
+    let bandSet = onDefault ? target.bands.set(profile: spec.profile, subset: spec.subset) : nil
+    let checks = Checks.bandChecks(bandSet, metrics: output.metrics)
+    let claims = target.claims.filter { $0.profiles.contains(spec.profile) }.map {
+      Checks.claim($0, metrics: output.metrics)
+    }
+    let wall = Date().timeIntervalSince(start)
+    try recorder.complete(
+      runID: runID, output: output, checks: checks, claims: claims, wallSeconds: wall,
+      peakMemoryBytes: HostFacts.peakMemoryBytes)
+    return RunResult(
+      runID: runID, spec: spec, output: output, checks: checks, claims: claims, wallSeconds: wall,
+      datasetID: datasetBox.id ?? data.label, onDefaultData: onDefault)
+  }
+}
+
+private final class DatasetBox: @unchecked Sendable {
+  var id: String?
+}

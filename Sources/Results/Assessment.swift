@@ -1,0 +1,88 @@
+import Foundation
+import Harness
+
+/// A claim's verdict over the gated runs, with the verdict the calibration established.
+public struct ClaimAssessment: Sendable {
+  public var claim: Claim
+  public var verdict: Verdict
+  /// The calibrated verdict (nil when never calibrated: then the claim is reported, not gated).
+  public var expected: Verdict?
+  /// Per run: seed and outcome.
+  public var outcomes: [(seed: Int64, outcome: ClaimOutcome)]
+  /// Gated: fails when the verdict differs from the calibrated one.
+  public var passed: Bool { expected.map { $0 == verdict } ?? true }
+}
+
+/// The runs of one (target, profile, subset) judged against the current bands.
+public struct SubsetAssessment: Sendable {
+  public var subset: Double
+  public var bandSet: BandSet?
+  public var runs: [StoredRun]
+  public var metrics: [Int64: [String: Double]]
+  /// Per run id: its band checks.
+  public var checks: [Int64: [BandCheck]]
+  public var claims: [ClaimAssessment]
+
+  /// Whether every gated check holds.
+  public var passed: Bool {
+    checks.values.allSatisfy { $0.allSatisfy(\.passed) } && claims.allSatisfy(\.passed)
+  }
+}
+
+/// One target under one profile: what the gate and the reports look at.
+public struct TargetAssessment: Sendable {
+  public var target: TargetSpec
+  public var profile: String
+  public var subsets: [SubsetAssessment]
+
+  /// No canonical completed run on the default data.
+  public var notRun: Bool { subsets.isEmpty }
+  public var passed: Bool { subsets.allSatisfy(\.passed) }
+  /// Number of gated checks that failed.
+  public var failureCount: Int {
+    subsets.reduce(0) { acc, s in
+      acc + s.checks.values.reduce(0) { $0 + $1.filter { !$0.passed }.count } + s.claims.filter { !$0.passed }.count
+    }
+  }
+}
+
+/// Judges stored runs against the bands and claims in the target files as they are now.
+public enum Assessor {
+  /// Assesses every target for one profile.
+  public static func assess(targets: [TargetSpec], profile: String, store: ResultsStore) throws -> [TargetAssessment] {
+    try targets.filter { t in t.profiles.contains { $0.name == profile } }.map {
+      try assess(target: $0, profile: profile, store: store)
+    }
+  }
+
+  /// Assesses one target: the newest canonical run per (subset, seed) on the default data.
+  public static func assess(target: TargetSpec, profile: String, store: ResultsStore) throws -> TargetAssessment {
+    let runs = try store.latestCanonicalRuns(target: target.id, profile: profile)
+    var subsets: [SubsetAssessment] = []
+    for subset in Array(Set(runs.map(\.subset))).sorted(by: >) {
+      let group = runs.filter { $0.subset == subset }
+      let bandSet = target.bands.set(profile: profile, subset: subset)
+      var metrics: [Int64: [String: Double]] = [:]
+      var checks: [Int64: [BandCheck]] = [:]
+      for run in group {
+        guard let id = run.id else { continue }
+        let m = try store.metrics(runID: id)
+        metrics[id] = m
+        checks[id] = Checks.bandChecks(bandSet, metrics: m)
+      }
+      let claims = target.claims.filter { $0.profiles.contains(profile) }.map { claim -> ClaimAssessment in
+        let outcomes = group.compactMap { run -> (Int64, ClaimOutcome)? in
+          guard let id = run.id, let m = metrics[id] else { return nil }
+          return (run.seed, Checks.claim(claim, metrics: m))
+        }
+        return ClaimAssessment(
+          claim: claim, verdict: Checks.verdict(outcomes.map(\.1.holds)),
+          expected: bandSet?.claimVerdicts[claim.id], outcomes: outcomes)
+      }
+      subsets.append(
+        SubsetAssessment(
+          subset: subset, bandSet: bandSet, runs: group, metrics: metrics, checks: checks, claims: claims))
+    }
+    return TargetAssessment(target: target, profile: profile, subsets: subsets)
+  }
+}

@@ -1,0 +1,322 @@
+import Basics
+import Foundation
+import GRDB
+import Harness
+
+/// A run as stored: the frozen spec, the environment and the outcome.
+public struct StoredRun: Codable, Sendable, FetchableRecord, MutablePersistableRecord {
+  public static let databaseTableName = "run"
+  public var id: Int64?
+  public var target: String
+  public var method: String
+  public var profile: String
+  public var subset: Double
+  public var seed: Int64
+  public var canonical: Bool
+  public var config: String
+  public var configHash: String
+  public var overrides: String
+  public var dataSource: String
+  /// Whether the run read the target's embedded dataset (bands apply only then).
+  public var defaultData: Bool
+  public var datasetID: String?
+  public var datasetHash: String?
+  public var codeVersion: String
+  public var codeDirty: Bool
+  public var cpu: String
+  public var cores: Int
+  public var threads: Int
+  public var blas: String
+  public var build: String
+  public var operatingSystem: String
+  public var hostName: String
+  public var invocation: String
+  public var pid: Int64
+  public var status: String
+  public var message: String?
+  public var startedAt: Date
+  public var endedAt: Date?
+  public var wallSeconds: Double?
+  public var peakMemoryBytes: Int64?
+
+  public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+
+  /// The status as an enum.
+  public var runStatus: RunStatus { RunStatus(rawValue: status) ?? .failed }
+}
+
+/// One metric value of a run (a flat row, never a wide table).
+public struct StoredMetric: Codable, Sendable, FetchableRecord, PersistableRecord {
+  public static let databaseTableName = "metric"
+  public var runID: Int64
+  public var name: String
+  public var value: Double
+}
+
+/// One point of a curve.
+public struct StoredSeriesPoint: Codable, Sendable, FetchableRecord, PersistableRecord {
+  public static let databaseTableName = "series"
+  public var runID: Int64
+  public var name: String
+  public var step: Int
+  public var x: Double
+  public var value: Double
+}
+
+/// A band check as made when the run completed (with the band in force then).
+public struct StoredBandCheck: Codable, Sendable, FetchableRecord, PersistableRecord {
+  public static let databaseTableName = "bandCheck"
+  public var runID: Int64
+  public var metric: String
+  public var lower: Double
+  public var upper: Double
+  public var value: Double?
+  public var passed: Bool
+}
+
+/// Whether a claim held in a run.
+public struct StoredClaimResult: Codable, Sendable, FetchableRecord, PersistableRecord {
+  public static let databaseTableName = "claimResult"
+  public var runID: Int64
+  public var claimID: String
+  public var holds: Bool?
+  public var detail: String
+}
+
+/// The results store: SQLite in WAL mode through GRDB, with append-only named migrations.
+public final class ResultsStore: RunRecorder, @unchecked Sendable {
+  /// The database file.
+  public let path: String
+  private let pool: DatabasePool
+
+  /// Opens (creating if needed) the store at `path` and migrates it. Runs left `running` by a
+  /// process that no longer exists are marked `interrupted`.
+  public init(path: String) throws {
+    let url = URL(fileURLWithPath: path)
+    let dir = url.deletingLastPathComponent().path
+    var isDir: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
+      throw InputError.store(path: path, message: "the folder \(dir) does not exist")
+    }
+    if FileManager.default.fileExists(atPath: path) {
+      guard FileManager.default.isWritableFile(atPath: path) else {
+        throw InputError.store(path: path, message: "the file is not writable")
+      }
+    } else if !FileManager.default.isWritableFile(atPath: dir) {
+      throw InputError.store(path: path, message: "the folder \(dir) is not writable")
+    }
+    self.path = path
+    do {
+      var config = Configuration()
+      config.busyMode = .timeout(10)
+      pool = try DatabasePool(path: path, configuration: config)
+      try Self.migrator.migrate(pool)
+    } catch let e as DatabaseError {
+      throw InputError.store(path: path, message: "not a usable SQLite results store (\(e.message ?? "\(e.resultCode)"))")
+    }
+    try markOrphans()
+  }
+
+  /// Schema history. Never edit a shipped migration: add a new one.
+  static var migrator: DatabaseMigrator {
+    var m = DatabaseMigrator()
+    m.registerMigration("v1-createRun") { db in
+      try db.create(table: "run") { t in
+        t.autoIncrementedPrimaryKey("id")
+        t.column("target", .text).notNull().indexed()
+        t.column("method", .text).notNull()
+        t.column("profile", .text).notNull()
+        t.column("subset", .double).notNull()
+        t.column("seed", .integer).notNull()
+        t.column("canonical", .boolean).notNull()
+        t.column("config", .text).notNull()
+        t.column("configHash", .text).notNull()
+        t.column("overrides", .text).notNull()
+        t.column("dataSource", .text).notNull()
+        t.column("defaultData", .boolean).notNull()
+        t.column("datasetID", .text)
+        t.column("datasetHash", .text)
+        t.column("codeVersion", .text).notNull()
+        t.column("codeDirty", .boolean).notNull()
+        t.column("cpu", .text).notNull()
+        t.column("cores", .integer).notNull()
+        t.column("threads", .integer).notNull()
+        t.column("blas", .text).notNull()
+        t.column("build", .text).notNull()
+        t.column("operatingSystem", .text).notNull()
+        t.column("hostName", .text).notNull()
+        t.column("invocation", .text).notNull()
+        t.column("pid", .integer).notNull()
+        t.column("status", .text).notNull()
+        t.column("message", .text)
+        t.column("startedAt", .datetime).notNull()
+        t.column("endedAt", .datetime)
+        t.column("wallSeconds", .double)
+        t.column("peakMemoryBytes", .integer)
+      }
+    }
+    m.registerMigration("v1-createMetric") { db in
+      try db.create(table: "metric") { t in
+        t.column("runID", .integer).notNull().references("run", onDelete: .cascade)
+        t.column("name", .text).notNull()
+        t.column("value", .double).notNull()
+        t.primaryKey(["runID", "name"])
+      }
+      try db.create(table: "series") { t in
+        t.column("runID", .integer).notNull().references("run", onDelete: .cascade)
+        t.column("name", .text).notNull()
+        t.column("step", .integer).notNull()
+        t.column("x", .double).notNull()
+        t.column("value", .double).notNull()
+        t.primaryKey(["runID", "name", "step"])
+      }
+    }
+    m.registerMigration("v1-createChecks") { db in
+      try db.create(table: "bandCheck") { t in
+        t.column("runID", .integer).notNull().references("run", onDelete: .cascade)
+        t.column("metric", .text).notNull()
+        t.column("lower", .double).notNull()
+        t.column("upper", .double).notNull()
+        t.column("value", .double)
+        t.column("passed", .boolean).notNull()
+      }
+      try db.create(table: "claimResult") { t in
+        t.column("runID", .integer).notNull().references("run", onDelete: .cascade)
+        t.column("claimID", .text).notNull()
+        t.column("holds", .boolean)
+        t.column("detail", .text).notNull()
+      }
+    }
+    return m
+  }
+
+  /// Marks runs whose process died while `running` as interrupted.
+  private func markOrphans() throws {
+    try pool.write { db in
+      let running = try StoredRun.filter(Column("status") == RunStatus.running.rawValue).fetchAll(db)
+      for var run in running where !HostFacts.isAlive(pid: Int32(truncatingIfNeeded: run.pid)) {
+        run.status = RunStatus.interrupted.rawValue
+        run.message = "the process (pid \(run.pid)) ended without finishing the run"
+        run.endedAt = run.endedAt ?? Date()
+        try run.update(db)
+      }
+    }
+  }
+
+  // MARK: RunRecorder
+
+  public func begin(spec: RunSpec, environment: RunEnvironment, dataSource: String, defaultData: Bool, invocation: String)
+    throws -> Int64
+  {
+    var overrides = "{"
+    overrides += spec.overrides.keys.sorted().map { "\"\($0)\":\"\(spec.overrides[$0]?.description ?? "")\"" }
+      .joined(separator: ",")
+    overrides += "}"
+    var run = StoredRun(
+      id: nil, target: spec.target, method: spec.method.rawValue, profile: spec.profile, subset: spec.subset,
+      seed: Int64(bitPattern: spec.seed), canonical: spec.canonical, config: spec.config.json,
+      configHash: spec.config.hash, overrides: overrides, dataSource: dataSource, defaultData: defaultData, datasetID: nil, datasetHash: nil,
+      codeVersion: environment.codeVersion, codeDirty: environment.codeDirty, cpu: environment.cpu,
+      cores: environment.cores, threads: environment.threads, blas: environment.blas, build: environment.build,
+      operatingSystem: environment.operatingSystem, hostName: environment.hostName, invocation: invocation,
+      pid: Int64(HostFacts.pid), status: RunStatus.running.rawValue, message: nil, startedAt: Date(),
+      endedAt: nil, wallSeconds: nil, peakMemoryBytes: nil)
+    try pool.write { db in try run.insert(db) }
+    guard let id = run.id else { throw InputError.store(path: path, message: "insert returned no row id") }
+    return id
+  }
+
+  public func recordDataset(runID: Int64, datasetID: String, contentHash: String) throws {
+    try pool.write { db in
+      try db.execute(
+        sql: "UPDATE run SET datasetID = ?, datasetHash = ? WHERE id = ?", arguments: [datasetID, contentHash, runID])
+    }
+  }
+
+  public func complete(
+    runID: Int64, output: ExperimentOutput, checks: [BandCheck], claims: [ClaimOutcome], wallSeconds: Double,
+    peakMemoryBytes: Int64
+  ) throws {
+    try pool.write { db in
+      for (name, value) in output.metrics.sorted(by: { $0.key < $1.key }) where value.isFinite {
+        try StoredMetric(runID: runID, name: name, value: value).insert(db)
+      }
+      for p in output.series where p.value.isFinite {
+        try StoredSeriesPoint(runID: runID, name: p.name, step: p.step, x: p.x, value: p.value).insert(db)
+      }
+      for c in checks {
+        try StoredBandCheck(runID: runID, metric: c.metric, lower: c.lower, upper: c.upper, value: c.value, passed: c.passed)
+          .insert(db)
+      }
+      for c in claims {
+        try StoredClaimResult(runID: runID, claimID: c.claimID, holds: c.holds, detail: c.detail).insert(db)
+      }
+      let notes = output.notes.joined(separator: "\n")
+      try db.execute(
+        sql: """
+          UPDATE run SET status = ?, endedAt = ?, wallSeconds = ?, peakMemoryBytes = ?, message = ? WHERE id = ?
+          """,
+        arguments: [RunStatus.completed.rawValue, Date(), wallSeconds, peakMemoryBytes, notes.isEmpty ? nil : notes, runID])
+    }
+  }
+
+  public func end(runID: Int64, status: RunStatus, message: String, wallSeconds: Double, peakMemoryBytes: Int64)
+    throws
+  {
+    try pool.write { db in
+      try db.execute(
+        sql: "UPDATE run SET status = ?, message = ?, endedAt = ?, wallSeconds = ?, peakMemoryBytes = ? WHERE id = ?",
+        arguments: [status.rawValue, message, Date(), wallSeconds, peakMemoryBytes, runID])
+    }
+  }
+
+  // MARK: Queries
+
+  /// Every run, oldest first.
+  public func runs() throws -> [StoredRun] {
+    try pool.read { db in try StoredRun.order(Column("id")).fetchAll(db) }
+  }
+
+  /// Completed runs of a target (optionally of one profile), oldest first.
+  public func completedRuns(target: String, profile: String? = nil) throws -> [StoredRun] {
+    try pool.read { db in
+      var request = StoredRun.filter(Column("target") == target && Column("status") == RunStatus.completed.rawValue)
+      if let profile { request = request.filter(Column("profile") == profile) }
+      return try request.order(Column("id")).fetchAll(db)
+    }
+  }
+
+  /// The runs gating looks at: for each (profile, subset, seed), the newest canonical completed run
+  /// of the target on its default dataset.
+  public func latestCanonicalRuns(target: String, profile: String) throws -> [StoredRun] {
+    let all = try completedRuns(target: target, profile: profile).filter { $0.canonical && $0.defaultData }
+    var latest: [String: StoredRun] = [:]
+    for run in all { latest["\(run.subset)|\(run.seed)"] = run }
+    return latest.values.sorted { ($1.subset, $0.seed) < ($0.subset, $1.seed) }
+  }
+
+  /// Metric values of a run.
+  public func metrics(runID: Int64) throws -> [String: Double] {
+    try pool.read { db in
+      let rows = try StoredMetric.filter(Column("runID") == runID).fetchAll(db)
+      return Dictionary(uniqueKeysWithValues: rows.map { ($0.name, $0.value) })
+    }
+  }
+
+  /// Curves of a run.
+  public func series(runID: Int64) throws -> [StoredSeriesPoint] {
+    try pool.read { db in
+      try StoredSeriesPoint.filter(Column("runID") == runID).order(Column("name"), Column("step")).fetchAll(db)
+    }
+  }
+
+  /// Claim results of a run.
+  public func claimResults(runID: Int64) throws -> [StoredClaimResult] {
+    try pool.read { db in try StoredClaimResult.filter(Column("runID") == runID).fetchAll(db) }
+  }
+
+  /// Number of runs (tests use it to prove a failed command wrote nothing).
+  public func runCount() throws -> Int {
+    try pool.read { db in try StoredRun.fetchCount(db) }
+  }
+}

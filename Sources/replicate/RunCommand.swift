@@ -1,0 +1,137 @@
+import ArgumentParser
+import Basics
+import Foundation
+import Harness
+import Results
+
+/// `replicate <target>`: runs a target's fixed config and records it.
+struct RunCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "run",
+    abstract: "Run a target (the default command: `replicate <target>` is `replicate run <target>`).",
+    discussion: """
+      Runs the target's profile as written in Replications/<target>/target.yaml, records the run in
+      the results store, and checks it against the calibrated band. Only --seed/--seeds, --subset,
+      --data and --profile keep a run canonical; any --set override marks it non-canonical (stored
+      and reported, never gated on).
+      """)
+
+  @Argument(help: "Target id (see `replicate list`).")
+  var target: String
+
+  @Option(help: "Profile: smoke, ci or paper.")
+  var profile: String = "ci"
+
+  @Option(help: "Seed of the run.")
+  var seed: UInt64?
+
+  @Option(help: "Several seeds, for example 0-4 or 0,2,5 (one run each).")
+  var seeds: String?
+
+  @Option(help: "Percentage of the training (or tile) pool to use, for example 50%.")
+  var subset: String = "100%"
+
+  @Option(help: "Run on your own data: a folder of PNG/TIFF images, an image, or a slide.")
+  var data: String?
+
+  @OptionGroup var store: StoreOptions
+
+  @Option(name: .customLong("set"), help: "Override a config key (repeatable): --set key=value. Makes the run non-canonical.")
+  var overrides: [String] = []
+
+  @Option(help: "Threads (default: all cores). Recorded with the run.")
+  var threads: Int?
+
+  mutating func run() throws {
+    let registry = try Registry.locate()
+    let plan = try RunPlan.make(
+      registry: registry, target: target, profile: profile, seed: seed, seeds: seeds, subset: subset, data: data,
+      overrides: overrides, threads: threads)
+    let results = try plan.execute(store: try store.open(registry))
+    if results.contains(where: { r in r.checks.contains { !$0.passed } }) {
+      warn("note: a metric left its band; `replicate gate` will fail")
+    }
+  }
+}
+
+/// A validated run request: everything is checked before the store is touched.
+struct RunPlan {
+  var registry: Registry
+  var target: TargetSpec
+  var specs: [RunSpec]
+  var data: DataSource
+  var requiresData: Bool
+
+  static func make(
+    registry: Registry, target targetID: String, profile profileName: String, seed: UInt64?, seeds: String?,
+    subset: String, data: String?, overrides: [String], threads: Int?
+  ) throws -> RunPlan {
+    let target = try registry.target(targetID)
+    let profile = try target.profile(profileName)
+    let subsetValue = try RunArguments.subset(subset)
+    if seed != nil && seeds != nil {
+      throw InputError.badArgument(option: "--seeds", value: seeds ?? "", expected: "either --seed or --seeds, not both")
+    }
+    let seedList = try seeds.map(RunArguments.seeds) ?? [seed ?? 0]
+    var parsed: [String: ConfigValue] = [:]
+    for text in overrides {
+      let (k, v) = try RunArguments.override(text, schema: target.method.configSchema)
+      parsed[k] = v
+    }
+    let threadCount = threads ?? HostFacts.cores
+    guard threadCount >= 1, threadCount <= 256 else {
+      throw InputError.badArgument(option: "--threads", value: String(threadCount), expected: "an integer in 1...256")
+    }
+    if profile.requiresData && data == nil {
+      throw InputError.badArgument(
+        option: "--profile", value: profileName,
+        expected: "--data PATH as well: this profile runs on your own data (see `replicate show \(targetID)`)")
+    }
+    let source = try registry.dataSource(for: target, dataPath: data)
+    let config = RunArguments.resolve(target: target, profile: profile, overrides: parsed)
+    let specs = seedList.map {
+      RunSpec(
+        target: target.id, method: target.method, profile: profile.name, subset: subsetValue, seed: $0, config: config,
+        overrides: parsed, threads: threadCount)
+    }
+    return RunPlan(registry: registry, target: target, specs: specs, data: source, requiresData: profile.requiresData)
+  }
+
+  /// Runs every spec in order, printing a summary of each.
+  func execute(store: ResultsStore) throws -> [RunResult] {
+    let invocation = CommandLine.arguments.joined(separator: " ")
+    let runner = Runner(
+      registry: registry, recorder: store, invocation: invocation,
+      makeProgress: { label, total, unit in ProgressLine(label, total: total, unit: unit) })
+    var results: [RunResult] = []
+    for spec in specs {
+      let result = try runner.run(target: target, spec: spec, data: data)
+      print(Self.summary(result, target: target))
+      results.append(result)
+    }
+    return results
+  }
+
+  static func summary(_ r: RunResult, target: TargetSpec) -> String {
+    var out = "\(r.spec.target) · \(r.spec.profile) · seed \(r.spec.seed) · subset \(BandTable.subsetKey(r.spec.subset))"
+    out += " · run \(r.runID)\(r.spec.canonical ? "" : " (non-canonical)") · \(String(format: "%.1f", r.wallSeconds)) s\n"
+    out += "data: \(r.datasetID)\n"
+    let checks = Dictionary(uniqueKeysWithValues: r.checks.map { ($0.metric, $0) })
+    let shown = target.method.metrics.filter(\.banded).map(\.name)
+    let rows = shown.compactMap { name -> [String]? in
+      guard let v = r.output.metrics[name] else { return checks[name] == nil ? nil : [name, "missing", "", "OUT"] }
+      guard let c = checks[name] else { return [name, fmt(v), "", r.onDefaultData ? "uncalibrated" : "user data"] }
+      return [name, fmt(v), "[\(fmt(c.lower)), \(fmt(c.upper))]", c.passed ? "ok" : "OUT"]
+    }
+    out += table(["metric", "value", "band", "check"], rows) + "\n"
+    if !r.claims.isEmpty {
+      out += "claims:\n"
+      for c in r.claims {
+        out += "  \(c.claimID): \(c.holds.map { $0 ? "holds" : "does not hold" } ?? "undetermined") — \(c.detail)\n"
+      }
+    }
+    for note in r.output.notes { out += "note: \(note)\n" }
+    return out
+  }
+}
+
