@@ -65,7 +65,9 @@ let package = Package(
     .testTarget(name: "MethodsTests", dependencies: ["Methods"], resources: [.copy("Fixtures")]),
     .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
     .testTarget(name: "HarnessTests", dependencies: ["Harness"]),
-    .testTarget(name: "ResultsTests", dependencies: ["Results"], resources: [.copy("Fixtures")]),
+    .testTarget(
+      name: "ResultsTests", dependencies: ["Results", .product(name: "GRDB", package: "GRDB.swift")],
+      resources: [.copy("Fixtures")]),
     .testTarget(name: "CLITests", dependencies: ["Basics", "Vision"]),
   ]
 )

@@ -23,3 +23,21 @@ extension String {
     return String(s)
   }
 }
+
+extension BLAS {
+  /// `C ← α·op(A)·op(B) + β·C` for row-major Float32 matrices (`cblas_sgemm`).
+  ///
+  /// - Parameters:
+  ///   - transA, transB: whether to use Aᵀ, Bᵀ.
+  ///   - m, n, k: op(A) is m×k, op(B) is k×n, C is m×n.
+  ///   - a, b, c: row-major storage; leading dimensions are the stored row lengths.
+  public static func gemm(
+    transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
+    a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int, beta: Float = 0,
+    c: UnsafeMutablePointer<Float>, ldc: Int
+  ) {
+    cblas_sgemm(
+      CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, Int32(m), Int32(n),
+      Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+  }
+}

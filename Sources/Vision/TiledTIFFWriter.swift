@@ -18,8 +18,9 @@ public enum TiledTIFFWriter {
   /// Writes `image` and `levels − 1` halvings of it.
   ///
   /// - Parameters:
-  ///   - levels: number of pyramid levels (level i is downsampled by 2^i); levels stop early when the
-  ///     image would become smaller than one tile.
+  ///   - levels: number of pyramid levels (level i is downsampled by 2^i); levels stop early when a
+  ///     level would be smaller than one tile in either direction (OpenSlide 3.4.1 misreads such
+  ///     levels: seen on a 160×96 level of 128² tiles).
   ///   - micronsPerPixel: level-0 resolution recorded in the resolution tags (nil: none).
   ///   - description: ImageDescription text (for example an Aperio-style header), or nil.
   public static func write(
@@ -33,7 +34,7 @@ public enum TiledTIFFWriter {
     var level = image
     for index in 0..<max(levels, 1) {
       if index > 0 {
-        if level.width / 2 < tileSize / 2 || level.height / 2 < tileSize / 2 { break }
+        if level.width / 2 < tileSize || level.height / 2 < tileSize { break }
         level = halved(level)
       }
       let downsample = Double(1 << index)
@@ -78,8 +79,9 @@ public enum TiledTIFFWriter {
     }
   }
 
-  /// A 2× box-filtered copy (rounded), dropping a trailing odd row or column.
-  static func halved(_ image: RGBImage) -> RGBImage {
+  /// The reduction between levels: a 2× box-filtered copy (rounded), dropping a trailing odd row
+  /// or column.
+  public static func halved(_ image: RGBImage) -> RGBImage {
     let w = image.width / 2, h = image.height / 2
     var out = [UInt8](repeating: 0, count: w * h * 3)
     image.pixels.withUnsafeBufferPointer { src in

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import Vision
 
-@testable import Methods
+import Methods
 
 // MARK: - Fixture (made by Fixtures/make_focus_reference.py with OpenCV / PyWavelets)
 

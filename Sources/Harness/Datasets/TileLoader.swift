@@ -53,8 +53,8 @@ public struct TileLoader: Sendable {
   }
 
   private func readImage(_ url: URL) throws -> RGBImage {
-    do { return try ImageIO.read(url.path) } catch let e as ImageIOError {
-      throw InputError.badData(path: url.path, message: e.description)
+    do { return try ImageIO.read(url.path) } catch {
+      throw InputError.badData(path: url.path, message: error.description)
     }
   }
 

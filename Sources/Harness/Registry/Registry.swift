@@ -85,11 +85,17 @@ public struct Registry: Sendable {
   public var defaultStorePath: String { root.appendingPathComponent("Reports").appendingPathComponent("results.sqlite").path }
 
   /// The code version: the git commit (12 hex digits) and whether tracked files differ from it.
+  /// Calibrated bands (`Replications/*/bands.yaml`) are outputs of runs, not code, so editing them
+  /// does not make the code dirty.
   public var codeVersion: (version: String, dirty: Bool) {
     guard let commit = Shell.output("git", ["-C", root.path, "rev-parse", "--short=12", "HEAD"]) else {
       return ("unknown", true)
     }
-    let status = Shell.output("git", ["-C", root.path, "status", "--porcelain", "--untracked-files=no"]) ?? "?"
+    let status =
+      Shell.output(
+        "git",
+        ["-C", root.path, "status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)Replications/*/bands.yaml"])
+      ?? "?"
     return (commit, !status.isEmpty)
   }
 }

@@ -41,6 +41,12 @@ public struct DatasetRef: Sendable, Equatable {
   public var split: String
   /// Generator parameters that override the manifest's (for example `imageSize: 128`).
   public var parameters: [String: String]
+
+  public init(id: String, split: String, parameters: [String: String]) {
+    self.id = id
+    self.split = split
+    self.parameters = parameters
+  }
 }
 
 /// A fixed configuration of a target (`smoke`, `ci`, `paper`).

@@ -27,4 +27,18 @@ public struct RunEnvironment: Sendable, Equatable {
   public var summary: String {
     "\(cpu), \(cores) cores, \(threads) threads, \(blas), \(build) build"
   }
+
+  public init(
+    codeVersion: String, codeDirty: Bool, cpu: String, cores: Int, threads: Int, blas: String, build: String, operatingSystem: String, hostName: String
+  ) {
+    self.codeVersion = codeVersion
+    self.codeDirty = codeDirty
+    self.cpu = cpu
+    self.cores = cores
+    self.threads = threads
+    self.blas = blas
+    self.build = build
+    self.operatingSystem = operatingSystem
+    self.hostName = hostName
+  }
 }

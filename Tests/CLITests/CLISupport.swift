@@ -1,0 +1,106 @@
+import Basics
+import Foundation
+import Testing
+
+/// The checkout's root (this file is Tests/CLITests/CLISupport.swift).
+let projectRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+  .deletingLastPathComponent()
+
+/// The `replicate` binary of the same build configuration as the tests.
+let replicateBinary: URL = {
+  #if DEBUG
+    let config = "debug"
+  #else
+    let config = "release"
+  #endif
+  return projectRoot.appendingPathComponent(".build/\(config)/replicate")
+}()
+
+/// A dataset cache shared by the CLI tests of one test process (generation happens once).
+let sharedCache = FileManager.default.temporaryDirectory.appendingPathComponent("replicate-cli-cache-\(getpid())")
+
+/// The result of one command.
+struct CommandResult {
+  var status: Int32
+  var stdout: String
+  var stderr: String
+}
+
+/// A throwaway project root: a copy of the shipped targets, datasets and report templates, so
+/// tests can edit target files and keep their own store.
+struct Sandbox {
+  let root: URL
+
+  init() throws {
+    root = FileManager.default.temporaryDirectory.appendingPathComponent("replicate-cli-\(UUID().uuidString)")
+    let fm = FileManager.default
+    try fm.createDirectory(at: root.appendingPathComponent("Reports"), withIntermediateDirectories: true)
+    for item in ["Replications", "Datasets", "Reports/templates"] {
+      try fm.copyItem(at: projectRoot.appendingPathComponent(item), to: root.appendingPathComponent(item))
+    }
+  }
+
+  var store: String { root.appendingPathComponent("Reports/results.sqlite").path }
+
+  func path(_ relative: String) -> String { root.appendingPathComponent(relative).path }
+
+  /// Runs `replicate` with `arguments` inside the sandbox.
+  @discardableResult
+  func run(_ arguments: [String]) throws -> CommandResult {
+    guard FileManager.default.isExecutableFile(atPath: replicateBinary.path) else {
+      Issue.record("missing \(replicateBinary.path): build it first (scripts/test.sh does: swift build -c release --product replicate)")
+      return CommandResult(status: -1, stdout: "", stderr: "")
+    }
+    let p = Process()
+    p.executableURL = replicateBinary
+    p.arguments = arguments
+    p.currentDirectoryURL = root
+    var env = ProcessInfo.processInfo.environment
+    env["REPLICATE_ROOT"] = root.path
+    env["REPLICATE_CACHE"] = sharedCache.path
+    p.environment = env
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    p.standardInput = FileHandle.nullDevice
+    try p.run()
+    // Read both pipes concurrently so a full pipe cannot block the child.
+    let errBox = DataBox()
+    let reader = Thread { errBox.data = err.fileHandleForReading.readDataToEndOfFile() }
+    reader.start()
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    while !errBox.done { usleep(1000) }
+    return CommandResult(
+      status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+      stderr: String(decoding: errBox.data ?? Data(), as: UTF8.self))
+  }
+
+  /// SHA-256 of the store's files (main database and write-ahead log), to prove nothing changed.
+  func storeFingerprint() -> String {
+    var h = SHA256Hasher()
+    for suffix in ["", "-wal"] {
+      if let d = FileManager.default.contents(atPath: store + suffix) { h.update([UInt8](d)) }
+    }
+    return h.finalize()
+  }
+}
+
+final class DataBox: @unchecked Sendable {
+  var data: Data? { didSet { done = true } }
+  var done = false
+}
+
+/// Runs a helper program (xmllint) and returns its status and output.
+func runTool(_ program: String, _ arguments: [String]) throws -> (Int32, String) {
+  let p = Process()
+  p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+  p.arguments = [program] + arguments
+  let pipe = Pipe()
+  p.standardOutput = pipe
+  p.standardError = pipe
+  try p.run()
+  let data = pipe.fileHandleForReading.readDataToEndOfFile()
+  p.waitUntilExit()
+  return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+}

@@ -1,0 +1,209 @@
+import Foundation
+import Testing
+import Vision
+
+@Suite(.serialized) struct EndToEndTests {
+  @Test func smokeRunReportGateAndAMovedBand() throws {
+    let box = try Sandbox()
+    let run = try box.run(["blur-detection", "--profile", "smoke"])
+    #expect(run.status == 0, "\(run.stderr)")
+    #expect(run.stdout.contains("laplacian_var.auc_gaussian"))
+    #expect(run.stdout.contains("ok"))
+    let html = box.path("Reports/index.html"), junit = box.path("Reports/junit.xml")
+    let report = try box.run(["report", "--html", html, "--junit", junit])
+    #expect(report.status == 0, "\(report.stderr)")
+    let page = try String(contentsOfFile: html, encoding: .utf8)
+    #expect(page.contains("blur-detection") && page.contains("<svg"))
+    let schema = projectRoot.appendingPathComponent("Tests/ResultsTests/Fixtures/junit-10.xsd").path
+    let (valid, lint) = try runTool("xmllint", ["--noout", "--schema", schema, junit])
+    #expect(valid == 0, "\(lint)")
+    let gate = try box.run(["gate", "--profile", "smoke"])
+    #expect(gate.status == 0, "\(gate.stdout)\(gate.stderr)")
+    #expect(gate.stdout.contains("pass"))
+
+    // Move one band past the measured value: the gate fails and JUnit shows the failure.
+    let bandsPath = box.path("Replications/blur-detection/bands.yaml")
+    var bands = try String(contentsOfFile: bandsPath, encoding: .utf8)
+    let line = try #require(bands.split(separator: "\n").first { $0.contains("laplacian_var.auc_gaussian:") })
+    bands = bands.replacingOccurrences(
+      of: String(line), with: "      laplacian_var.auc_gaussian: {lower: 2, upper: 3, better: higher, mean: 2.5, sd: 0, n: 5}")
+    try bands.write(toFile: bandsPath, atomically: true, encoding: .utf8)
+    let failing = try box.run(["gate", "--profile", "smoke"])
+    #expect(failing.status == 1)
+    #expect(failing.stdout.contains("laplacian_var.auc_gaussian"))
+    #expect(try box.run(["report", "--junit", junit]).status == 0)
+    let xml = try String(contentsOfFile: junit, encoding: .utf8)
+    #expect(xml.contains("<failure type=\"OutOfBand\" message=\"laplacian_var.auc_gaussian"))
+  }
+
+  @Test func badInputsExitTwoAndLeaveTheStoreAlone() throws {
+    let box = try Sandbox()
+    #expect(try box.run(["blur-detection", "--profile", "smoke"]).status == 0)
+    let before = box.storeFingerprint()
+    let cases: [([String], String)] = [
+      (["no-such-target"], "unknown target 'no-such-target'"),
+      (["blur-detection", "--profile", "smoke", "--subset", "150%"], "--subset '150%'"),
+      (["blur-detection", "--profile", "smoke", "--subset", "abc"], "--subset 'abc'"),
+      (["blur-detection", "--profile", "smoke", "--data", "/no/such/folder"], "--data /no/such/folder"),
+      (["blur-detection", "--profile", "nope"], "has no profile 'nope'"),
+      (["blur-detection", "--profile", "smoke", "--set", "tiles=many"], "--set tiles=many"),
+      (["blur-detection", "--profile", "smoke", "--db", "/no/such/dir/x.sqlite"], "/no/such/dir"),
+      (["blur-detection", "--bogus-flag"], "bogus-flag"),
+      (["gate", "--profile", "nope"], "--profile 'nope'"),
+    ]
+    for (args, message) in cases {
+      let r = try box.run(args)
+      #expect(r.status == 2, "\(args): status \(r.status)")
+      #expect(r.stderr.contains(message), "\(args): \(r.stderr)")
+      #expect(r.stderr.split(separator: "\n").count <= 6, "one clear message: \(r.stderr)")
+    }
+    #expect(box.storeFingerprint() == before)
+
+    // An unwritable store file.
+    let readOnly = box.path("Reports/readonly.sqlite")
+    try Data().write(to: URL(fileURLWithPath: readOnly))
+    try FileManager.default.setAttributes([.posixPermissions: 0o444], ofItemAtPath: readOnly)
+    if getuid() != 0 {
+      let r = try box.run(["blur-detection", "--profile", "smoke", "--db", readOnly])
+      #expect(r.status == 2 && r.stderr.contains("not writable"))
+    }
+    // A directory given as the store.
+    let r = try box.run(["blur-detection", "--profile", "smoke", "--db", box.path("Reports")])
+    #expect(r.status == 2, "\(r.stderr)")
+
+    // A malformed target file is named with its path.
+    let target = box.path("Replications/blur-detection/target.yaml")
+    let good = try String(contentsOfFile: target, encoding: .utf8)
+    try (good + "\n  : : [\n").write(toFile: target, atomically: true, encoding: .utf8)
+    let broken = try box.run(["blur-detection", "--profile", "smoke"])
+    #expect(broken.status == 2 && broken.stderr.contains("target.yaml"))
+    try good.replacingOccurrences(of: "      tiles: 16\n", with: "      tiles: 16\n      typo: 1\n")
+      .write(toFile: target, atomically: true, encoding: .utf8)
+    let typo = try box.run(["list"])
+    #expect(typo.status == 2 && typo.stderr.contains("profiles.smoke.config.typo"))
+    #expect(box.storeFingerprint() == before)
+  }
+
+  @Test func overridesAreNonCanonicalAndSubsetsParseAsUsersTypeThem() throws {
+    let box = try Sandbox()
+    let r = try box.run(["blur-detection", "--profile", "smoke", "--subset", "50%", "--set", "tiles=8", "--seed", "3"])
+    #expect(r.status == 0, "\(r.stderr)")
+    #expect(r.stdout.contains("non-canonical"))
+    #expect(r.stdout.contains("subset 50%"))
+    #expect(r.stdout.contains("seed 3"))
+    let gate = try box.run(["gate", "--profile", "smoke"])
+    #expect(gate.status == 0)
+    #expect(gate.stdout.contains("not run"))
+  }
+
+  @Test func calibrateWritesBandsThatTheNextRunPasses() throws {
+    let box = try Sandbox()
+    let bandsPath = box.path("Replications/blur-detection/bands.yaml")
+    try? FileManager.default.removeItem(atPath: bandsPath)
+    let c = try box.run(["calibrate", "blur-detection", "--profile", "smoke", "--seeds", "0-2"])
+    #expect(c.status == 0, "\(c.stderr)")
+    let text = try String(contentsOfFile: bandsPath, encoding: .utf8)
+    #expect(text.contains("seeds: [0, 1, 2]"))
+    #expect(text.contains("laplacian_var.auc_gaussian"))
+    #expect(text.contains("laplacian-falls-with-blur: reproduced"))
+    #expect(try box.run(["gate", "--profile", "smoke"]).status == 0)
+    let show = try box.run(["show", "blur-detection", "--profile", "smoke"])
+    #expect(show.status == 0 && show.stdout.contains("calibrated over seeds 0,1,2"))
+  }
+
+  @Test func sameSeedSameNumbers() throws {
+    let box = try Sandbox()
+    let a = try box.run(["blur-detection", "--profile", "smoke", "--seed", "5", "--threads", "1"])
+    let b = try box.run(["blur-detection", "--profile", "smoke", "--seed", "5", "--threads", "2"])
+    func table(_ s: String) -> [Substring] { s.split(separator: "\n").filter { $0.contains(".auc_") || $0.contains(".spearman_") } }
+    #expect(a.status == 0 && b.status == 0)
+    #expect(!table(a.stdout).isEmpty && table(a.stdout) == table(b.stdout))
+  }
+}
+
+@Suite struct CommandLineTests {
+  @Test func helpOnEveryCommand() throws {
+    let box = try Sandbox()
+    for args in [["--help"], ["run", "--help"], ["list", "--help"], ["show", "--help"], ["calibrate", "--help"],
+                 ["report", "--help"], ["gate", "--help"], ["focus", "--help"], ["focus", "score", "--help"],
+                 ["bench", "--help"], ["bench", "focus", "--help"]] {
+      let r = try box.run(args)
+      #expect(r.status == 0, "\(args)")
+      #expect(r.stdout.contains("USAGE"), "\(args)")
+    }
+  }
+
+  @Test func listAndShow() throws {
+    let box = try Sandbox()
+    let list = try box.run(["list"])
+    #expect(list.status == 0 && list.stdout.contains("blur-detection") && list.stdout.contains("Tong"))
+    let show = try box.run(["show", "blur-detection"])
+    #expect(show.status == 0)
+    for needle in ["profile ci", "tiles = 320", "gaussianSigmas", "laplacian-falls-with-blur", "config sha256"] {
+      #expect(show.stdout.contains(needle), "\(needle)")
+    }
+  }
+
+  @Test func focusScoreOnAFolderAnImageAndASlide() throws {
+    let box = try Sandbox()
+    let folder = box.root.appendingPathComponent("tiles")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    let sharp = TestImages.texture(size: 64)
+    try ImageIO.writePNG(sharp, to: folder.appendingPathComponent("a_sharp.png").path)
+    try ImageIO.writePNG(sharp.gaussianBlur(sigma: 3), to: folder.appendingPathComponent("b_blurred.png").path)
+    let json = try box.run(["focus", "score", folder.path, "--json"])
+    #expect(json.status == 0, "\(json.stderr)")
+    let rows = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]] ?? []
+    #expect(rows.count == 2)
+    let lap = rows.compactMap { $0["laplacian_var"] as? Double }
+    #expect(lap.count == 2 && lap[0] > lap[1])
+    let one = try box.run(["focus", "score", folder.appendingPathComponent("a_sharp.png").path])
+    #expect(one.status == 0 && one.stdout.contains("a_sharp.png"))
+    // A tiled pyramidal TIFF read through OpenSlide, tiled into 128 px tissue tiles.
+    let slide = box.path("slide.tiff")
+    try TiledTIFFWriter.write(TestImages.texture(size: 512), to: slide, levels: 2, tileSize: 128, micronsPerPixel: 0.5)
+    let s = try box.run(["focus", "score", slide, "--tile-size", "128"])
+    #expect(s.status == 0, "\(s.stderr)")
+    #expect(s.stdout.contains("x=0,y=0,level=0"))
+    #expect(s.stdout.split(separator: "\n").count == 2 + 16)
+    let bad = try box.run(["focus", "score", box.path("Replications/blur-detection/target.yaml")])
+    #expect(bad.status == 2)
+  }
+
+  @Test func runOnUserTilesAndSlideIsRecordedButNotGated() throws {
+    let box = try Sandbox()
+    let folder = box.root.appendingPathComponent("user-tiles")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    for i in 0..<4 { try ImageIO.writePNG(TestImages.texture(size: 64, seed: UInt64(i)), to: folder.appendingPathComponent("t\(i).png").path) }
+    let r = try box.run(["blur-detection", "--profile", "smoke", "--data", folder.path])
+    #expect(r.status == 0, "\(r.stderr)")
+    #expect(r.stdout.contains("folder:user-tiles"))
+    #expect(r.stdout.contains("user data"))
+    let slide = box.path("slide.tiff")
+    try TiledTIFFWriter.write(TestImages.texture(size: 512), to: slide, levels: 2, tileSize: 128)
+    let s = try box.run(["blur-detection", "--profile", "smoke", "--data", slide])
+    #expect(s.status == 0, "\(s.stderr)")
+    #expect(s.stdout.contains("slide:slide.tiff"))
+    #expect(try box.run(["gate", "--profile", "smoke"]).stdout.contains("not run"))
+  }
+}
+
+/// Deterministic tissue-like test images (dark blobs on a pink background).
+enum TestImages {
+  static func texture(size: Int, seed: UInt64 = 0) -> RGBImage {
+    var pixels = [UInt8](repeating: 0, count: size * size * 3)
+    var state = seed &+ 0x9E37_79B9
+    for y in 0..<size {
+      for x in 0..<size {
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        let noise = Int(state >> 59)
+        let blob = ((x / 6 + y / 5 + Int(seed)) % 3 == 0) && ((x * 7 + y * 3) % 11 < 6)
+        let base = blob ? (90, 40, 140) : (200, 130, 180)
+        pixels[(y * size + x) * 3] = UInt8(min(255, base.0 + noise))
+        pixels[(y * size + x) * 3 + 1] = UInt8(min(255, base.1 + noise))
+        pixels[(y * size + x) * 3 + 2] = UInt8(min(255, base.2 + noise))
+      }
+    }
+    return RGBImage(width: size, height: size, pixels: pixels)
+  }
+}

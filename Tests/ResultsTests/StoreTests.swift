@@ -1,0 +1,182 @@
+import Foundation
+import GRDB
+import Harness
+import Results
+import Testing
+
+let projectRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+  .deletingLastPathComponent()
+
+func temporaryStorePath() -> String {
+  FileManager.default.temporaryDirectory.appendingPathComponent("replicate-store-\(UUID().uuidString).sqlite").path
+}
+
+func blurTarget() throws -> TargetSpec { try Registry(root: projectRoot).target("blur-detection") }
+
+/// Records one completed fake run of the blur target with `metrics`.
+@discardableResult
+func recordRun(
+  _ store: ResultsStore, target: TargetSpec, seed: UInt64, metrics: [String: Double], overrides: [String: ConfigValue] = [:],
+  defaultData: Bool = true
+) throws -> Int64 {
+  let profile = try target.profile("smoke")
+  let spec = RunSpec(
+    target: target.id, method: target.method, profile: "smoke", subset: 100, seed: seed,
+    config: RunArguments.resolve(target: target, profile: profile, overrides: overrides), overrides: overrides, threads: 1)
+  let env = RunEnvironment(
+    codeVersion: "abc123", codeDirty: false, cpu: "test cpu", cores: 2, threads: 1, blas: "OpenBLAS test",
+    build: "debug", operatingSystem: "test os", hostName: "host")
+  let id = try store.begin(spec: spec, environment: env, dataSource: "synthetic-tissue@1:test", defaultData: defaultData, invocation: "test")
+  try store.recordDataset(runID: id, datasetID: "synthetic-tissue@1:test{}", contentHash: "deadbeef")
+  var output = ExperimentOutput()
+  output.metrics = metrics
+  output.series = [SeriesPoint(name: "laplacian_var.mean_gaussian", step: 0, x: 0, value: 10),
+                   SeriesPoint(name: "laplacian_var.mean_gaussian", step: 1, x: 1, value: 4)]
+  try store.complete(runID: id, output: output, checks: [], claims: [], wallSeconds: 1.5, peakMemoryBytes: 1 << 20)
+  return id
+}
+
+/// A copy of the blur target with a smoke band set on `metric` = [lower, upper].
+func targetWithBand(_ metric: String, lower: Double, upper: Double, claim: Verdict? = nil) throws -> TargetSpec {
+  var t = try blurTarget()
+  t.bands = BandTable(entries: [])
+  t.bands.replace(
+    BandSet(
+      profile: "smoke", subset: 100,
+      calibration: Calibration(seeds: [0, 1, 2], codeVersion: "abc123", codeDirty: false, date: "2026-11-23", host: "h",
+        method: Checks.bandRule, dataset: "d"),
+      bands: [Band(metric: metric, lower: lower, upper: upper, better: .higher, mean: (lower + upper) / 2, standardDeviation: 0, count: 3)],
+      claimVerdicts: claim.map { ["laplacian-falls-with-blur": $0] } ?? [:]))
+  return t
+}
+
+@Suite struct StoreTests {
+  @Test func runRoundTripAndOrphans() throws {
+    let path = temporaryStorePath()
+    let store = try ResultsStore(path: path)
+    let target = try blurTarget()
+    let id = try recordRun(store, target: target, seed: 3, metrics: ["laplacian_var.auc_gaussian": 0.9])
+    let runs = try store.runs()
+    #expect(runs.count == 1)
+    let run = try #require(runs.first)
+    #expect(run.id == id && run.status == "completed" && run.seed == 3 && run.canonical)
+    #expect(run.datasetHash == "deadbeef" && run.configHash.count == 64)
+    #expect(run.config.contains("\"tiles\":16"))
+    #expect(try store.metrics(runID: id) == ["laplacian_var.auc_gaussian": 0.9])
+    #expect(try store.series(runID: id).map(\.value) == [10, 4])
+    // A run left `running` by a dead process is marked interrupted when the store is opened again.
+    let spec = RunSpec(
+      target: target.id, method: target.method, profile: "smoke", subset: 100, seed: 9,
+      config: RunArguments.resolve(target: target, profile: try target.profile("smoke"), overrides: [:]), overrides: [:], threads: 1)
+    let env = RunEnvironment(codeVersion: "x", codeDirty: true, cpu: "c", cores: 1, threads: 1, blas: "b", build: "debug", operatingSystem: "o", hostName: "h")
+    let orphan = try store.begin(spec: spec, environment: env, dataSource: "d", defaultData: true, invocation: "t")
+    try GRDBTestHook.setPID(path: path, runID: orphan, pid: 999_999)
+    let reopened = try ResultsStore(path: path)
+    #expect(try reopened.runs().first { $0.id == orphan }?.status == "interrupted")
+  }
+
+  @Test func overriddenRunsAreNonCanonicalAndNotGated() throws {
+    let store = try ResultsStore(path: temporaryStorePath())
+    let target = try targetWithBand("laplacian_var.auc_gaussian", lower: 0.8, upper: 0.95)
+    try recordRun(store, target: target, seed: 0, metrics: ["laplacian_var.auc_gaussian": 0.1], overrides: ["tiles": .int(4)])
+    try recordRun(store, target: target, seed: 0, metrics: ["laplacian_var.auc_gaussian": 0.1], defaultData: false)
+    let a = try Assessor.assess(target: target, profile: "smoke", store: store)
+    #expect(a.notRun)
+    #expect(try store.runs().filter { !$0.canonical }.count == 1)
+  }
+
+  @Test func assessmentUsesNewestRunPerSeedAndCurrentBands() throws {
+    let store = try ResultsStore(path: temporaryStorePath())
+    let target = try targetWithBand("laplacian_var.auc_gaussian", lower: 0.8, upper: 0.95)
+    try recordRun(store, target: target, seed: 0, metrics: ["laplacian_var.auc_gaussian": 0.5])
+    try recordRun(store, target: target, seed: 0, metrics: ["laplacian_var.auc_gaussian": 0.9])
+    try recordRun(store, target: target, seed: 1, metrics: ["laplacian_var.auc_gaussian": 0.91])
+    let pass = try Assessor.assess(target: target, profile: "smoke", store: store)
+    #expect(pass.passed && pass.subsets.first?.runs.count == 2)
+    let moved = try targetWithBand("laplacian_var.auc_gaussian", lower: 0.95, upper: 0.99)
+    let fail = try Assessor.assess(target: moved, profile: "smoke", store: store)
+    #expect(!fail.passed && fail.failureCount == 2)
+  }
+
+  @Test func claimVerdictChangeFailsTheGate() throws {
+    let store = try ResultsStore(path: temporaryStorePath())
+    let target = try targetWithBand("laplacian_var.auc_gaussian", lower: 0, upper: 1, claim: .reproduced)
+    try recordRun(store, target: target, seed: 0, metrics: [
+      "laplacian_var.auc_gaussian": 0.9, "laplacian_var.monotone_gaussian": 0, "laplacian_var.monotone_defocus": 1])
+    let a = try Assessor.assess(target: target, profile: "smoke", store: store)
+    let claim = try #require(a.subsets.first?.claims.first { $0.claim.id == "laplacian-falls-with-blur" })
+    #expect(claim.verdict == .notReproduced && !claim.passed && !a.passed)
+  }
+
+  @Test func unwritableLocationsAreInputErrors() throws {
+    #expect(throws: InputError.self) { try ResultsStore(path: "/nonexistent-dir/results.sqlite") }
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ro-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    let notADatabase = dir.appendingPathComponent("x.sqlite")
+    try Data("this is not sqlite".utf8).write(to: notADatabase)
+    #expect(throws: InputError.self) { try ResultsStore(path: notADatabase.path) }
+  }
+}
+
+@Suite struct ReportTests {
+  func assessments() throws -> ([TargetAssessment], ResultsStore) {
+    let store = try ResultsStore(path: temporaryStorePath())
+    let target = try targetWithBand("laplacian_var.auc_gaussian", lower: 0.95, upper: 0.99, claim: .reproduced)
+    try recordRun(store, target: target, seed: 0, metrics: [
+      "laplacian_var.auc_gaussian": 0.9, "laplacian_var.monotone_gaussian": 1, "laplacian_var.monotone_defocus": 1])
+    var notRun = try blurTarget()
+    notRun.id = "other-target"
+    return ([try Assessor.assess(target: target, profile: "smoke", store: store),
+             try Assessor.assess(target: notRun, profile: "smoke", store: store)], store)
+  }
+
+  @Test func junitValidatesAgainstTheSchemaAndReportsFailures() throws {
+    let (a, _) = try assessments()
+    let xml = JUnitReport.render(a)
+    #expect(xml.contains("<failure type=\"OutOfBand\""))
+    #expect(xml.contains("<skipped"))
+    #expect(xml.contains("classname=\"blur-detection.smoke.100%\""))
+    #expect(xml.contains("name=\"laplacian_var.auc_gaussian [seed 0]\""))
+    #expect(xml.contains("codeVersion=abc123"))
+    let file = FileManager.default.temporaryDirectory.appendingPathComponent("junit-\(UUID().uuidString).xml")
+    try xml.write(to: file, atomically: true, encoding: .utf8)
+    let schema = try #require(Bundle.module.url(forResource: "junit-10", withExtension: "xsd", subdirectory: "Fixtures"))
+    let (status, output) = try run("xmllint", ["--noout", "--schema", schema.path, file.path])
+    #expect(status == 0, "xmllint: \(output)")
+  }
+
+  @Test func htmlIsSelfContained() throws {
+    let (a, store) = try assessments()
+    let html = try HTMLReport.render(a, store: store, templateDirectory: projectRoot.appendingPathComponent("Reports/templates"))
+    #expect(html.contains("Blur detection with Laplacian variance"))
+    #expect(html.contains("<svg"))
+    #expect(html.contains("not run"))
+    #expect(html.contains("laplacian-falls-with-blur"))
+    // No external resources: no scripts, stylesheets or images fetched from anywhere.
+    #expect(!html.contains("<script"))
+    #expect(!html.contains("<link"))
+    #expect(!html.contains("src=\"http"))
+  }
+}
+
+/// Runs a program and returns its status and combined output.
+func run(_ program: String, _ arguments: [String]) throws -> (Int32, String) {
+  let p = Process()
+  p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+  p.arguments = [program] + arguments
+  let pipe = Pipe()
+  p.standardOutput = pipe
+  p.standardError = pipe
+  try p.run()
+  let data = pipe.fileHandleForReading.readDataToEndOfFile()
+  p.waitUntilExit()
+  return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+/// Direct SQL for test set-up only.
+enum GRDBTestHook {
+  static func setPID(path: String, runID: Int64, pid: Int64) throws {
+    let queue = try DatabaseQueue(path: path)
+    try queue.write { db in try db.execute(sql: "UPDATE run SET pid = ? WHERE id = ?", arguments: [pid, runID]) }
+  }
+}
