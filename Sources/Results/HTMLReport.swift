@@ -125,7 +125,7 @@ public enum HTMLReport {
           "verdict": c.verdict.rawValue, "verdictClass": c.verdict == .reproduced ? "pass" : (c.verdict == .notReproduced ? "fail" : "skip"),
           "expected": c.expected?.rawValue ?? "uncalibrated", "gate": c.passed ? "holds" : "changed",
           "gateClass": c.passed ? "pass" : "fail",
-          "reported": c.claim.reported ?? "",
+          "reported": c.claim.reported ?? "", "hasReported": c.claim.reported != nil,
           "details": c.outcomes.map { ["seed": $0.seed, "detail": $0.outcome.detail] as [String: Any] },
         ]
       }

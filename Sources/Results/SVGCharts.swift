@@ -44,8 +44,10 @@ enum SVGCharts {
     if x1 - x0 < 1e-12 { x0 -= 1; x1 += 1 }
     if y1 - y0 < 1e-12 { y0 -= 0.5; y1 += 0.5 }
     let yPad = 0.06 * (y1 - y0)
+    let nonNegative = y0 >= 0
     y0 -= yPad
     y1 += yPad
+    if nonNegative { y0 = max(y0, 0) }
     func px(_ v: Double) -> Double { left + (v - x0) / (x1 - x0) * (w - left - right) }
     func py(_ v: Double) -> Double { top + (1 - (v - y0) / (y1 - y0)) * (h - top - bottom) }
     var s = "<svg class=\"chart\" width=\"\(width)\" height=\"\(height)\" viewBox=\"0 0 \(width) \(height)\" role=\"img\">"
