@@ -59,15 +59,18 @@ let package = Package(
       ],
       swiftSettings: release),
 
+    // Shared test helpers (project root, running tools); used by test targets only.
+    .target(name: "_TestSupport", path: "Sources/_TestSupport"),
+
     .testTarget(name: "EngineTests", dependencies: ["Engine", "Basics"]),
     .testTarget(name: "VisionTests", dependencies: ["Vision"]),
     .testTarget(name: "SlidesTests", dependencies: ["Slides"]),
     .testTarget(name: "MethodsTests", dependencies: ["Methods"], resources: [.copy("Fixtures")]),
     .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
-    .testTarget(name: "HarnessTests", dependencies: ["Harness"]),
+    .testTarget(name: "HarnessTests", dependencies: ["Harness", "_TestSupport"]),
     .testTarget(
-      name: "ResultsTests", dependencies: ["Results", .product(name: "GRDB", package: "GRDB.swift")],
+      name: "ResultsTests", dependencies: ["Results", "_TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
       resources: [.copy("Fixtures")]),
-    .testTarget(name: "CLITests", dependencies: ["Basics", "Vision"]),
+    .testTarget(name: "CLITests", dependencies: ["Basics", "Vision", "_TestSupport"]),
   ]
 )

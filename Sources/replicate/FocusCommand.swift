@@ -55,7 +55,7 @@ struct FocusCommand: ParsableCommand {
         let tiles = try TileLoader(cacheDirectory: URL(fileURLWithPath: NSTemporaryDirectory())).load(source, tileSize: tileSize)
         items = Array(zip(tiles.names, tiles.images))
       }
-      let scores = ConcurrentMap.map(count: items.count, threads: ProcessInfo.processInfo.activeProcessorCount) { i in
+      let scores = try ConcurrentMap.map(count: items.count, threads: ProcessInfo.processInfo.activeProcessorCount) { i in
         FocusDetectors.scoreAll(items[i].1.grayscale())
       }
       if json {

@@ -10,6 +10,12 @@ import Vision
 #endif
 
 // Ctrl-C: the first asks the run to stop cleanly (it is marked interrupted); the second exits.
+// A parent may have started us with these signals blocked (test runners do): unblock them first.
+var interruptSignals = sigset_t()
+sigemptyset(&interruptSignals)
+sigaddset(&interruptSignals, SIGINT)
+sigaddset(&interruptSignals, SIGTERM)
+pthread_sigmask(SIG_UNBLOCK, &interruptSignals, nil)
 signal(SIGINT) { _ in
   if Interruption.requested { _exit(130) }
   Interruption.request()

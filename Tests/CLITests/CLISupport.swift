@@ -1,10 +1,9 @@
 import Basics
 import Foundation
 import Testing
+import _TestSupport
 
-/// The checkout's root (this file is Tests/CLITests/CLISupport.swift).
-let projectRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-  .deletingLastPathComponent()
+let projectRoot = TestSupport.projectRoot
 
 /// The `replicate` binary of the same build configuration as the tests.
 let replicateBinary: URL = {
@@ -76,6 +75,23 @@ struct Sandbox {
       stderr: String(decoding: errBox.data ?? Data(), as: UTF8.self))
   }
 
+  /// Starts `replicate` in the background (output discarded); the caller waits for it.
+  func start(_ arguments: [String]) throws -> Process {
+    let p = Process()
+    p.executableURL = replicateBinary
+    p.arguments = arguments
+    p.currentDirectoryURL = root
+    var env = ProcessInfo.processInfo.environment
+    env["REPLICATE_ROOT"] = root.path
+    env["REPLICATE_CACHE"] = root.appendingPathComponent(".cache").path
+    p.environment = env
+    p.standardOutput = FileHandle.nullDevice
+    p.standardError = FileHandle.nullDevice
+    p.standardInput = FileHandle.nullDevice
+    try p.run()
+    return p
+  }
+
   /// SHA-256 of the store's files (main database and write-ahead log), to prove nothing changed.
   func storeFingerprint() -> String {
     var h = SHA256Hasher()
@@ -89,18 +105,4 @@ struct Sandbox {
 final class DataBox: @unchecked Sendable {
   var data: Data? { didSet { done = true } }
   var done = false
-}
-
-/// Runs a helper program (xmllint) and returns its status and output.
-func runTool(_ program: String, _ arguments: [String]) throws -> (Int32, String) {
-  let p = Process()
-  p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-  p.arguments = [program] + arguments
-  let pipe = Pipe()
-  p.standardOutput = pipe
-  p.standardError = pipe
-  try p.run()
-  let data = pipe.fileHandleForReading.readDataToEndOfFile()
-  p.waitUntilExit()
-  return (p.terminationStatus, String(decoding: data, as: UTF8.self))
 }

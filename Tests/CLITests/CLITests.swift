@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Vision
+import _TestSupport
 
 @Suite(.serialized) struct EndToEndTests {
   @Test func smokeRunReportGateAndAMovedBand() throws {
@@ -14,8 +15,7 @@ import Vision
     #expect(report.status == 0, "\(report.stderr)")
     let page = try String(contentsOfFile: html, encoding: .utf8)
     #expect(page.contains("blur-detection") && page.contains("<svg"))
-    let schema = projectRoot.appendingPathComponent("Tests/ResultsTests/Fixtures/junit-10.xsd").path
-    let (valid, lint) = try runTool("xmllint", ["--noout", "--schema", schema, junit])
+    let (valid, lint) = try TestSupport.runTool("xmllint", ["--noout", "--schema", TestSupport.junitSchema, junit])
     #expect(valid == 0, "\(lint)")
     let gate = try box.run(["gate", "--profile", "smoke"])
     #expect(gate.status == 0, "\(gate.stdout)\(gate.stderr)")
@@ -23,11 +23,12 @@ import Vision
 
     // Move one band past the measured value: the gate fails and JUnit shows the failure.
     let bandsPath = box.path("Replications/blur-detection/bands.yaml")
-    var bands = try String(contentsOfFile: bandsPath, encoding: .utf8)
-    let line = try #require(bands.split(separator: "\n").first { $0.contains("laplacian_var.auc_gaussian:") })
-    bands = bands.replacingOccurrences(
-      of: String(line), with: "      laplacian_var.auc_gaussian: {lower: 2, upper: 3, better: higher, mean: 2.5, sd: 0, n: 5}")
-    try bands.write(toFile: bandsPath, atomically: true, encoding: .utf8)
+    var lines = try String(contentsOfFile: bandsPath, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+      .map(String.init)
+    let smoke = try #require(lines.firstIndex(of: "smoke:"))
+    let line = try #require(lines.indices.first { $0 > smoke && lines[$0].contains("laplacian_var.auc_gaussian:") })
+    lines[line] = "      laplacian_var.auc_gaussian: {lower: 2, upper: 3, better: higher, mean: 2.5, sd: 0, n: 5}"
+    try lines.joined(separator: "\n").write(toFile: bandsPath, atomically: true, encoding: .utf8)
     let failing = try box.run(["gate", "--profile", "smoke"])
     #expect(failing.status == 1)
     #expect(failing.stdout.contains("laplacian_var.auc_gaussian"))
@@ -109,6 +110,20 @@ import Vision
     #expect(try box.run(["gate", "--profile", "smoke"]).status == 0)
     let show = try box.run(["show", "blur-detection", "--profile", "smoke"])
     #expect(show.status == 0 && show.stdout.contains("calibrated over seeds 0,1,2"))
+  }
+
+  @Test func interruptedRunIsMarkedSo() throws {
+    let box = try Sandbox()
+    // Generating 1,200 tiles of 512² takes tens of seconds: interrupt it after two.
+    let p = try box.start(["blur-detection", "--profile", "smoke", "--set", "tileSize=512"])
+    usleep(2_000_000)
+    kill(p.processIdentifier, SIGINT)
+    p.waitUntilExit()
+    #expect(p.terminationStatus == 130)
+    let html = box.path("Reports/index.html")
+    #expect(try box.run(["report", "--html", html]).status == 0)
+    let page = try String(contentsOfFile: html, encoding: .utf8)
+    #expect(page.contains("Failed and interrupted runs") && page.contains("interrupted by the user"))
   }
 
   @Test func sameSeedSameNumbers() throws {

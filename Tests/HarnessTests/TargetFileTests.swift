@@ -1,10 +1,9 @@
 import Foundation
 import Harness
 import Testing
+import _TestSupport
 
-/// The checkout's root (this file is Tests/HarnessTests/TargetFileTests.swift).
-let projectRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-  .deletingLastPathComponent()
+let projectRoot = TestSupport.projectRoot
 
 /// A temporary project root with one target folder whose target.yaml is `text`.
 func temporaryRoot(target: String = "blur-detection", text: String) throws -> Registry {

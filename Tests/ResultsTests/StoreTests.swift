@@ -3,9 +3,9 @@ import GRDB
 import Harness
 import Results
 import Testing
+import _TestSupport
 
-let projectRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-  .deletingLastPathComponent()
+let projectRoot = TestSupport.projectRoot
 
 func temporaryStorePath() -> String {
   FileManager.default.temporaryDirectory.appendingPathComponent("replicate-store-\(UUID().uuidString).sqlite").path
@@ -141,7 +141,7 @@ func targetWithBand(_ metric: String, lower: Double, upper: Double, claim: Verdi
     let file = FileManager.default.temporaryDirectory.appendingPathComponent("junit-\(UUID().uuidString).xml")
     try xml.write(to: file, atomically: true, encoding: .utf8)
     let schema = try #require(Bundle.module.url(forResource: "junit-10", withExtension: "xsd", subdirectory: "Fixtures"))
-    let (status, output) = try run("xmllint", ["--noout", "--schema", schema.path, file.path])
+    let (status, output) = try TestSupport.runTool("xmllint", ["--noout", "--schema", schema.path, file.path])
     #expect(status == 0, "xmllint: \(output)")
   }
 
@@ -157,20 +157,6 @@ func targetWithBand(_ metric: String, lower: Double, upper: Double, claim: Verdi
     #expect(!html.contains("<link"))
     #expect(!html.contains("src=\"http"))
   }
-}
-
-/// Runs a program and returns its status and combined output.
-func run(_ program: String, _ arguments: [String]) throws -> (Int32, String) {
-  let p = Process()
-  p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-  p.arguments = [program] + arguments
-  let pipe = Pipe()
-  p.standardOutput = pipe
-  p.standardError = pipe
-  try p.run()
-  let data = pipe.fileHandleForReading.readDataToEndOfFile()
-  p.waitUntilExit()
-  return (p.terminationStatus, String(decoding: data, as: UTF8.self))
 }
 
 /// Direct SQL for test set-up only.

@@ -161,7 +161,9 @@ public struct TileLoader: Sendable {
     // Generate: every image is a pure function of (seed, label, index), so threads cannot change bytes.
     let generator = SyntheticTissue(parameters: parameters, seed: split.seed)
     let perClass = split.perClass
-    let images = ConcurrentMap.map(count: count, threads: threads, progress: progress) { i in
+    let images = try ConcurrentMap.map(
+      count: count, threads: threads, progress: progress, isCancelled: { Interruption.requested }
+    ) { i in
       generator.image(label: i / perClass, index: i % perClass)
     }
     let hash = TileSet.hash(images: images, labels: labels)
@@ -185,9 +187,12 @@ public struct TileLoader: Sendable {
 /// Order-preserving parallel map: results land at their index, so the output does not depend on
 /// the thread count or scheduling.
 public enum ConcurrentMap {
+  /// - Parameter isCancelled: polled between chunks; when it returns true the workers stop and the
+  ///   map throws `CancellationError`.
   public static func map<T: Sendable>(
-    count: Int, threads: Int, progress: (@Sendable (Int, Int) -> Void)? = nil, _ body: @Sendable (Int) -> T
-  ) -> [T] {
+    count: Int, threads: Int, progress: (@Sendable (Int, Int) -> Void)? = nil,
+    isCancelled: (@Sendable () -> Bool)? = nil, _ body: @Sendable (Int) -> T
+  ) throws -> [T] {
     let results = UnsafeMutableBufferPointer<T?>.allocate(capacity: count)
     results.initialize(repeating: nil)
     defer { results.deallocate() }
@@ -197,6 +202,7 @@ public enum ConcurrentMap {
     let chunk = 16
     DispatchQueue.concurrentPerform(iterations: workers) { _ in
       while true {
+        if isCancelled?() == true { break }
         let start = cursor.claim(chunk)
         if start >= count { break }
         let end = min(start + chunk, count)
@@ -204,6 +210,7 @@ public enum ConcurrentMap {
         progress?(cursor.finish(end - start), count)
       }
     }
+    if isCancelled?() == true { throw CancellationError() }
     return (0..<count).map { box.get($0) }
   }
 

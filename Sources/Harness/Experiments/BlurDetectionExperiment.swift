@@ -103,8 +103,9 @@ public enum BlurDetectionExperiment: Experiment {
     // Every tile: sharp, each σ, each radius. Scores land at their index (thread-count invariant).
     let variants = 1 + sigmas.count + radii.count
     let bar = context.progress("blur-detection", tiles.count, "tiles")
-    let perTile: [[FocusScores]] = try ConcurrentMap.map(count: tiles.count, threads: threads) { i in
-      if Interruption.requested { return [] }
+    let perTile: [[FocusScores]] = try ConcurrentMap.map(
+      count: tiles.count, threads: threads, isCancelled: { Interruption.requested }
+    ) { i in
       let tile = tiles[i]
       var row: [FocusScores] = []
       row.reserveCapacity(variants)
@@ -113,7 +114,7 @@ public enum BlurDetectionExperiment: Experiment {
       for r in radii { row.append(score(tile.defocusBlur(radius: r), threshold: threshold)) }
       bar.advance(by: 1, note: "")
       return row
-    }.checkedComplete()
+    }
     bar.finish()
     try context.checkInterrupted()
 
@@ -183,13 +184,5 @@ public enum BlurDetectionExperiment: Experiment {
 
   private static func score(_ image: RGBImage, threshold: Double) -> FocusScores {
     FocusDetectors.scoreAll(image.grayscale(), threshold: threshold)
-  }
-}
-
-extension Array where Element == [FocusScores] {
-  /// Throws `CancellationError` if an interrupted worker left a row empty.
-  fileprivate func checkedComplete() throws -> [[FocusScores]] {
-    if contains(where: \.isEmpty) { throw CancellationError() }
-    return self
   }
 }

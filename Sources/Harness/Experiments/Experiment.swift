@@ -71,12 +71,12 @@ public struct RunContext {
     self.onDataset = onDataset
   }
 
-  /// Loads the run's tiles at `tileSize` and reports them to the runner.
+  /// Loads the run's tiles at `tileSize` and reports them to the runner. Generating a synthetic
+  /// dataset on first use shows its own progress line.
   public func loadTiles(tileSize: Int) throws -> TileSet {
-    let bar = progress("data", 1, "tiles")
+    let bar = LazyProgress(label: "generating data", unit: "images", make: progress)
     let tiles = try loader.load(data, tileSize: tileSize, threads: spec.threads) { done, total in
-      _ = total
-      bar.advance(by: 0, note: "\(done) generated")
+      bar.update(done: done, total: total)
     }
     bar.finish()
     onDataset(tiles)
@@ -138,4 +138,34 @@ public enum Interruption {
 
   /// Clears the flag (tests).
   public static func reset() { flag = 0 }
+}
+
+/// A progress line created on the first update, once the total is known.
+final class LazyProgress: @unchecked Sendable {
+  private let label: String
+  private let unit: String
+  private let make: (String, Int, String) -> ProgressSink
+  private var sink: ProgressSink?
+  private var reported = 0
+  private let lock = NSLock()
+
+  init(label: String, unit: String, make: @escaping (String, Int, String) -> ProgressSink) {
+    self.label = label
+    self.unit = unit
+    self.make = make
+  }
+
+  func update(done: Int, total: Int) {
+    lock.lock()
+    defer { lock.unlock() }
+    if sink == nil { sink = make(label, total, unit) }
+    sink?.advance(by: done - reported, note: "")
+    reported = done
+  }
+
+  func finish() {
+    lock.lock()
+    defer { lock.unlock() }
+    sink?.finish()
+  }
 }
