@@ -43,51 +43,49 @@ struct Sandbox {
 
   func path(_ relative: String) -> String { root.appendingPathComponent(relative).path }
 
+  /// A `replicate` process for this sandbox, not yet started.
+  private func process(_ arguments: [String], cache: URL) -> Process {
+    let p = Process()
+    p.executableURL = replicateBinary
+    p.arguments = arguments
+    p.currentDirectoryURL = root
+    var env = ProcessInfo.processInfo.environment
+    env["REPLICATE_ROOT"] = root.path
+    env["REPLICATE_CACHE"] = cache.path
+    p.environment = env
+    p.standardInput = FileHandle.nullDevice
+    return p
+  }
+
   /// Runs `replicate` with `arguments` inside the sandbox.
   @discardableResult
   func run(_ arguments: [String]) throws -> CommandResult {
     guard FileManager.default.isExecutableFile(atPath: replicateBinary.path) else {
-      Issue.record("missing \(replicateBinary.path): build it first (scripts/test.sh does: swift build -c release --product replicate)")
+      Issue.record("missing \(replicateBinary.path): run the tests with scripts/test.sh (swift test -c release)")
       return CommandResult(status: -1, stdout: "", stderr: "")
     }
-    let p = Process()
-    p.executableURL = replicateBinary
-    p.arguments = arguments
-    p.currentDirectoryURL = root
-    var env = ProcessInfo.processInfo.environment
-    env["REPLICATE_ROOT"] = root.path
-    env["REPLICATE_CACHE"] = sharedCache.path
-    p.environment = env
+    let p = process(arguments, cache: sharedCache)
     let out = Pipe(), err = Pipe()
     p.standardOutput = out
     p.standardError = err
-    p.standardInput = FileHandle.nullDevice
     try p.run()
-    // Read both pipes concurrently so a full pipe cannot block the child.
+    // Read both pipes at once so a full pipe cannot block the child.
     let errBox = DataBox()
-    let reader = Thread { errBox.data = err.fileHandleForReading.readDataToEndOfFile() }
-    reader.start()
+    let group = DispatchGroup()
+    DispatchQueue.global().async(group: group) { errBox.data = err.fileHandleForReading.readDataToEndOfFile() }
     let outData = out.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
-    while !errBox.done { usleep(1000) }
+    group.wait()
     return CommandResult(
       status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-      stderr: String(decoding: errBox.data ?? Data(), as: UTF8.self))
+      stderr: String(decoding: errBox.data, as: UTF8.self))
   }
 
-  /// Starts `replicate` in the background (output discarded); the caller waits for it.
+  /// Starts `replicate` in the background with its own cache (output discarded).
   func start(_ arguments: [String]) throws -> Process {
-    let p = Process()
-    p.executableURL = replicateBinary
-    p.arguments = arguments
-    p.currentDirectoryURL = root
-    var env = ProcessInfo.processInfo.environment
-    env["REPLICATE_ROOT"] = root.path
-    env["REPLICATE_CACHE"] = root.appendingPathComponent(".cache").path
-    p.environment = env
+    let p = process(arguments, cache: root.appendingPathComponent(".cache"))
     p.standardOutput = FileHandle.nullDevice
     p.standardError = FileHandle.nullDevice
-    p.standardInput = FileHandle.nullDevice
     try p.run()
     return p
   }
@@ -103,6 +101,5 @@ struct Sandbox {
 }
 
 final class DataBox: @unchecked Sendable {
-  var data: Data? { didSet { done = true } }
-  var done = false
+  var data = Data()
 }
