@@ -60,9 +60,9 @@ let package = Package(
       swiftSettings: release),
 
     // Shared test helpers (project root, running tools); used by test targets only.
-    .target(name: "_TestSupport", path: "Sources/_TestSupport"),
+    .target(name: "_TestSupport", dependencies: ["Engine"], path: "Sources/_TestSupport"),
 
-    .testTarget(name: "EngineTests", dependencies: ["Engine", "Basics"]),
+    .testTarget(name: "EngineTests", dependencies: ["Engine", "Basics", "_TestSupport"]),
     .testTarget(name: "VisionTests", dependencies: ["Vision"]),
     .testTarget(name: "SlidesTests", dependencies: ["Slides"]),
     .testTarget(name: "MethodsTests", dependencies: ["Methods"], resources: [.copy("Fixtures")]),

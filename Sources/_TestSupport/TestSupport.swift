@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 
 /// Helpers shared by the test targets (not part of the product).
@@ -23,5 +24,44 @@ public enum TestSupport {
     let data = pipe.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
     return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+  }
+}
+
+/// Central finite-difference gradient checks for the engine's operations.
+public enum GradientCheck {
+  /// The largest relative error between autograd's gradient of `Σ w ⊙ f(inputs)` (w fixed random
+  /// weights, so every output element matters) and central differences `(L(x+ε) − L(x−ε)) / 2ε`,
+  /// over every element of every input that requires gradients.
+  ///
+  /// Relative error is `|a − n| / max(|a| + |n|, floor)`; with Float32 and ε = 1e-2 on smooth
+  /// functions of O(1) inputs, a correct derivative gives about 1e-3.
+  public static func maxRelativeError(
+    of f: ([Tensor]) -> Tensor, at inputs: [Tensor], epsilon: Float = 1e-2, floor: Float = 1e-2, seed: UInt64 = 99
+  ) -> Float {
+    var g = RandomGenerator(seed: seed)
+    let probe = f(inputs)
+    let weights = Tensor.randomUniform(probe.shape, in: 0.5...1.5, using: &g)
+    func loss() -> Double {
+      let out = Tensor.withoutGrad { f(inputs) }
+      return zip(out.data, weights.data).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+    }
+    for x in inputs { x.zeroGrad() }
+    (f(inputs) * weights).sum().backward()
+    var worst: Float = 0
+    for x in inputs where x.requiresGrad {
+      let analytic = x.grad?.data ?? [Float](repeating: 0, count: x.count)
+      for i in 0..<x.count {
+        let original = x.data[i]
+        x.update { $0[i] = original + epsilon }
+        let up = loss()
+        x.update { $0[i] = original - epsilon }
+        let down = loss()
+        x.update { $0[i] = original }
+        let numeric = Float((up - down) / (2 * Double(epsilon)))
+        let error = abs(analytic[i] - numeric) / Swift.max(abs(analytic[i]) + abs(numeric), floor)
+        worst = Swift.max(worst, error)
+      }
+    }
+    return worst
   }
 }

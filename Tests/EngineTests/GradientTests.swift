@@ -1,0 +1,151 @@
+import Engine
+import Glibc
+import Testing
+import _TestSupport
+
+/// Random inputs of `shape` requiring gradients, fixed by `seed`.
+func input(_ shape: [Int], seed: UInt64, range: ClosedRange<Float> = -1.5...1.5) -> Tensor {
+  var g = RandomGenerator(seed: seed)
+  return Tensor.randomUniform(shape, in: range, using: &g, requiresGrad: true)
+}
+
+/// Every primitive against central finite differences.
+@Suite struct GradientCheckTests {
+  let tolerance: Float = 2e-2
+
+  func check(_ name: String, _ inputs: [Tensor], _ f: ([Tensor]) -> Tensor) {
+    let error = GradientCheck.maxRelativeError(of: f, at: inputs)
+    #expect(error < tolerance, "\(name): max relative error \(error)")
+  }
+
+  @Test func arithmeticWithBroadcasting() {
+    check("add", [input([2, 3], seed: 1), input([3], seed: 2)]) { $0[0] + $0[1] }
+    check("sub", [input([2, 1, 3], seed: 3), input([4, 1], seed: 4)]) { $0[0] - $0[1] }
+    check("mul", [input([2, 3], seed: 5), input([2, 1], seed: 6)]) { $0[0] * $0[1] }
+    check("div", [input([3, 2], seed: 7), input([2], seed: 8, range: 0.5...2)]) { $0[0] / $0[1] }
+    check("scalar", [input([4], seed: 9)]) { 2 * $0[0] - 1 }
+    check("neg", [input([4], seed: 10)]) { -$0[0] }
+  }
+
+  @Test func unaryFunctions() {
+    check("exp", [input([5], seed: 11)]) { $0[0].exp() }
+    check("log", [input([5], seed: 12, range: 0.3...3)]) { $0[0].log() }
+    check("sqrt", [input([5], seed: 13, range: 0.3...3)]) { $0[0].sqrt() }
+    check("squared", [input([5], seed: 14)]) { $0[0].squared() }
+    check("tanh", [input([5], seed: 15)]) { $0[0].tanh() }
+    check("sigmoid", [input([5], seed: 16, range: -4...4)]) { $0[0].sigmoid() }
+    check("gelu", [input([6], seed: 17, range: -3...3)]) { $0[0].gelu() }
+    // ReLU away from its kink at 0.
+    let x = Tensor(shape: [4], data: [-1.2, -0.4, 0.5, 1.7], requiresGrad: true)
+    check("relu", [x]) { $0[0].relu() }
+  }
+
+  @Test func shapeOperations() {
+    check("reshape", [input([2, 6], seed: 21)]) { $0[0].reshaped([3, -1]) * $0[0].reshaped([3, 4]) }
+    check("permute", [input([2, 3, 4], seed: 22)]) { $0[0].permuted([2, 0, 1]) }
+    check("transpose", [input([3, 5], seed: 23)]) { $0[0].transposed() }
+  }
+
+  @Test func reductions() {
+    let x = input([3, 4, 2], seed: 31)
+    check("sum all", [x]) { $0[0].sum() }
+    check("sum axis", [x]) { $0[0].sum(axes: [1]) }
+    check("sum keep", [x]) { $0[0].sum(axes: [0, 2], keepDims: true) }
+    check("mean", [x]) { $0[0].mean(axes: [-1]) }
+    check("variance", [x]) { $0[0].variance(axes: [1]) }
+    check("max", [x]) { $0[0].max(axis: 1) }
+    check("logsumexp", [x]) { $0[0].logSumExp(axis: 1) }
+  }
+
+  @Test func matrixProducts() {
+    check("matmul", [input([3, 4], seed: 41), input([4, 2], seed: 42)]) { $0[0].matmul($0[1]) }
+    check("batched", [input([2, 3, 4], seed: 43), input([2, 4, 5], seed: 44)]) { $0[0].matmul($0[1]) }
+    check("shared rhs", [input([2, 3, 4], seed: 45), input([4, 2], seed: 46)]) { $0[0].matmul($0[1]) }
+  }
+
+  @Test func composites() {
+    let x = input([3, 5], seed: 51, range: -3...3)
+    check("logSoftmax", [x]) { $0[0].logSoftmax() }
+    check("softmax", [x]) { $0[0].softmax(axis: 0) }
+    check("l2Normalized", [x]) { $0[0].l2Normalized() }
+    check("crossEntropy", [x]) { Loss.crossEntropy(logits: $0[0], labels: [0, 4, 2], labelSmoothing: 0.1) }
+  }
+}
+
+@Suite struct TensorValueTests {
+  @Test func broadcastingValues() {
+    let a = Tensor(shape: [2, 3], data: [1, 2, 3, 4, 5, 6])
+    let b = Tensor(shape: [3], data: [10, 20, 30])
+    #expect((a + b).data == [11, 22, 33, 14, 25, 36])
+    let c = Tensor(shape: [2, 1], data: [2, 3])
+    #expect((a * c).data == [2, 4, 6, 12, 15, 18])
+    #expect((a - 1).data == [0, 1, 2, 3, 4, 5])
+  }
+
+  @Test func matmulByHand() {
+    // [1 2; 3 4] · [5 6; 7 8] = [19 22; 43 50]
+    let a = Tensor(shape: [2, 2], data: [1, 2, 3, 4])
+    let b = Tensor(shape: [2, 2], data: [5, 6, 7, 8])
+    #expect(a.matmul(b).data == [19, 22, 43, 50])
+    #expect(a.transposed().data == [1, 3, 2, 4])
+  }
+
+  @Test func reductionsByHand() {
+    let x = Tensor(shape: [2, 3], data: [1, 5, 3, 4, 2, 6])
+    #expect(x.sum(axes: [0]).data == [5, 7, 9])
+    #expect(x.sum(axes: [1], keepDims: true).shape == [2, 1])
+    #expect(x.mean().item == 3.5)
+    #expect(x.max(axis: 1).data == [5, 6])
+    #expect(x.argmax(axis: 1) == [1, 2])
+    // Sample variance of (1, 5, 3): mean 3, Σ(x−3)² = 8, / 2 = 4.
+    #expect(x.variance(axes: [1]).data[0] == 4)
+  }
+
+  @Test func numericallyStableSoftmax() {
+    let big = Tensor(shape: [1, 2], data: [1000, 1000])
+    #expect(big.softmax().data == [0.5, 0.5])
+    #expect(abs(big.logSumExp(axis: 1).item - (1000 + Float(0.6931472))) < 1e-3)
+    let tiny = Tensor(shape: [1, 3], data: [-1000, 0, -1000])
+    let p = tiny.softmax().data
+    #expect(p[1] == 1 && p[0] == 0)
+    // Normalising a zero vector gives zeros, not NaN.
+    #expect(Tensor.zeros([1, 3]).l2Normalized().data == [0, 0, 0])
+  }
+
+  @Test func crossEntropyByHand() {
+    // logits (0, ln 3): p = (1/4, 3/4); −log p₁ = log(4/3).
+    let logits = Tensor(shape: [1, 2], data: [0, logf(3)])
+    #expect(abs(Loss.crossEntropy(logits: logits, labels: [1]).item - logf(4.0 / 3)) < 1e-6)
+    // Smoothing 0.2 over 2 classes: target (0.1, 0.9) → −(0.1 log ¼ + 0.9 log ¾).
+    let smoothed = Loss.crossEntropy(logits: logits, labels: [1], labelSmoothing: 0.2).item
+    #expect(abs(smoothed - -(0.1 * logf(0.25) + 0.9 * logf(0.75))) < 1e-6)
+  }
+
+  @Test func gradientsAccumulateAndWithoutGradRecordsNothing() {
+    let w = Tensor(shape: [2], data: [1, 2], requiresGrad: true)
+    (w * 3).sum().backward()
+    (w * w).sum().backward()
+    // d/dw (3w) = 3; d/dw w² = 2w → (3 + 2, 3 + 4).
+    #expect(w.grad?.data == [5, 7])
+    w.zeroGrad()
+    #expect(w.grad == nil)
+    let y = Tensor.withoutGrad { w * 2 }
+    #expect(!y.requiresGrad)
+    // A tensor used twice in one graph gets both contributions: d/dw (w·w) with w used twice.
+    let z = (w * w).sum()
+    z.backward()
+    #expect(w.grad?.data == [2, 4])
+  }
+
+  @Test func sameSeedSameBits() {
+    func step(seed: UInt64) -> [Float] {
+      var g = RandomGenerator(seed: seed)
+      let x = Tensor.randomNormal([8, 16], using: &g)
+      let w = Tensor.randomNormal([16, 4], using: &g, requiresGrad: true)
+      Loss.crossEntropy(logits: x.matmul(w), labels: [0, 1, 2, 3, 0, 1, 2, 3]).backward()
+      return w.grad?.data ?? []
+    }
+    #expect(step(seed: 3) == step(seed: 3))
+    #expect(step(seed: 3) != step(seed: 4))
+  }
+}
