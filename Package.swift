@@ -1,7 +1,7 @@
 // swift-tools-version:6.1
 // replicate: a paper-replication harness for self-supervised learning and computational pathology.
 // Layering (each module imports only modules listed before it):
-//   C shims → Basics → Engine → Vision → Slides → Methods → Evaluation → Harness → Results → replicate
+//   C shims → Basics → Engine → NN → Vision → Slides → Methods → Evaluation → Harness → Results → replicate
 import PackageDescription
 
 let release: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
@@ -31,6 +31,8 @@ let package = Package(
     .target(name: "Basics", dependencies: ["COpenSSL"], swiftSettings: release),
     // Numerics: RNG, BLAS, (later) tensors and autograd.
     .target(name: "Engine", dependencies: ["Basics", "CBLAS"], swiftSettings: release),
+    // Layers and models with PyTorch state_dict names; optimisers and schedules.
+    .target(name: "NN", dependencies: ["Engine"], swiftSettings: release),
     // Images: buffers, PNG/TIFF I/O, filters, synthetic tissue.
     .target(name: "Vision", dependencies: ["Engine", "CPNG", "CTIFF"], swiftSettings: release),
     // Whole-slide images through OpenSlide; annotations through libxml2.
@@ -63,6 +65,7 @@ let package = Package(
     .target(name: "_TestSupport", dependencies: ["Engine"], path: "Sources/_TestSupport"),
 
     .testTarget(name: "EngineTests", dependencies: ["Engine", "Basics", "_TestSupport"]),
+    .testTarget(name: "NNTests", dependencies: ["NN", "_TestSupport"]),
     .testTarget(name: "VisionTests", dependencies: ["Vision"]),
     .testTarget(name: "SlidesTests", dependencies: ["Slides"]),
     .testTarget(name: "MethodsTests", dependencies: ["Methods"], resources: [.copy("Fixtures")]),

@@ -149,3 +149,44 @@ func input(_ shape: [Int], seed: UInt64, range: ClosedRange<Float> = -1.5...1.5)
     #expect(step(seed: 3) != step(seed: 4))
   }
 }
+
+@Suite struct IndexingTests {
+  @Test func gradients() {
+    let tol: Float = 2e-2
+    let a = input([2, 3], seed: 61), b = input([2, 2], seed: 62)
+    #expect(GradientCheck.maxRelativeError(of: { Tensor.concatenate([$0[0], $0[1]], axis: 1) }, at: [a, b]) < tol)
+    #expect(GradientCheck.maxRelativeError(of: { $0[0].narrowed(axis: 1, start: 1, length: 2) }, at: [a]) < tol)
+    #expect(GradientCheck.maxRelativeError(of: { $0[0].indexSelect(axis: 0, [1, 0, 1]) }, at: [a]) < tol)
+    #expect(GradientCheck.maxRelativeError(of: { $0[0].padded([(1, 0), (2, 1)]) }, at: [a]) < tol)
+    #expect(GradientCheck.maxRelativeError(of: { $0[0].topK(2).values }, at: [a]) < tol)
+    #expect(
+      GradientCheck.maxRelativeError(
+        of: { Tensor.scatterAdd($0[0], axis: 0, indices: [2, 0], into: [3, 2]) }, at: [b]) < tol)
+    #expect(
+      GradientCheck.maxRelativeError(
+        of: { Tensor.select([true, false, true, false, true, false], $0[0], $0[0] * 3) }, at: [a]) < tol)
+  }
+
+  @Test func valuesByHand() {
+    let x = Tensor(shape: [2, 3], data: [1, 2, 3, 4, 5, 6])
+    #expect(Tensor.concatenate([x, x], axis: 0).shape == [4, 3])
+    #expect(Tensor.concatenate([x, Tensor(shape: [2, 1], data: [7, 8])], axis: 1).data == [1, 2, 3, 7, 4, 5, 6, 8])
+    #expect(x.narrowed(axis: 1, start: 1, length: 2).data == [2, 3, 5, 6])
+    #expect(x.split([1, 2], axis: 1).map(\.data) == [[1, 4], [2, 3, 5, 6]])
+    #expect(x.indexSelect(axis: 1, [2, 2, 0]).data == [3, 3, 1, 6, 6, 4])
+    #expect(x.padded([(0, 0), (1, 1)]).data == [0, 1, 2, 3, 0, 0, 4, 5, 6, 0])
+    let top = Tensor(shape: [1, 4], data: [3, 9, 1, 9]).topK(3)
+    #expect(top.values.data == [9, 9, 3] && top.indices == [[1, 3, 0]])
+    #expect(Tensor.scatterAdd(Tensor(shape: [3], data: [1, 2, 3]), axis: 0, indices: [0, 0, 2], into: [3]).data == [3, 0, 3])
+  }
+
+  @Test func dropoutScalesAndIsSeeded() {
+    var g1 = RandomGenerator(seed: 1), g2 = RandomGenerator(seed: 1)
+    let x = Tensor.ones([10_000])
+    let a = x.dropout(0.25, using: &g1), b = x.dropout(0.25, using: &g2)
+    #expect(a.data == b.data)
+    let kept = a.data.filter { $0 != 0 }
+    #expect(kept.allSatisfy { abs($0 - 4.0 / 3) < 1e-6 })
+    #expect(abs(Float(kept.count) / 10_000 - 0.75) < 0.02)
+  }
+}
