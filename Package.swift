@@ -64,7 +64,8 @@ let package = Package(
     // Shared test helpers (project root, running tools); used by test targets only.
     .target(name: "_TestSupport", dependencies: ["Engine"], path: "Sources/_TestSupport"),
 
-    .testTarget(name: "EngineTests", dependencies: ["Engine", "Basics", "_TestSupport"]),
+    .testTarget(
+      name: "EngineTests", dependencies: ["Engine", "Basics", "_TestSupport"], resources: [.copy("Fixtures")]),
     .testTarget(name: "NNTests", dependencies: ["NN", "_TestSupport"]),
     .testTarget(name: "VisionTests", dependencies: ["Vision"]),
     .testTarget(name: "SlidesTests", dependencies: ["Slides"]),

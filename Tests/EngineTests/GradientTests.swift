@@ -190,3 +190,40 @@ func input(_ shape: [Int], seed: UInt64, range: ClosedRange<Float> = -1.5...1.5)
     #expect(abs(Float(kept.count) / 10_000 - 0.75) < 0.02)
   }
 }
+
+@Suite struct ConvolutionTests {
+  let tol: Float = 2e-2
+
+  @Test func convolutionGradients() {
+    let x = input([2, 4, 6, 5], seed: 71), w = input([6, 2, 3, 3], seed: 72), b = input([6], seed: 73)
+    let e = GradientCheck.maxRelativeError(
+      of: { $0[0].conv2d(weight: $0[1], bias: $0[2], stride: (2, 1), padding: (1, 2), dilation: (1, 2), groups: 2) },
+      at: [x, w, b])
+    #expect(e < tol, "conv2d: \(e)")
+    let dw = input([4, 1, 3, 3], seed: 74)
+    let depthwise = GradientCheck.maxRelativeError(
+      of: { $0[0].conv2d(weight: $0[1], padding: (1, 1), groups: 4) }, at: [x, dw])
+    #expect(depthwise < tol, "depthwise: \(depthwise)")
+    let seq = input([1, 3, 9], seed: 75), k = input([3, 1, 5], seed: 76)
+    let c1 = GradientCheck.maxRelativeError(of: { $0[0].conv1d(weight: $0[1], padding: 2, groups: 3) }, at: [seq, k])
+    #expect(c1 < tol, "conv1d: \(c1)")
+  }
+
+  @Test func poolingGradients() {
+    let x = input([1, 2, 5, 5], seed: 81)
+    #expect(GradientCheck.maxRelativeError(of: { $0[0].maxPool2d(kernel: (3, 3), stride: (2, 2), padding: (1, 1)) }, at: [x]) < tol)
+    #expect(GradientCheck.maxRelativeError(of: { $0[0].avgPool2d(kernel: (2, 2)) }, at: [x]) < tol)
+    #expect(GradientCheck.maxRelativeError(of: { $0[0].globalAveragePool2d() }, at: [x]) < tol)
+  }
+
+  @Test func convolutionByHand() {
+    // 1×1×3×3 input 1…9, 2×2 kernel of ones, no padding: window sums 12 16 24 28.
+    let x = Tensor(shape: [1, 1, 3, 3], data: (1...9).map(Float.init))
+    let w = Tensor.ones([1, 1, 2, 2])
+    #expect(x.conv2d(weight: w).data == [12, 16, 24, 28])
+    // Padding 1, stride 2: windows at (−1,−1), (−1,1), (1,−1), (1,1) → 1, 2+3, 4+7, 5+6+8+9.
+    #expect(x.conv2d(weight: w, stride: (2, 2), padding: (1, 1)).data == [1, 5, 11, 28])
+    #expect(x.maxPool2d(kernel: (2, 2), stride: (1, 1)).data == [5, 6, 8, 9])
+    #expect(x.avgPool2d(kernel: (3, 3)).data == [5])
+  }
+}

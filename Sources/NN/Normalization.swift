@@ -1,0 +1,82 @@
+import Engine
+
+/// Batch normalisation over `[n, c]` or `[n, c, h, w]` (PyTorch `nn.BatchNorm1d/2d`).
+///
+/// Training: `y = γ (x − μ_B) / √(σ²_B + ε) + β` with batch statistics (biased variance), and the
+/// running statistics updated as `r ← (1 − m) r + m · stat` (unbiased variance for `running_var`).
+/// Evaluation: the running statistics. `affine: false` drops γ and β (MoCo v3's last BN).
+/// State-dict names: `weight`, `bias`, `running_mean`, `running_var`, `num_batches_tracked`.
+public final class BatchNorm: Module {
+  public let weight: Tensor?
+  public let bias: Tensor?
+  public let runningMean: Tensor
+  public let runningVar: Tensor
+  public let numBatchesTracked: Tensor
+  public let momentum: Float
+  public let epsilon: Float
+  public var isTraining = true
+
+  public init(features: Int, momentum: Float = 0.1, epsilon: Float = 1e-5, affine: Bool = true) {
+    weight = affine ? Tensor.ones([features], requiresGrad: true) : nil
+    bias = affine ? Tensor.zeros([features], requiresGrad: true) : nil
+    runningMean = Tensor.zeros([features])
+    runningVar = Tensor.ones([features])
+    numBatchesTracked = Tensor.zeros([])
+    self.momentum = momentum
+    self.epsilon = epsilon
+  }
+
+  public func callAsFunction(_ x: Tensor) -> Tensor {
+    precondition(x.rank == 2 || x.rank == 4, "BatchNorm: input \(x.shape); expected [n, c] or [n, c, h, w]")
+    let c = x.shape[1]
+    let axes = x.rank == 4 ? [0, 2, 3] : [0]
+    let statShape = x.rank == 4 ? [1, c, 1, 1] : [1, c]
+    let normalized: Tensor
+    if isTraining {
+      let mean = x.mean(axes: axes, keepDims: true)
+      let variance = x.variance(axes: axes, keepDims: true, correction: 0)
+      normalized = (x - mean) / (variance + epsilon).sqrt()
+      let n = Float(x.count / c)
+      let unbiased = n > 1 ? n / (n - 1) : 1
+      let m = momentum
+      runningMean.update { r in for i in 0..<c { r[i] = (1 - m) * r[i] + m * mean.data[i] } }
+      runningVar.update { r in for i in 0..<c { r[i] = (1 - m) * r[i] + m * variance.data[i] * unbiased } }
+      numBatchesTracked.update { $0[0] += 1 }
+    } else {
+      let mean = Tensor(shape: statShape, data: runningMean.data)
+      let std = Tensor(shape: statShape, data: runningVar.data.map { ($0 + epsilon).squareRoot() })
+      normalized = (x - mean) / std
+    }
+    guard let weight, let bias else { return normalized }
+    return normalized * weight.reshaped(statShape) + bias.reshaped(statShape)
+  }
+
+  public var namedParameters: [(name: String, tensor: Tensor)] {
+    var out: [(name: String, tensor: Tensor)] = []
+    if let weight, let bias { out += [("weight", weight), ("bias", bias)] }
+    return out + [("running_mean", runningMean), ("running_var", runningVar), ("num_batches_tracked", numBatchesTracked)]
+  }
+}
+
+/// Layer normalisation over the last dimension (PyTorch `nn.LayerNorm(d)`):
+/// `y = γ (x − μ) / √(σ² + ε) + β`, biased variance, ε = 1e-5.
+public final class LayerNorm: Module {
+  public let weight: Tensor
+  public let bias: Tensor
+  public let epsilon: Float
+  public var isTraining = true
+
+  public init(features: Int, epsilon: Float = 1e-5) {
+    weight = Tensor.ones([features], requiresGrad: true)
+    bias = Tensor.zeros([features], requiresGrad: true)
+    self.epsilon = epsilon
+  }
+
+  public func callAsFunction(_ x: Tensor) -> Tensor {
+    let mean = x.mean(axes: [-1], keepDims: true)
+    let variance = x.variance(axes: [-1], keepDims: true, correction: 0)
+    return (x - mean) / (variance + epsilon).sqrt() * weight + bias
+  }
+
+  public var namedParameters: [(name: String, tensor: Tensor)] { [("weight", weight), ("bias", bias)] }
+}

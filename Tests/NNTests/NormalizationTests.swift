@@ -1,0 +1,59 @@
+import Engine
+import NN
+import Testing
+import _TestSupport
+
+@Suite struct NormalizationTests {
+  @Test func batchNormTrainingGradientsAndStatistics() {
+    var g = RandomGenerator(seed: 5)
+    let bn = BatchNorm(features: 3)
+    bn.weight?.update { $0 = [1.5, 0.5, -1] }
+    bn.bias?.update { $0 = [0.1, -0.2, 0.3] }
+    let x = Tensor.randomNormal([4, 3, 2, 2], mean: 1, standardDeviation: 2, using: &g, requiresGrad: true)
+    let params = [x] + [bn.weight, bn.bias].compactMap { $0 }
+    let e = GradientCheck.maxRelativeError(of: { _ in bn(x) }, at: params, epsilon: 1e-2)
+    #expect(e < 3e-2, "batch norm: \(e)")
+    // Output per channel has mean β and (biased) standard deviation |γ| (to ε).
+    let fresh = BatchNorm(features: 3, affine: false)
+    let y = fresh(x)
+    for c in 0..<3 {
+      var vals: [Float] = []
+      for n in 0..<4 { for i in 0..<4 { vals.append(y.data[(n * 3 + c) * 4 + i]) } }
+      let mean: Float = vals.reduce(0, +) / 16
+      var ss: Float = 0
+      for v in vals { ss += (v - mean) * (v - mean) }
+      #expect(abs(mean) < 1e-5)
+      #expect(abs(ss / 16 - 1) < 1e-3)
+    }
+    #expect(fresh.numBatchesTracked.item == 1)
+    #expect(fresh.namedParameters.map(\.name) == ["running_mean", "running_var", "num_batches_tracked"])
+    // Eval mode uses the running statistics: after one batch, 0.9·0 + 0.1·μ.
+    fresh.isTraining = false
+    var sum0: Float = 0
+    for n in 0..<4 { for i in 0..<4 { sum0 += x.data[(n * 3) * 4 + i] } }
+    let mean0 = sum0 / 16
+    #expect(abs(fresh.runningMean.data[0] - 0.1 * mean0) < 1e-5)
+  }
+
+  @Test func layerNormGradientAndValues() {
+    var g = RandomGenerator(seed: 6)
+    let ln = LayerNorm(features: 5)
+    ln.weight.update { $0 = [1, 2, 0.5, -1, 1.5] }
+    let x = Tensor.randomNormal([3, 5], using: &g, requiresGrad: true)
+    let e = GradientCheck.maxRelativeError(of: { _ in ln(x) }, at: [x, ln.weight, ln.bias])
+    #expect(e < 3e-2, "layer norm: \(e)")
+    let y = LayerNorm(features: 4)(Tensor(shape: [1, 4], data: [1, 2, 3, 4]))
+    // mean 2.5, biased variance 1.25 → (x − 2.5)/√1.25.
+    #expect(abs(y.data[0] - (-1.5 / Float(1.25).squareRoot())) < 1e-4)
+  }
+
+  @Test func conv2dLayerNamesAndShapes() {
+    var g = RandomGenerator(seed: 7)
+    let conv = Conv2d(inputChannels: 4, outputChannels: 8, kernelSize: (3, 3), padding: (1, 1), groups: 2, bias: false, using: &g)
+    #expect(conv.namedParameters.map(\.name) == ["weight"])
+    #expect(conv.weight.shape == [8, 2, 3, 3])
+    #expect(conv(Tensor.zeros([2, 4, 6, 6])).shape == [2, 8, 6, 6])
+    // fan_in = 2·3·3 = 18 → bound 1/√18.
+    #expect(conv.weight.data.allSatisfy { abs($0) <= 1 / Float(18).squareRoot() })
+  }
+}
