@@ -66,7 +66,7 @@ let package = Package(
 
     .testTarget(
       name: "EngineTests", dependencies: ["Engine", "Basics", "_TestSupport"], resources: [.copy("Fixtures")]),
-    .testTarget(name: "NNTests", dependencies: ["NN", "_TestSupport"]),
+    .testTarget(name: "NNTests", dependencies: ["NN", "_TestSupport"], resources: [.copy("Fixtures")]),
     .testTarget(name: "VisionTests", dependencies: ["Vision"]),
     .testTarget(name: "SlidesTests", dependencies: ["Slides"]),
     .testTarget(name: "MethodsTests", dependencies: ["Methods"], resources: [.copy("Fixtures")]),

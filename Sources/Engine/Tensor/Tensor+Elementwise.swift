@@ -100,3 +100,11 @@ extension Tensor {
       })
   }
 }
+
+extension Tensor {
+  /// `|x|`; derivative `sign(x)` (0 at 0, as PyTorch).
+  public func abs() -> Tensor { unary({ Swift.abs($0) }, derivative: { x, _ in x > 0 ? 1 : (x < 0 ? -1 : 0) }) }
+
+  /// The largest element of the whole tensor (a scalar); the gradient goes to its first occurrence.
+  public func maxAll() -> Tensor { reshaped([count]).max(axis: 0) }
+}

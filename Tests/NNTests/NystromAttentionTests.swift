@@ -1,0 +1,68 @@
+import Engine
+import Foundation
+import NN
+import Testing
+import _TestSupport
+
+@Suite struct NystromAttentionTests {
+  /// max |a − b| / max |b|.
+  func relativeError(_ a: [Float], _ b: [Float]) -> Float {
+    let scale = b.map { Swift.abs($0) }.max() ?? 1
+    return zip(a, b).map { Swift.abs($0 - $1) }.max().map { $0 / Swift.max(scale, 1e-12) } ?? 0
+  }
+
+  /// Forward and backward against the official nystrom-attention 0.0.14 on the same weights and
+  /// input (fixture made by Fixtures/make_nystrom_fixture.py; versions in nystrom_fixture.json).
+  @Test func matchesTheOfficialImplementation() throws {
+    let url = try #require(Bundle.module.url(forResource: "nystrom_small", withExtension: "safetensors", subdirectory: "Fixtures"))
+    let entries = try SafeTensors.read(url.path).entries
+    let byName = Dictionary(uniqueKeysWithValues: entries.map { ($0.name, $0) })
+    var g = RandomGenerator(seed: 0)
+    let layer = NystromAttention(dimension: 64, headSize: 8, heads: 8, landmarks: 16, using: &g)
+    let report = layer.loadStateDict(entries.filter { !$0.name.hasPrefix("grad.") && !["x", "out", "w"].contains($0.name) })
+    #expect(report.isExact, "\(report)")
+    let xEntry = try #require(byName["x"]), outEntry = try #require(byName["out"]), wEntry = try #require(byName["w"])
+    let x = Tensor(shape: xEntry.shape, data: xEntry.values, requiresGrad: true)
+    let out = layer(x, using: &g)
+    #expect(out.shape == outEntry.shape)
+    let forwardError = relativeError(out.data, outEntry.values)
+    #expect(forwardError < 1e-4, "forward relative error \(forwardError)")
+    (out * Tensor(shape: wEntry.shape, data: wEntry.values)).sum().backward()
+    let pairs: [(String, Tensor)] = [("grad.x", x)] + layer.namedParameters.map { ("grad." + $0.name, $0.tensor) }
+    for (name, tensor) in pairs {
+      let expected = try #require(byName[name])
+      let error = relativeError(tensor.grad?.data ?? [], expected.values)
+      #expect(error < 1e-3, "\(name): relative error \(error)")
+    }
+  }
+
+  @Test func gradientCheckOnASmallConfiguration() {
+    var g = RandomGenerator(seed: 1)
+    let layer = NystromAttention(dimension: 8, headSize: 4, heads: 2, landmarks: 4, residualKernel: 3, using: &g)
+    let x = Tensor.randomNormal([1, 10, 8], using: &g, requiresGrad: true)
+    var dropoutRNG = RandomGenerator(seed: 2)
+    let e = GradientCheck.maxRelativeError(of: { _ in layer(x, using: &dropoutRNG) }, at: [x] + layer.parameters)
+    #expect(e < 5e-2, "nystrom attention: \(e)")
+  }
+
+  /// The iterative pseudo-inverse of a well-conditioned row-stochastic matrix approaches the inverse.
+  @Test func pseudoInverseConverges() {
+    let a = Tensor(shape: [1, 2, 2], data: [0.7, 0.3, 0.2, 0.8])
+    let z = NystromAttention.moorePenroseInverse(a, iterations: 12)
+    let product = a.matmul(z).data
+    for (v, e) in zip(product, [Float(1), 0, 0, 1]) { #expect(Swift.abs(v - e) < 1e-4) }
+  }
+
+  /// v0.0.9 kept the first n rows of the front-padded output (a known bug); v0.0.10 the last n.
+  @Test func legacyOutputSliceKeepsTheFrontRows() {
+    var g = RandomGenerator(seed: 3)
+    let layer = NystromAttention(dimension: 8, headSize: 4, heads: 2, landmarks: 4, residualKernel: 3, using: &g)
+    let x = Tensor.randomNormal([1, 6, 8], using: &g)
+    var r = RandomGenerator(seed: 4)
+    let current = layer(x, using: &r)
+    layer.legacyOutputSlice = true
+    let legacy = layer(x, using: &r)
+    // 6 tokens pad to 8: current rows are padded rows 2…7, legacy rows 0…5; rows 2…5 coincide.
+    for i in 0..<(4 * 8) { #expect(Swift.abs(legacy.data[2 * 8 + i] - current.data[i]) < 1e-6) }
+  }
+}
