@@ -5,6 +5,15 @@ import Engine
 ///
 /// Shape: `[n, in, h, w]` → `[n, out, h', w']`.
 public final class Conv2d: Module, CustomStringConvertible {
+  /// How the weight is initialised.
+  public enum WeightInit: Sendable {
+    /// PyTorch's `nn.Conv2d` default: `U(−1/√fan_in, 1/√fan_in)`.
+    case pytorchDefault
+    /// torchvision ResNet's `kaiming_normal_(mode="fan_out", nonlinearity="relu")`:
+    /// `N(0, √(2/fan_out))`, `fan_out = out · kh · kw`.
+    case kaimingNormalFanOut
+  }
+
   public let weight: Tensor
   public let bias: Tensor?
   public let stride: (Int, Int)
@@ -16,12 +25,18 @@ public final class Conv2d: Module, CustomStringConvertible {
   public init(
     inputChannels: Int, outputChannels: Int, kernelSize: (Int, Int), stride: (Int, Int) = (1, 1),
     padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1), groups: Int = 1, bias: Bool = true,
-    using generator: inout RandomGenerator
+    weightInit: WeightInit = .pytorchDefault, using generator: inout RandomGenerator
   ) {
     precondition(inputChannels % groups == 0 && outputChannels % groups == 0, "Conv2d: channels not divisible by groups \(groups)")
     let fanIn = inputChannels / groups * kernelSize.0 * kernelSize.1
-    weight = Initializer.pytorchDefault(
-      [outputChannels, inputChannels / groups, kernelSize.0, kernelSize.1], fanIn: fanIn, using: &generator)
+    let shape = [outputChannels, inputChannels / groups, kernelSize.0, kernelSize.1]
+    switch weightInit {
+    case .pytorchDefault:
+      weight = Initializer.pytorchDefault(shape, fanIn: fanIn, using: &generator)
+    case .kaimingNormalFanOut:
+      let std = (2 / Float(outputChannels * kernelSize.0 * kernelSize.1)).squareRoot()
+      weight = Tensor.randomNormal(shape, standardDeviation: std, using: &generator, requiresGrad: true)
+    }
     self.bias = bias ? Initializer.pytorchDefault([outputChannels], fanIn: fanIn, using: &generator) : nil
     self.stride = stride
     self.padding = padding

@@ -23,16 +23,10 @@ func kaimingConv(
   _ input: Int, _ output: Int, kernel: Int, stride: Int = 1, padding: Int = 0,
   using generator: inout RandomGenerator
 ) -> Conv2d {
-  // Conv2d always draws PyTorch's default init; draw it from a throwaway stream so that
-  // `generator` only supplies the Kaiming values, which replace it.
-  var scratch = RandomGenerator(seed: 0)
-  let conv = Conv2d(
+  Conv2d(
     inputChannels: input, outputChannels: output, kernelSize: (kernel, kernel),
-    stride: (stride, stride), padding: (padding, padding), bias: false, using: &scratch)
-  let std = (2 / Float(output * kernel * kernel)).squareRoot()
-  conv.weight.assign(
-    Tensor.randomNormal(conv.weight.shape, standardDeviation: std, using: &generator).data)
-  return conv
+    stride: (stride, stride), padding: (padding, padding), bias: false,
+    weightInit: .kaimingNormalFanOut, using: &generator)
 }
 
 /// torchvision's shortcut projection `downsample`: `0` a 1×1 conv with `stride`, no bias, and
