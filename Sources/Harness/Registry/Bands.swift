@@ -103,7 +103,7 @@ public struct BandTable: Sendable {
     subset == subset.rounded() ? "\(Int(subset))%" : "\(subset)%"
   }
 
-  static func load(path: String, method: MethodKind, profiles: [String]) throws -> BandTable {
+  static func load(path: String, profiles: [String]) throws -> BandTable {
     var r = try YAMLReader.load(path: path)
     var entries: [BandSet] = []
     for profile in r.keys {
@@ -167,7 +167,6 @@ public struct BandTable: Sendable {
       try p.finish()
     }
     try r.finish()
-    _ = method
     return BandTable(entries: entries)
   }
 

@@ -238,7 +238,7 @@ extension TargetSpec {
     let bandsURL = directory.appendingPathComponent("bands.yaml")
     let bands =
       FileManager.default.fileExists(atPath: bandsURL.path)
-      ? try BandTable.load(path: bandsURL.path, method: method, profiles: profiles.map(\.name))
+      ? try BandTable.load(path: bandsURL.path, profiles: profiles.map(\.name))
       : BandTable(entries: [])
     return TargetSpec(
       id: id, title: title, summary: summary, paper: paper, references: references, method: method,
