@@ -15,6 +15,23 @@ struct AxisSplit {
     size = shape[axis]
     inner = shape[(axis + 1)...].reduce(1, *)
   }
+
+  /// Calls `body(start)` for every line along the axis; element k of a line is at
+  /// `start + k · inner`.
+  @inline(__always)
+  func forEachLine(_ body: (Int) -> Void) {
+    for o in 0..<outer { for i in 0..<inner { body(o * size * inner + i) } }
+  }
+
+  /// The maximum m of one line and `Σₖ exp(xₖ − m)`: the stable core of softmax and logsumexp.
+  @inline(__always)
+  func maxAndExpSum(_ x: UnsafeBufferPointer<Float>, start: Int) -> (max: Float, sum: Float) {
+    var m = -Float.infinity
+    for k in 0..<size { m = Swift.max(m, x[start + k * inner]) }
+    var total: Float = 0
+    for k in 0..<size { total += expf(x[start + k * inner] - m) }
+    return (m, total)
+  }
 }
 
 extension Tensor {
@@ -98,14 +115,11 @@ extension Tensor {
     let s = AxisSplit(shape, axis: a)
     var out = [Float](repeating: 0, count: s.outer * s.inner)
     data.withUnsafeBufferPointer { x in
-      for o in 0..<s.outer {
-        for i in 0..<s.inner {
-          var m = -Float.infinity
-          for k in 0..<s.size { m = Swift.max(m, x[(o * s.size + k) * s.inner + i]) }
-          var total: Float = 0
-          for k in 0..<s.size { total += expf(x[(o * s.size + k) * s.inner + i] - m) }
-          out[o * s.inner + i] = m.isFinite ? m + logf(total) : m
-        }
+      var line = 0
+      s.forEachLine { start in
+        let (m, total) = s.maxAndExpSum(x, start: start)
+        out[line] = m.isFinite ? m + logf(total) : m
+        line += 1
       }
     }
     var outShape = shape

@@ -14,29 +14,18 @@ extension Tensor {
     let s = AxisSplit(shape, axis: normalize(axis))
     var y = [Float](repeating: 0, count: count)
     data.withUnsafeBufferPointer { x in
-      for o in 0..<s.outer {
-        for i in 0..<s.inner {
-          var m = -Float.infinity
-          for k in 0..<s.size { m = Swift.max(m, x[(o * s.size + k) * s.inner + i]) }
-          var total: Float = 0
-          for k in 0..<s.size {
-            let e = expf(x[(o * s.size + k) * s.inner + i] - m)
-            y[(o * s.size + k) * s.inner + i] = e
-            total += e
-          }
-          for k in 0..<s.size { y[(o * s.size + k) * s.inner + i] /= total }
-        }
+      s.forEachLine { start in
+        let (m, total) = s.maxAndExpSum(x, start: start)
+        for k in 0..<s.size { y[start + k * s.inner] = expf(x[start + k * s.inner] - m) / total }
       }
     }
     let out = Tensor(shape: shape, data: y)
     return Tensor.record(out, [self]) { [shape] g in
       var d = [Float](repeating: 0, count: g.count)
-      for o in 0..<s.outer {
-        for i in 0..<s.inner {
-          var dot: Float = 0
-          for k in 0..<s.size { let j = (o * s.size + k) * s.inner + i; dot += g.data[j] * y[j] }
-          for k in 0..<s.size { let j = (o * s.size + k) * s.inner + i; d[j] = y[j] * (g.data[j] - dot) }
-        }
+      s.forEachLine { start in
+        var dot: Float = 0
+        for k in 0..<s.size { let j = start + k * s.inner; dot += g.data[j] * y[j] }
+        for k in 0..<s.size { let j = start + k * s.inner; d[j] = y[j] * (g.data[j] - dot) }
       }
       return [Tensor(shape: shape, data: d)]
     }
@@ -48,29 +37,19 @@ extension Tensor {
     let s = AxisSplit(shape, axis: normalize(axis))
     var y = [Float](repeating: 0, count: count)
     data.withUnsafeBufferPointer { x in
-      for o in 0..<s.outer {
-        for i in 0..<s.inner {
-          var m = -Float.infinity
-          for k in 0..<s.size { m = Swift.max(m, x[(o * s.size + k) * s.inner + i]) }
-          var total: Float = 0
-          for k in 0..<s.size { total += expf(x[(o * s.size + k) * s.inner + i] - m) }
-          let lse = logf(total)
-          for k in 0..<s.size {
-            let j = (o * s.size + k) * s.inner + i
-            y[j] = (x[j] - m) - lse
-          }
-        }
+      s.forEachLine { start in
+        let (m, total) = s.maxAndExpSum(x, start: start)
+        let lse = logf(total)
+        for k in 0..<s.size { y[start + k * s.inner] = (x[start + k * s.inner] - m) - lse }
       }
     }
     let out = Tensor(shape: shape, data: y)
     return Tensor.record(out, [self]) { [shape] g in
       var d = [Float](repeating: 0, count: g.count)
-      for o in 0..<s.outer {
-        for i in 0..<s.inner {
-          var total: Float = 0
-          for k in 0..<s.size { total += g.data[(o * s.size + k) * s.inner + i] }
-          for k in 0..<s.size { let j = (o * s.size + k) * s.inner + i; d[j] = g.data[j] - expf(y[j]) * total }
-        }
+      s.forEachLine { start in
+        var total: Float = 0
+        for k in 0..<s.size { total += g.data[start + k * s.inner] }
+        for k in 0..<s.size { let j = start + k * s.inner; d[j] = g.data[j] - expf(y[j]) * total }
       }
       return [Tensor(shape: shape, data: d)]
     }
