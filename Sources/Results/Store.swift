@@ -208,14 +208,10 @@ public final class ResultsStore: RunRecorder, @unchecked Sendable {
   public func begin(spec: RunSpec, environment: RunEnvironment, dataSource: String, defaultData: Bool, invocation: String)
     throws -> Int64
   {
-    var overrides = "{"
-    overrides += spec.overrides.keys.sorted().map { "\"\($0)\":\"\(spec.overrides[$0]?.description ?? "")\"" }
-      .joined(separator: ",")
-    overrides += "}"
     var run = StoredRun(
       id: nil, target: spec.target, method: spec.method.rawValue, profile: spec.profile, subset: spec.subset,
       seed: Int64(bitPattern: spec.seed), canonical: spec.canonical, config: spec.config.json,
-      configHash: spec.config.hash, overrides: overrides, dataSource: dataSource, defaultData: defaultData, datasetID: nil, datasetHash: nil,
+      configHash: spec.config.hash, overrides: spec.overridesJSON, dataSource: dataSource, defaultData: defaultData, datasetID: nil, datasetHash: nil,
       codeVersion: environment.codeVersion, codeDirty: environment.codeDirty, cpu: environment.cpu,
       cores: environment.cores, threads: environment.threads, blas: environment.blas, build: environment.build,
       operatingSystem: environment.operatingSystem, hostName: environment.hostName, invocation: invocation,

@@ -14,6 +14,8 @@ public struct RunSpec: Sendable {
   public var overrides: [String: ConfigValue]
   /// Runs with overrides are stored as non-canonical and never gated on.
   public var canonical: Bool { overrides.isEmpty }
+  /// The overrides as canonical JSON (keys sorted), as stored with the run.
+  public var overridesJSON: String { ResolvedConfig(values: overrides).json }
   /// Threads the run may use.
   public var threads: Int
 
