@@ -38,7 +38,7 @@ let package = Package(
     // Whole-slide images through OpenSlide; annotations through libxml2.
     .target(name: "Slides", dependencies: ["Vision", "COpenSlide", "CLibXML2"], swiftSettings: release),
     // One file (or folder) per paper method.
-    .target(name: "Methods", dependencies: ["Vision", "Slides"], swiftSettings: release),
+    .target(name: "Methods", dependencies: ["NN", "Vision", "Slides"], swiftSettings: release),
     // Metrics, probes, bootstrap.
     .target(name: "Evaluation", dependencies: ["Engine"], swiftSettings: release),
     // Target registry, typed configs, datasets, runner, bands and claims.

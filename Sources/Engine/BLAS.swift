@@ -1,4 +1,9 @@
 import CBLAS
+import Synchronization
+
+#if canImport(Glibc)
+  import Glibc
+#endif
 
 /// Facts about the BLAS library this process links (recorded with every run).
 public enum BLAS {
@@ -36,8 +41,53 @@ extension BLAS {
     a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int, beta: Float = 0,
     c: UnsafeMutablePointer<Float>, ldc: Int
   ) {
+    guard GEMMCounter.isEnabled else {
+      cblas_sgemm(
+        CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, Int32(m), Int32(n),
+        Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+      return
+    }
+    let start = GEMMCounter.now()
     cblas_sgemm(
       CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, Int32(m), Int32(n),
       Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    GEMMCounter.add(flops: 2 * m * n * k, nanoseconds: GEMMCounter.now() - start)
+  }
+}
+
+/// Counts the floating-point work and the time spent in `cblas_sgemm`, for `replicate bench
+/// engine` ("how much of a step is GEMM, and at what rate"). Off by default; when off it costs
+/// one relaxed atomic load per GEMM.
+public enum GEMMCounter {
+  private static let enabled = Atomic<Bool>(false)
+  private static let flopCount = Atomic<Int>(0)
+  private static let nanos = Atomic<Int>(0)
+
+  public static var isEnabled: Bool { enabled.load(ordering: .relaxed) }
+
+  /// Turns counting on or off (counts are kept).
+  public static func setEnabled(_ flag: Bool) { enabled.store(flag, ordering: .relaxed) }
+
+  /// Zeroes the counts.
+  public static func reset() {
+    flopCount.store(0, ordering: .relaxed)
+    nanos.store(0, ordering: .relaxed)
+  }
+
+  /// Floating-point operations (2mnk per GEMM) and wall nanoseconds inside `cblas_sgemm` since
+  /// the last reset.
+  public static var totals: (flops: Int, nanoseconds: Int) {
+    (flopCount.load(ordering: .relaxed), nanos.load(ordering: .relaxed))
+  }
+
+  static func add(flops: Int, nanoseconds: Int) {
+    flopCount.add(flops, ordering: .relaxed)
+    nanos.add(nanoseconds, ordering: .relaxed)
+  }
+
+  static func now() -> Int {
+    var t = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &t)
+    return t.tv_sec * 1_000_000_000 + t.tv_nsec
   }
 }

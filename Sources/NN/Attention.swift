@@ -26,7 +26,7 @@ public final class Attention: Module {
     let q = parts.narrowed(axis: 0, start: 0, length: 1).reshaped([b * heads, n, headSize])
     let k = parts.narrowed(axis: 0, start: 1, length: 1).reshaped([b * heads, n, headSize])
     let v = parts.narrowed(axis: 0, start: 2, length: 1).reshaped([b * heads, n, headSize])
-    let scores = q.matmul(k.transposed()) * (1 / Float(headSize).squareRoot())  // [b·h, n, n]
+    let scores = q.matmul(k, transposeOther: true) * (1 / Float(headSize).squareRoot())  // [b·h, n, n]
     let mixed = scores.softmax(axis: -1).matmul(v)  // [b·h, n, hd]
     let merged = mixed.reshaped([b, heads, n, headSize]).permuted([0, 2, 1, 3]).reshaped([b, n, d])
     return proj(merged)

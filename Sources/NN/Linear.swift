@@ -15,8 +15,7 @@ public final class Linear: Module, CustomStringConvertible {
   }
 
   public func callAsFunction(_ x: Tensor) -> Tensor {
-    let y = x.matmul(weight.transposed())  // [..., out]
-    return bias.map { y + $0 } ?? y
+    x.linear(weight: weight, bias: bias)
   }
 
   public var namedParameters: [(name: String, tensor: Tensor)] {

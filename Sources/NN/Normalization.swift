@@ -29,26 +29,19 @@ public final class BatchNorm: Module {
   public func callAsFunction(_ x: Tensor) -> Tensor {
     precondition(x.rank == 2 || x.rank == 4, "BatchNorm: input \(x.shape); expected [n, c] or [n, c, h, w]")
     let c = x.shape[1]
-    let axes = x.rank == 4 ? [0, 2, 3] : [0]
-    let statShape = x.rank == 4 ? [1, c, 1, 1] : [1, c]
-    let normalized: Tensor
-    if isTraining {
-      let mean = x.mean(axes: axes, keepDims: true)
-      let variance = x.variance(axes: axes, keepDims: true, correction: 0)
-      normalized = (x - mean) / (variance + epsilon).sqrt()
-      let n = Float(x.count / c)
-      let unbiased = n > 1 ? n / (n - 1) : 1
-      let m = momentum
-      runningMean.update { r in for i in 0..<c { r[i] = (1 - m) * r[i] + m * mean.data[i] } }
-      runningVar.update { r in for i in 0..<c { r[i] = (1 - m) * r[i] + m * variance.data[i] * unbiased } }
-      numBatchesTracked.update { $0[0] += 1 }
-    } else {
-      let mean = Tensor(shape: statShape, data: runningMean.data)
-      let std = Tensor(shape: statShape, data: runningVar.data.map { ($0 + epsilon).squareRoot() })
-      normalized = (x - mean) / std
+    if !isTraining {
+      return x.batchNormalized(
+        weight: weight, bias: bias, statistics: (runningMean.data, runningVar.data), epsilon: epsilon
+      ).output
     }
-    guard let weight, let bias else { return normalized }
-    return normalized * weight.reshaped(statShape) + bias.reshaped(statShape)
+    let (output, mean, variance) = x.batchNormalized(weight: weight, bias: bias, epsilon: epsilon)
+    let n = Float(x.count / c)
+    let unbiased = n > 1 ? n / (n - 1) : 1
+    let m = momentum
+    runningMean.update { r in for i in 0..<c { r[i] = (1 - m) * r[i] + m * mean[i] } }
+    runningVar.update { r in for i in 0..<c { r[i] = (1 - m) * r[i] + m * variance[i] * unbiased } }
+    numBatchesTracked.update { $0[0] += 1 }
+    return output
   }
 
   public var namedParameters: [(name: String, tensor: Tensor)] {
@@ -73,9 +66,7 @@ public final class LayerNorm: Module {
   }
 
   public func callAsFunction(_ x: Tensor) -> Tensor {
-    let mean = x.mean(axes: [-1], keepDims: true)
-    let variance = x.variance(axes: [-1], keepDims: true, correction: 0)
-    return (x - mean) / (variance + epsilon).sqrt() * weight + bias
+    x.layerNormalized(weight: weight, bias: bias, epsilon: epsilon)
   }
 
   public var namedParameters: [(name: String, tensor: Tensor)] { [("weight", weight), ("bias", bias)] }

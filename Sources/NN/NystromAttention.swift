@@ -61,9 +61,9 @@ public final class NystromAttention: Module {
     let l = (n + m - 1) / m  // segment length ⌈n/m⌉; padded = m·l
     let qLandmarks = q.reshaped([b * h, m, l, e]).sum(axes: [2]) * (1 / Float(l))  // [b·h, m, e]
     let kLandmarks = k.reshaped([b * h, m, l, e]).sum(axes: [2]) * (1 / Float(l))
-    let attn1 = q.matmul(kLandmarks.transposed()).softmax(axis: -1)  // [b·h, N, m]
-    let attn2 = qLandmarks.matmul(kLandmarks.transposed()).softmax(axis: -1)  // [b·h, m, m]
-    let attn3 = qLandmarks.matmul(k.transposed()).softmax(axis: -1)  // [b·h, m, N]
+    let attn1 = q.matmul(kLandmarks, transposeOther: true).softmax(axis: -1)  // [b·h, N, m]
+    let attn2 = qLandmarks.matmul(kLandmarks, transposeOther: true).softmax(axis: -1)  // [b·h, m, m]
+    let attn3 = qLandmarks.matmul(k, transposeOther: true).softmax(axis: -1)  // [b·h, m, N]
     let pinv = Self.moorePenroseInverse(attn2.reshaped([b, h, m, m]), iterations: pinvIterations)
       .reshaped([b * h, m, m])
     var out = attn1.matmul(pinv).matmul(attn3.matmul(v))  // [b·h, N, e]

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Engine
 import Foundation
 import Harness
 import Methods
@@ -21,6 +22,8 @@ signal(SIGINT) { _ in
   Interruption.request()
 }
 signal(SIGTERM) { _ in Interruption.request() }
+
+EngineMemory.retainFreedBuffers()
 
 do {
   var command = try Replicate.parseAsRoot()

@@ -61,6 +61,45 @@ func input(_ shape: [Int], seed: UInt64, range: ClosedRange<Float> = -1.5...1.5)
     check("matmul", [input([3, 4], seed: 41), input([4, 2], seed: 42)]) { $0[0].matmul($0[1]) }
     check("batched", [input([2, 3, 4], seed: 43), input([2, 4, 5], seed: 44)]) { $0[0].matmul($0[1]) }
     check("shared rhs", [input([2, 3, 4], seed: 45), input([4, 2], seed: 46)]) { $0[0].matmul($0[1]) }
+    // Transposed operands (passed to the GEMM as flags), batched, shared and plain.
+    for (ta, tb) in [(false, true), (true, false), (true, true)] {
+      let a = input(ta ? [2, 4, 3] : [2, 3, 4], seed: 47), b = input(tb ? [2, 5, 4] : [2, 4, 5], seed: 48)
+      check("batched \(ta) \(tb)", [a, b]) { $0[0].matmul($0[1], transposeSelf: ta, transposeOther: tb) }
+      let shared = input(tb ? [5, 4] : [4, 5], seed: 49)
+      check("shared \(ta) \(tb)", [a, shared]) { $0[0].matmul($0[1], transposeSelf: ta, transposeOther: tb) }
+    }
+  }
+
+  @Test func linearAndNormalisation() {
+    let x = input([2, 3, 4], seed: 141), w = input([5, 4], seed: 142), b = input([5], seed: 143)
+    check("linear", [x, w, b]) { $0[0].linear(weight: $0[1], bias: $0[2]) }
+    check("linear, no bias", [x, w]) { $0[0].linear(weight: $0[1], bias: nil) }
+    let gamma = input([4], seed: 144, range: 0.5...1.5), beta = input([4], seed: 145)
+    check("layer norm", [x, gamma, beta]) { $0[0].layerNormalized(weight: $0[1], bias: $0[2], epsilon: 1e-5) }
+    // Batch norm in training mode (batch statistics) over [n, c, h, w] and [n, c].
+    let image = input([3, 4, 2, 3], seed: 146)
+    check("batch norm 2d", [image, gamma, beta]) {
+      $0[0].batchNormalized(weight: $0[1], bias: $0[2], epsilon: 1e-5).output
+    }
+    check("batch norm 1d, affine false", [input([5, 4], seed: 147)]) {
+      $0[0].batchNormalized(weight: nil, bias: nil, epsilon: 1e-5).output
+    }
+    let running = (mean: [Float](repeating: 0.2, count: 4), variance: [Float](repeating: 1.5, count: 4))
+    check("batch norm, given statistics", [image, gamma, beta]) {
+      $0[0].batchNormalized(weight: $0[1], bias: $0[2], statistics: running, epsilon: 1e-5).output
+    }
+  }
+
+  @Test func normalisationByHand() {
+    // Channel 0 holds 1, 3 (mean 2, variance 1); channel 1 holds 2, 2 (variance 0).
+    let x = Tensor(shape: [2, 2], data: [1, 2, 3, 2])
+    let (y, mean, variance) = x.batchNormalized(weight: nil, bias: nil, epsilon: 0)
+    #expect(mean == [2, 2] && variance == [1, 0])
+    #expect(y.data[0] == -1 && y.data[2] == 1)
+    let row = Tensor(shape: [1, 4], data: [1, 2, 3, 4])  // mean 2.5, variance 1.25
+    let ln = row.layerNormalized(weight: Tensor.ones([4]), bias: Tensor.zeros([4]), epsilon: 0)
+    let expected = [-1.5, -0.5, 0.5, 1.5].map { Float($0 / 1.25.squareRoot()) }
+    for (a, b) in zip(ln.data, expected) { #expect(Swift.abs(a - b) < 1e-6) }
   }
 
   @Test func composites() {
@@ -204,6 +243,17 @@ func input(_ shape: [Int], seed: UInt64, range: ClosedRange<Float> = -1.5...1.5)
     let depthwise = GradientCheck.maxRelativeError(
       of: { $0[0].conv2d(weight: $0[1], padding: (1, 1), groups: 4) }, at: [x, dw])
     #expect(depthwise < tol, "depthwise: \(depthwise)")
+    let strided = GradientCheck.maxRelativeError(
+      of: { $0[0].conv2d(weight: $0[1], bias: $0[2], stride: (2, 2), padding: (2, 1), dilation: (2, 1), groups: 4) },
+      at: [x, dw, input([4], seed: 77)])
+    #expect(strided < tol, "depthwise, strided and dilated: \(strided)")
+    // Many images: the dense path folds several images into one GEMM.
+    let batch = input([5, 3, 4, 4], seed: 78), w3 = input([2, 3, 3, 3], seed: 79)
+    let dense = GradientCheck.maxRelativeError(of: { $0[0].conv2d(weight: $0[1], padding: (1, 1)) }, at: [batch, w3])
+    #expect(dense < tol, "dense, 5 images: \(dense)")
+    let pointwise = GradientCheck.maxRelativeError(
+      of: { $0[0].conv2d(weight: $0[1], bias: $0[2]) }, at: [input([1, 3, 4, 4], seed: 80), input([2, 3, 1, 1], seed: 81), input([2], seed: 82)])
+    #expect(pointwise < tol, "1×1: \(pointwise)")
     let seq = input([1, 3, 9], seed: 75), k = input([3, 1, 5], seed: 76)
     let c1 = GradientCheck.maxRelativeError(of: { $0[0].conv1d(weight: $0[1], padding: 2, groups: 3) }, at: [seq, k])
     #expect(c1 < tol, "conv1d: \(c1)")

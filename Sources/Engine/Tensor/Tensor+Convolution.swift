@@ -13,53 +13,80 @@ struct ConvGeometry {
   /// Rows of a group's column matrix: `C/g · kh · kw`.
   var colRows: Int { groupChannels * kernelH * kernelW }
   var colCols: Int { outH * outW }
+  /// One output channel per input channel and group: the direct depthwise kernel applies.
+  var isDepthwise: Bool { groups == channels && outChannels == channels && groups > 1 }
 
-  /// Unfolds one image's group into `cols` `[colRows, outH·outW]` (zeros where padding).
-  func im2col(_ x: UnsafePointer<Float>, image n: Int, group g: Int, into cols: UnsafeMutablePointer<Float>) {
+  /// The output columns `ox` whose input column `ox·s − p + kj·d` lies inside the image.
+  @inline(__always)
+  func validColumns(kj: Int) -> Range<Int> {
+    let shift = kj * dilationW - padW  // ix = ox·s + shift
+    let lo = shift >= 0 ? 0 : (-shift + strideW - 1) / strideW
+    let hiIncl = width - 1 - shift < 0 ? -1 : (width - 1 - shift) / strideW
+    let hi = Swift.min(outW, hiIncl + 1)
+    return lo < hi ? lo..<hi : 0..<0
+  }
+
+  /// Unfolds one image's group into the column matrix: row `(c·kh + ki)·kw + kj`, columns
+  /// `column ..< column + outH·outW` of a matrix with leading dimension `ld` (zeros where padding).
+  func im2col(
+    _ x: UnsafePointer<Float>, image n: Int, group g: Int, into cols: UnsafeMutablePointer<Float>, ld: Int,
+    column: Int
+  ) {
     let oh = outH, ow = outW
     for c in 0..<groupChannels {
       let plane = x + ((n * channels + g * groupChannels + c) * height * width)
       for ki in 0..<kernelH {
         for kj in 0..<kernelW {
-          let row = cols + ((c * kernelH + ki) * kernelW + kj) * oh * ow
+          let row = cols + ((c * kernelH + ki) * kernelW + kj) * ld + column
+          let valid = validColumns(kj: kj)
+          let shift = kj * dilationW - padW
           for oy in 0..<oh {
             let iy = oy * strideH - padH + ki * dilationH
             let dst = row + oy * ow
-            if iy < 0 || iy >= height {
-              for ox in 0..<ow { dst[ox] = 0 }
+            if iy < 0 || iy >= height || valid.isEmpty {
+              dst.update(repeating: 0, count: ow)
               continue
             }
             let src = plane + iy * width
-            for ox in 0..<ow {
-              let ix = ox * strideW - padW + kj * dilationW
-              dst[ox] = ix >= 0 && ix < width ? src[ix] : 0
+            if valid.lowerBound > 0 { dst.update(repeating: 0, count: valid.lowerBound) }
+            if strideW == 1 {
+              (dst + valid.lowerBound).update(from: src + valid.lowerBound + shift, count: valid.count)
+            } else {
+              for ox in valid { dst[ox] = src[ox * strideW + shift] }
             }
+            if valid.upperBound < ow { (dst + valid.upperBound).update(repeating: 0, count: ow - valid.upperBound) }
           }
         }
       }
     }
   }
 
-  /// The adjoint of `im2col`: adds `cols` back into the image gradient.
-  func col2im(_ cols: UnsafePointer<Float>, image n: Int, group g: Int, into dx: UnsafeMutablePointer<Float>) {
+  /// The adjoint of `im2col`: adds the column matrix back into one image's gradient.
+  func col2im(
+    _ cols: UnsafePointer<Float>, ld: Int, column: Int, image n: Int, group g: Int,
+    into dx: UnsafeMutablePointer<Float>
+  ) {
     let oh = outH, ow = outW
     for c in 0..<groupChannels {
       let plane = dx + ((n * channels + g * groupChannels + c) * height * width)
       for ki in 0..<kernelH {
         for kj in 0..<kernelW {
-          let row = cols + ((c * kernelH + ki) * kernelW + kj) * oh * ow
+          let row = cols + ((c * kernelH + ki) * kernelW + kj) * ld + column
+          let valid = validColumns(kj: kj)
+          let shift = kj * dilationW - padW
           for oy in 0..<oh {
             let iy = oy * strideH - padH + ki * dilationH
             if iy < 0 || iy >= height { continue }
-            for ox in 0..<ow {
-              let ix = ox * strideW - padW + kj * dilationW
-              if ix >= 0 && ix < width { plane[iy * width + ix] += row[oy * ow + ox] }
-            }
+            let src = row + oy * ow, dst = plane + iy * width
+            for ox in valid { dst[ox * strideW + shift] += src[ox] }
           }
         }
       }
     }
   }
+
+  /// Images per GEMM: as many as keep the column matrix near 8 Mi floats (32 MiB).
+  var imagesPerChunk: Int { Swift.max(1, Swift.min(batch, (8 << 20) / Swift.max(colRows * colCols, 1))) }
 }
 
 extension Tensor {
@@ -67,7 +94,12 @@ extension Tensor {
   ///
   /// Shape: input `[n, c, h, w]`, weight `[o, c/groups, kh, kw]`, bias `[o]` →
   /// `[n, o, (h + 2p − d(kh−1) − 1)/s + 1, …]`.
-  /// VJPs: `∂W = Σₙ ∂Y·colsᵀ`, `∂cols = Wᵀ·∂Y` folded back by col2im, `∂b = Σ ∂Y`.
+  ///
+  /// Dense convolutions unfold a chunk of images into one column matrix and make one GEMM per
+  /// chunk and group (`Y = W · cols`); depthwise convolutions (groups = channels = outputs) use a
+  /// direct kernel. VJPs: `∂W = Σ ∂Y·colsᵀ`, `∂cols = Wᵀ·∂Y` folded back by col2im, `∂b = Σ ∂Y`.
+  /// Every output element (and every gradient element) is computed by one thread in a fixed
+  /// order, so results do not depend on the thread count.
   public func conv2d(
     weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
     dilation: (Int, Int) = (1, 1), groups: Int = 1
@@ -82,78 +114,37 @@ extension Tensor {
         && weight.shape[1] == geo.groupChannels,
       "conv2d: input \(shape), weight \(weight.shape), groups \(groups) do not fit")
     precondition(geo.outH > 0 && geo.outW > 0, "conv2d: output would be empty for input \(shape)")
+    if let bias { precondition(bias.shape == [geo.outChannels], "conv2d: bias \(bias.shape) for \(geo.outChannels) outputs") }
     let outShape = [geo.batch, geo.outChannels, geo.outH, geo.outW]
-    var out = [Float](repeating: 0, count: outShape.reduce(1, *))
-    var cols = [Float](repeating: 0, count: geo.colRows * geo.colCols)
-    let hw = geo.colCols
-    data.withUnsafeBufferPointer { x in
-      guard let xb = x.baseAddress else { return }
-      weight.data.withUnsafeBufferPointer { w in
-        guard let wb = w.baseAddress else { return }
-        out.withUnsafeMutableBufferPointer { y in
-          guard let yb = y.baseAddress else { return }
-          cols.withUnsafeMutableBufferPointer { cb in
-            guard let cp = cb.baseAddress else { return }
-            for n in 0..<geo.batch {
-              for g in 0..<groups {
-                geo.im2col(xb, image: n, group: g, into: cp)
-                BLAS.gemm(
-                  m: geo.groupOut, n: hw, k: geo.colRows, a: wb + g * geo.groupOut * geo.colRows, lda: geo.colRows,
-                  b: cp, ldb: hw, c: yb + (n * geo.outChannels + g * geo.groupOut) * hw, ldc: hw)
-              }
-            }
+    let biasValues = bias?.data
+    let out = [Float](unsafeUninitializedCapacity: outShape.reduce(1, *)) { buffer, initialized in
+      initialized = buffer.count
+      guard let yb = buffer.baseAddress else { return }
+      data.withUnsafeBufferPointer { x in
+        weight.data.withUnsafeBufferPointer { w in
+          guard let xb = x.baseAddress, let wb = w.baseAddress else { return }
+          if geo.isDepthwise {
+            ConvKernels.depthwiseForward(geo, x: xb, w: wb, bias: biasValues, y: yb)
+          } else {
+            ConvKernels.denseForward(geo, x: xb, w: wb, bias: biasValues, y: yb)
           }
-        }
-      }
-    }
-    if let bias {
-      for n in 0..<geo.batch {
-        for o in 0..<geo.outChannels {
-          let base = (n * geo.outChannels + o) * hw
-          for i in 0..<hw { out[base + i] += bias.data[o] }
         }
       }
     }
     let inputs = [self, weight] + (bias.map { [$0] } ?? [])
     return Tensor.record(Tensor(shape: outShape, data: out), inputs) { [self] gy in
-      var dx = [Float](repeating: 0, count: self.count)
-      var dw = [Float](repeating: 0, count: weight.count)
-      var cols = [Float](repeating: 0, count: geo.colRows * geo.colCols)
-      var dcols = cols
+      var dx: [Float]? = self.requiresGrad ? [Float](repeating: 0, count: self.count) : nil
+      var dw: [Float]? = weight.requiresGrad ? [Float](repeating: 0, count: weight.count) : nil
       gy.data.withUnsafeBufferPointer { gp in
-        guard let gb = gp.baseAddress else { return }
         self.data.withUnsafeBufferPointer { x in
-          guard let xb = x.baseAddress else { return }
           weight.data.withUnsafeBufferPointer { w in
-            guard let wb = w.baseAddress else { return }
-            cols.withUnsafeMutableBufferPointer { cb in
-              dcols.withUnsafeMutableBufferPointer { db in
-                dx.withUnsafeMutableBufferPointer { dxb in
-                  dw.withUnsafeMutableBufferPointer { dwb in
-                    guard let cp = cb.baseAddress, let dp = db.baseAddress, let dxp = dxb.baseAddress,
-                      let dwp = dwb.baseAddress
-                    else { return }
-                    for n in 0..<geo.batch {
-                      for g in 0..<groups {
-                        let gyBlock = gb + (n * geo.outChannels + g * geo.groupOut) * hw
-                        if weight.requiresGrad {
-                          geo.im2col(xb, image: n, group: g, into: cp)
-                          // ∂W_g += ∂Y_g [o/g, hw] · colsᵀ [hw, colRows]
-                          BLAS.gemm(
-                            transB: true, m: geo.groupOut, n: geo.colRows, k: hw, a: gyBlock, lda: hw, b: cp,
-                            ldb: hw, beta: 1, c: dwp + g * geo.groupOut * geo.colRows, ldc: geo.colRows)
-                        }
-                        if self.requiresGrad {
-                          // ∂cols = W_gᵀ [colRows, o/g] · ∂Y_g [o/g, hw]
-                          BLAS.gemm(
-                            transA: true, m: geo.colRows, n: hw, k: geo.groupOut,
-                            a: wb + g * geo.groupOut * geo.colRows, lda: geo.colRows, b: gyBlock, ldb: hw, c: dp,
-                            ldc: hw)
-                          geo.col2im(dp, image: n, group: g, into: dxp)
-                        }
-                      }
-                    }
-                  }
+            guard let gb = gp.baseAddress, let xb = x.baseAddress, let wb = w.baseAddress else { return }
+            Tensor.withOptionalPointer(&dx) { dxp in
+              Tensor.withOptionalPointer(&dw) { dwp in
+                if geo.isDepthwise {
+                  ConvKernels.depthwiseBackward(geo, x: xb, w: wb, gy: gb, dx: dxp, dw: dwp)
+                } else {
+                  ConvKernels.denseBackward(geo, x: xb, w: wb, gy: gb, dx: dxp, dw: dwp)
                 }
               }
             }
@@ -161,23 +152,31 @@ extension Tensor {
         }
       }
       var grads: [Tensor?] = [
-        self.requiresGrad ? Tensor(shape: self.shape, data: dx) : nil,
-        weight.requiresGrad ? Tensor(shape: weight.shape, data: dw) : nil,
+        dx.map { Tensor(shape: self.shape, data: $0) }, dw.map { Tensor(shape: weight.shape, data: $0) },
       ]
       if let bias {
+        let hw = geo.colCols
         var db = [Float](repeating: 0, count: bias.count)
-        for n in 0..<geo.batch {
-          for o in 0..<geo.outChannels {
-            let base = (n * geo.outChannels + o) * hw
-            var s: Float = 0
-            for i in 0..<hw { s += gy.data[base + i] }
-            db[o] += s
+        gy.data.withUnsafeBufferPointer { gp in
+          for n in 0..<geo.batch {
+            for o in 0..<geo.outChannels {
+              let base = (n * geo.outChannels + o) * hw
+              var s: Float = 0
+              for i in 0..<hw { s += gp[base + i] }
+              db[o] += s
+            }
           }
         }
         grads.append(Tensor(shape: bias.shape, data: db))
       }
       return grads
     }
+  }
+
+  /// Calls `body` with the array's base address, or nil when there is no array.
+  static func withOptionalPointer<R>(_ array: inout [Float]?, _ body: (UnsafeMutablePointer<Float>?) -> R) -> R {
+    guard array != nil else { return body(nil) }
+    return array!.withUnsafeMutableBufferPointer { body($0.baseAddress) }
   }
 
   /// 1-D convolution along a sequence: input `[n, c, length]`, weight `[o, c/groups, k]`.

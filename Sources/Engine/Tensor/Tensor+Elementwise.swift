@@ -52,17 +52,41 @@ extension Tensor {
 
   /// `−x`.
   public func negated() -> Tensor {
-    let out = Tensor(shape: shape, data: data.map { -$0 })
+    let out = Tensor(shape: shape, data: Tensor.map(data) { -$0 })
     return Tensor.record(out, [self]) { g in [g.negated()] }
   }
 
   /// A unary primitive: `f` forward, `df(x, y)` its derivative at input x with output y.
+  @inline(__always)
   func unary(_ f: (Float) -> Float, derivative df: @escaping (Float, Float) -> Float) -> Tensor {
-    let out = Tensor(shape: shape, data: data.map(f))
+    let out = Tensor(shape: shape, data: Tensor.map(data, f))
     return Tensor.record(out, [self]) { [self] g in
-      var d = [Float](repeating: 0, count: g.count)
-      for i in 0..<d.count { d[i] = g.data[i] * df(self.data[i], out.data[i]) }
+      let d = [Float](unsafeUninitializedCapacity: g.count) { buffer, initialized in
+        initialized = g.count
+        guard let dp = buffer.baseAddress else { return }
+        g.data.withUnsafeBufferPointer { gb in
+          self.data.withUnsafeBufferPointer { xb in
+            out.data.withUnsafeBufferPointer { yb in
+              guard let gp = gb.baseAddress, let xp = xb.baseAddress, let yp = yb.baseAddress else { return }
+              Parallel.forEachChunk(gb.count) { r in for i in r { dp[i] = gp[i] * df(xp[i], yp[i]) } }
+            }
+          }
+        }
+      }
       return [Tensor(shape: self.shape, data: d)]
+    }
+  }
+
+  /// `f` applied to every value, split over the engine's threads.
+  @inline(__always)
+  static func map(_ values: [Float], _ f: (Float) -> Float) -> [Float] {
+    [Float](unsafeUninitializedCapacity: values.count) { buffer, initialized in
+      initialized = values.count
+      guard let op = buffer.baseAddress else { return }
+      values.withUnsafeBufferPointer { xb in
+        guard let xp = xb.baseAddress else { return }
+        Parallel.forEachChunk(xb.count) { r in for i in r { op[i] = f(xp[i]) } }
+      }
     }
   }
 

@@ -17,15 +17,20 @@ extension Tensor {
     let sizes = parts.map { $0.shape[a] }
     var outShape = first.shape
     outShape[a] = sizes.reduce(0, +)
-    var out = [Float](repeating: 0, count: outShape.reduce(1, *))
     let total = outShape[a]
-    var offset = 0
-    for (p, size) in zip(parts, sizes) {
-      for o in 0..<outer {
-        let src = o * size * inner, dst = (o * total + offset) * inner
-        for i in 0..<(size * inner) { out[dst + i] = p.data[src + i] }
+    let out = [Float](unsafeUninitializedCapacity: outShape.reduce(1, *)) { buffer, initialized in
+      initialized = buffer.count
+      guard let op = buffer.baseAddress else { return }
+      var offset = 0
+      for (p, size) in zip(parts, sizes) {
+        p.data.withUnsafeBufferPointer { x in
+          guard let xp = x.baseAddress else { return }
+          for o in 0..<outer {
+            (op + (o * total + offset) * inner).update(from: xp + o * size * inner, count: size * inner)
+          }
+        }
+        offset += size
       }
-      offset += size
     }
     return record(Tensor(shape: outShape, data: out), parts) { g in
       var start = 0
@@ -43,18 +48,25 @@ extension Tensor {
     let outer = shape[..<a].reduce(1, *), inner = shape[(a + 1)...].reduce(1, *), size = shape[a]
     var outShape = shape
     outShape[a] = length
-    var out = [Float](repeating: 0, count: outShape.reduce(1, *))
-    data.withUnsafeBufferPointer { x in
-      for o in 0..<outer {
-        let src = (o * size + start) * inner, dst = o * length * inner
-        for i in 0..<(length * inner) { out[dst + i] = x[src + i] }
+    let out = [Float](unsafeUninitializedCapacity: outShape.reduce(1, *)) { buffer, initialized in
+      initialized = buffer.count
+      guard let op = buffer.baseAddress else { return }
+      data.withUnsafeBufferPointer { x in
+        guard let xp = x.baseAddress else { return }
+        for o in 0..<outer {
+          (op + o * length * inner).update(from: xp + (o * size + start) * inner, count: length * inner)
+        }
       }
     }
     return Tensor.record(Tensor(shape: outShape, data: out), [self]) { [shape] g in
       var d = [Float](repeating: 0, count: shape.reduce(1, *))
-      for o in 0..<outer {
-        let dst = (o * size + start) * inner, src = o * length * inner
-        for i in 0..<(length * inner) { d[dst + i] = g.data[src + i] }
+      d.withUnsafeMutableBufferPointer { db in
+        g.data.withUnsafeBufferPointer { gb in
+          guard let dp = db.baseAddress, let gp = gb.baseAddress else { return }
+          for o in 0..<outer {
+            (dp + (o * size + start) * inner).update(from: gp + o * length * inner, count: length * inner)
+          }
+        }
       }
       return [Tensor(shape: shape, data: d)]
     }
@@ -123,10 +135,19 @@ extension Tensor {
     var outStrides = [Int](repeating: 1, count: rank)
     for d in stride(from: rank - 2, through: 0, by: -1) { outStrides[d] = outStrides[d + 1] * outShape[d + 1] }
     let base = zip(padding, outStrides).reduce(0) { $0 + $1.0.0 * $1.1 }
-    let map = Broadcast.indices(outShape: shape, strides: outStrides).map { $0 + base }
-    for i in 0..<count { out[map[i]] = data[i] }
+    let walk = StridedWalk(shape: shape, strides: [outStrides])
+    let n = walk.innerCount, step = walk.innerStrides[0]
+    data.withUnsafeBufferPointer { x in
+      out.withUnsafeMutableBufferPointer { o in
+        guard let xp = x.baseAddress, let op = o.baseAddress else { return }
+        walk.forEachRunConcurrently { run, offsets in
+          let src = xp + run * n, dst = op + base + offsets[0]
+          for i in 0..<n { dst[i * step] = src[i] }
+        }
+      }
+    }
     return Tensor.record(Tensor(shape: outShape, data: out), [self]) { [shape] g in
-      [Tensor(shape: shape, data: map.map { g.data[$0] })]
+      [Tensor(shape: shape, data: Tensor.gather(g.data, shape: shape, strides: outStrides, offset: base))]
     }
   }
 

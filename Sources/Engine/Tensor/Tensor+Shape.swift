@@ -22,11 +22,7 @@ extension Tensor {
     let outShape = order.map { shape[$0] }
     var inStrides = [Int](repeating: 1, count: rank)
     for d in stride(from: rank - 2, through: 0, by: -1) { inStrides[d] = inStrides[d + 1] * shape[d + 1] }
-    let map = Broadcast.indices(outShape: outShape, strides: order.map { inStrides[$0] })
-    var out = [Float](repeating: 0, count: count)
-    data.withUnsafeBufferPointer { src in
-      for i in 0..<out.count { out[i] = src[map[i]] }
-    }
+    let out = Tensor.gather(data, shape: outShape, strides: order.map { inStrides[$0] })
     var inverse = [Int](repeating: 0, count: rank)
     for (i, o) in order.enumerated() { inverse[o] = i }
     return Tensor.record(Tensor(shape: outShape, data: out), [self]) { g in [g.permuted(inverse)] }

@@ -1,0 +1,182 @@
+// The kernels behind `conv2d`: dense convolution as im2col + one GEMM per chunk of images, and
+// a direct depthwise kernel (a GEMM with one row per group would waste the BLAS call).
+
+enum ConvKernels {
+  /// `y = W ∗ x (+ b)` for a dense or grouped convolution.
+  static func denseForward(
+    _ geo: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>, bias: [Float]?,
+    y: UnsafeMutablePointer<Float>
+  ) {
+    let hw = geo.colCols, chunk = geo.imagesPerChunk
+    let (outC, groupOut, colRows) = (geo.outChannels, geo.groupOut, geo.colRows)
+    let pointwise =
+      geo.kernelH == 1 && geo.kernelW == 1 && geo.strideH == 1 && geo.strideW == 1 && geo.padH == 0
+      && geo.padW == 0 && geo.groups == 1
+    let cols = UnsafeMutablePointer<Float>.allocate(capacity: colRows * chunk * hw)
+    let product = UnsafeMutablePointer<Float>.allocate(capacity: groupOut * chunk * hw)
+    defer {
+      cols.deallocate()
+      product.deallocate()
+    }
+    for start in stride(from: 0, to: geo.batch, by: chunk) {
+      let b = Swift.min(chunk, geo.batch - start)
+      let ld = b * hw
+      for g in 0..<geo.groups {
+        let wg = w + g * groupOut * colRows
+        if b == 1 {
+          // One image: the GEMM writes straight into y; a 1×1 convolution reads x as it is.
+          let source: UnsafePointer<Float>
+          if pointwise {
+            source = x + start * geo.channels * hw
+          } else {
+            geo.im2col(x, image: start, group: g, into: cols, ld: hw, column: 0)
+            source = UnsafePointer(cols)
+          }
+          BLAS.gemm(
+            m: groupOut, n: hw, k: colRows, a: wg, lda: colRows, b: source, ldb: hw,
+            c: y + (start * outC + g * groupOut) * hw, ldc: hw)
+        } else {
+          Parallel.forEach(b) { i in geo.im2col(x, image: start + i, group: g, into: cols, ld: ld, column: i * hw) }
+          BLAS.gemm(m: groupOut, n: ld, k: colRows, a: wg, lda: colRows, b: cols, ldb: ld, c: product, ldc: ld)
+          Parallel.forEach(b) { i in
+            for o in 0..<groupOut {
+              (y + ((start + i) * outC + g * groupOut + o) * hw).update(from: product + o * ld + i * hw, count: hw)
+            }
+          }
+        }
+      }
+      if let bias {
+        Parallel.forEach(b) { i in
+          for o in 0..<outC {
+            let row = y + ((start + i) * outC + o) * hw
+            let v = bias[o]
+            for j in 0..<hw { row[j] += v }
+          }
+        }
+      }
+    }
+  }
+
+  /// Gradients of a dense or grouped convolution: `∂x` (when `dx` is given) and `∂W` (added
+  /// into `dw` when given). Chunks are fixed by the geometry, not the thread count.
+  static func denseBackward(
+    _ geo: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>, gy: UnsafePointer<Float>,
+    dx: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>?
+  ) {
+    let hw = geo.colCols, chunk = geo.imagesPerChunk
+    let (outC, groupOut, colRows) = (geo.outChannels, geo.groupOut, geo.colRows)
+    let cols = UnsafeMutablePointer<Float>.allocate(capacity: colRows * chunk * hw)
+    let gathered = UnsafeMutablePointer<Float>.allocate(capacity: groupOut * chunk * hw)
+    defer {
+      cols.deallocate()
+      gathered.deallocate()
+    }
+    for start in stride(from: 0, to: geo.batch, by: chunk) {
+      let b = Swift.min(chunk, geo.batch - start)
+      let ld = b * hw
+      for g in 0..<geo.groups {
+        // ∂Y of the chunk and group as one [o/g, b·hw] matrix.
+        let gyc: UnsafePointer<Float>
+        if b == 1 {
+          gyc = gy + (start * outC + g * groupOut) * hw
+        } else {
+          Parallel.forEach(b) { i in
+            for o in 0..<groupOut {
+              (gathered + o * ld + i * hw).update(from: gy + ((start + i) * outC + g * groupOut + o) * hw, count: hw)
+            }
+          }
+          gyc = UnsafePointer(gathered)
+        }
+        if let dw {
+          Parallel.forEach(b) { i in geo.im2col(x, image: start + i, group: g, into: cols, ld: ld, column: i * hw) }
+          // ∂W_g += ∂Y_g [o/g, b·hw] · colsᵀ [b·hw, colRows]
+          BLAS.gemm(
+            transB: true, m: groupOut, n: colRows, k: ld, a: gyc, lda: ld, b: cols, ldb: ld, beta: 1,
+            c: dw + g * groupOut * colRows, ldc: colRows)
+        }
+        if let dx {
+          // ∂cols = W_gᵀ [colRows, o/g] · ∂Y_g [o/g, b·hw], folded back image by image.
+          BLAS.gemm(
+            transA: true, m: colRows, n: ld, k: groupOut, a: w + g * groupOut * colRows, lda: colRows, b: gyc,
+            ldb: ld, c: cols, ldc: ld)
+          Parallel.forEach(b) { i in
+            geo.col2im(cols, ld: ld, column: i * hw, image: start + i, group: g, into: dx)
+          }
+        }
+      }
+    }
+  }
+
+  /// Depthwise convolution (one filter per channel), computed directly, plane by plane.
+  static func depthwiseForward(
+    _ geo: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>, bias: [Float]?,
+    y: UnsafeMutablePointer<Float>
+  ) {
+    let (c, h, wd, oh, ow) = (geo.channels, geo.height, geo.width, geo.outH, geo.outW)
+    let taps = geo.kernelH * geo.kernelW
+    Parallel.forEach(geo.batch * c) { plane in
+      let ch = plane % c
+      let src = x + plane * h * wd, dst = y + plane * oh * ow
+      dst.update(repeating: bias?[ch] ?? 0, count: oh * ow)
+      for ki in 0..<geo.kernelH {
+        for kj in 0..<geo.kernelW {
+          let wv = w[ch * taps + ki * geo.kernelW + kj]
+          let valid = geo.validColumns(kj: kj)
+          let shift = kj * geo.dilationW - geo.padW
+          for oy in 0..<oh {
+            let iy = oy * geo.strideH - geo.padH + ki * geo.dilationH
+            if iy < 0 || iy >= h { continue }
+            let row = src + iy * wd, out = dst + oy * ow
+            if geo.strideW == 1 {
+              let r = row + shift
+              for ox in valid { out[ox] += wv * r[ox] }
+            } else {
+              for ox in valid { out[ox] += wv * row[ox * geo.strideW + shift] }
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /// Gradients of a depthwise convolution; each thread owns whole channels (their `∂x` planes
+  /// over the batch and their filter's `∂W`).
+  static func depthwiseBackward(
+    _ geo: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>, gy: UnsafePointer<Float>,
+    dx: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>?
+  ) {
+    let (c, h, wd, oh, ow) = (geo.channels, geo.height, geo.width, geo.outH, geo.outW)
+    let taps = geo.kernelH * geo.kernelW
+    Parallel.forEach(c) { ch in
+      for n in 0..<geo.batch {
+        let plane = n * c + ch
+        let src = x + plane * h * wd, g = gy + plane * oh * ow
+        for ki in 0..<geo.kernelH {
+          for kj in 0..<geo.kernelW {
+            let tap = ch * taps + ki * geo.kernelW + kj
+            let wv = w[tap]
+            let valid = geo.validColumns(kj: kj)
+            let shift = kj * geo.dilationW - geo.padW
+            var acc: Float = 0
+            for oy in 0..<oh {
+              let iy = oy * geo.strideH - geo.padH + ki * geo.dilationH
+              if iy < 0 || iy >= h { continue }
+              let grow = g + oy * ow
+              let xrow = src + iy * wd
+              if dw != nil {
+                var s: Float = 0
+                for ox in valid { s += grow[ox] * xrow[ox * geo.strideW + shift] }
+                acc += s
+              }
+              if let dx {
+                let drow = dx + plane * h * wd + iy * wd
+                for ox in valid { drow[ox * geo.strideW + shift] += wv * grow[ox] }
+              }
+            }
+            if let dw { dw[tap] += acc }
+          }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,145 @@
+import Engine
+import NN
+
+/// TransMIL (Shao et al. 2021, NeurIPS), exactly as the official model file
+/// (szc19990412/TransMIL `models/TransMIL.py`):
+///
+/// `h = ReLU(fc1(x))` (1024 → 512); the sequence is squared to `⌈√N⌉²` by appending copies of its
+/// **first** tokens; a class token goes first; `h = layer1(h)`; PPEG on the 2-D grid; `h =
+/// layer2(h)`; LayerNorm; the class token's row goes to the linear head. Each `TransLayer` is
+/// `x + NystromAttention(LayerNorm(x))` (8 heads × dim/8, dim/2 landmarks, 6 pseudo-inverse
+/// iterations, residual kernel 33, dropout 0.1) and has no feed-forward block.
+///
+/// State-dict names equal the official ones (`cls_token`, `pos_layer.proj.weight`,
+/// `_fc1.0.weight`, `layer1.norm.weight`, `layer1.attn.to_qkv.weight`, `norm.weight`,
+/// `_fc2.weight`, …), so a converted official checkpoint loads unchanged.
+///
+/// Shape: `[b, N, inputDimension]` → logits `[b, classes]`.
+public final class TransMIL: Module {
+  /// One transformer layer of TransMIL: pre-norm Nyström attention with a residual.
+  public final class TransLayer: Module {
+    public let norm: LayerNorm
+    public let attn: NystromAttention
+    public var isTraining = true {
+      didSet { attn.isTraining = isTraining }
+    }
+
+    public init(dimension: Int, dropout: Float, legacyOutputSlice: Bool, using generator: inout RandomGenerator) {
+      norm = LayerNorm(features: dimension)
+      attn = NystromAttention(
+        dimension: dimension, headSize: dimension / 8, heads: 8, landmarks: dimension / 2, pinvIterations: 6,
+        residual: true, residualKernel: 33, dropout: dropout, legacyOutputSlice: legacyOutputSlice,
+        using: &generator)
+    }
+
+    public func callAsFunction(_ x: Tensor, using generator: inout RandomGenerator) -> Tensor {
+      x + attn(norm(x), using: &generator)
+    }
+
+    public var namedParameters: [(name: String, tensor: Tensor)] { prefixed("norm", norm) + prefixed("attn", attn) }
+  }
+
+  /// Pyramid position encoding generator: depthwise 7×7, 5×5 and 3×3 convolutions of the token
+  /// grid plus the identity; the class token passes through unchanged.
+  public final class PPEG: Module {
+    public let proj: Conv2d
+    public let proj1: Conv2d
+    public let proj2: Conv2d
+    public var isTraining = true
+
+    public init(dimension: Int, using generator: inout RandomGenerator) {
+      func depthwise(_ k: Int, _ generator: inout RandomGenerator) -> Conv2d {
+        Conv2d(
+          inputChannels: dimension, outputChannels: dimension, kernelSize: (k, k), padding: (k / 2, k / 2),
+          groups: dimension, using: &generator)
+      }
+      proj = depthwise(7, &generator)
+      proj1 = depthwise(5, &generator)
+      proj2 = depthwise(3, &generator)
+    }
+
+    /// `x` `[b, 1 + H·W, c]` (class token first) → the same shape.
+    public func callAsFunction(_ x: Tensor, height: Int, width: Int) -> Tensor {
+      let (b, c) = (x.shape[0], x.shape[2])
+      let cls = x.narrowed(axis: 1, start: 0, length: 1)
+      // [b, HW, c] → [b, c, H, W]
+      let grid = x.narrowed(axis: 1, start: 1, length: height * width).transposed().reshaped([b, c, height, width])
+      let mixed = proj(grid) + grid + proj1(grid) + proj2(grid)
+      return Tensor.concatenate([cls, mixed.reshaped([b, c, height * width]).transposed()], axis: 1)
+    }
+
+    public var namedParameters: [(name: String, tensor: Tensor)] {
+      prefixed("proj", proj) + prefixed("proj1", proj1) + prefixed("proj2", proj2)
+    }
+  }
+
+  public let clsToken: Tensor
+  public let posLayer: PPEG
+  public let fc1: Linear
+  public let layer1: TransLayer
+  public let layer2: TransLayer
+  public let norm: LayerNorm
+  public let fc2: Linear
+  /// Whether PPEG runs (the paper's ablation turns it off; the official model always has it).
+  public let usesPPEG: Bool
+  public var isTraining = true {
+    didSet {
+      layer1.isTraining = isTraining
+      layer2.isTraining = isTraining
+    }
+  }
+
+  /// - Parameters:
+  ///   - inputDimension: feature size of each instance (1024 for the official ResNet-50 features).
+  ///   - dimension: model width (512 in the official code).
+  ///   - dropout: dropout after each attention's output projection (0.1 official).
+  ///   - legacyOutputSlice: `nystrom-attention` 0.0.9's output slicing (keeps the first N rows
+  ///     of the front-padded sequence); the authors pinned that version. Default: ≥ 0.0.10.
+  ///   - usesPPEG: false for the "without PPEG" ablation.
+  public init(
+    inputDimension: Int = 1024, dimension: Int = 512, classes: Int = 2, dropout: Float = 0.1,
+    legacyOutputSlice: Bool = false, usesPPEG: Bool = true, using generator: inout RandomGenerator
+  ) {
+    precondition(dimension % 8 == 0, "TransMIL: dimension \(dimension) must be divisible by 8 heads")
+    // Registration order of the official __init__: pos_layer, _fc1, cls_token, layer1, layer2, norm, _fc2.
+    posLayer = PPEG(dimension: dimension, using: &generator)
+    fc1 = Linear(inputSize: inputDimension, outputSize: dimension, using: &generator)
+    clsToken = Tensor.randomNormal([1, 1, dimension], using: &generator, requiresGrad: true)
+    layer1 = TransLayer(dimension: dimension, dropout: dropout, legacyOutputSlice: legacyOutputSlice, using: &generator)
+    layer2 = TransLayer(dimension: dimension, dropout: dropout, legacyOutputSlice: legacyOutputSlice, using: &generator)
+    norm = LayerNorm(features: dimension)
+    fc2 = Linear(inputSize: dimension, outputSize: classes, using: &generator)
+    self.usesPPEG = usesPPEG
+  }
+
+  /// Logits `[b, classes]`; `generator` draws the attention dropout masks in training mode.
+  public func callAsFunction(_ bags: Tensor, using generator: inout RandomGenerator) -> Tensor {
+    precondition(bags.rank == 3 && bags.shape[1] > 0, "TransMIL: input \(bags.shape); expected [b, N, d]")
+    var h = fc1(bags).relu()  // [b, N, 512]
+    let (b, n, d) = (h.shape[0], h.shape[1], h.shape[2])
+    let side = Self.gridSide(n)
+    let extra = side * side - n
+    if extra > 0 { h = Tensor.concatenate([h, h.narrowed(axis: 1, start: 0, length: extra)], axis: 1) }
+    let cls = clsToken + Tensor.zeros([b, 1, d])  // expand to the batch
+    h = Tensor.concatenate([cls, h], axis: 1)  // [b, 1 + side², 512]
+    h = layer1(h, using: &generator)
+    if usesPPEG { h = posLayer(h, height: side, width: side) }
+    h = layer2(h, using: &generator)
+    let first = norm(h).narrowed(axis: 1, start: 0, length: 1).reshaped([b, d])
+    return fc2(first)
+  }
+
+  /// `⌈√N⌉`, computed in integers. `⌈√N⌉² − N ≤ N` for every N ≥ 1, so the first rows always
+  /// suffice for the padding, as in the official `h[:, :add_length]`.
+  public static func gridSide(_ n: Int) -> Int {
+    var s = Int(Double(n).squareRoot().rounded(.up))
+    while s * s < n { s += 1 }
+    while s > 1 && (s - 1) * (s - 1) >= n { s -= 1 }
+    return s
+  }
+
+  public var namedParameters: [(name: String, tensor: Tensor)] {
+    [("cls_token", clsToken)] + prefixed("pos_layer", posLayer) + prefixed("_fc1.0", fc1) + prefixed("layer1", layer1)
+      + prefixed("layer2", layer2) + prefixed("norm", norm) + prefixed("_fc2", fc2)
+  }
+}
