@@ -10,6 +10,10 @@ public enum SlideError: Error, CustomStringConvertible, Equatable {
   case readFailed(path: String, reason: String)
   /// A level index outside `0..<levelCount`.
   case levelOutOfRange(path: String, level: Int, available: Int)
+  /// A whole level too large to read at once (tissue detection reads its level whole).
+  case regionTooLarge(path: String, level: Int, width: Int, height: Int, limit: Int)
+  /// The slide lacks what a request needs (for example microns per pixel for a magnification).
+  case unsupportedRequest(path: String, reason: String)
 
   public var description: String {
     switch self {
@@ -20,6 +24,11 @@ public enum SlideError: Error, CustomStringConvertible, Equatable {
       return "\(path): reading the slide failed: \(reason)"
     case .levelOutOfRange(let path, let level, let available):
       return "\(path): level \(level) does not exist (the slide has levels 0..<\(available))"
+    case .regionTooLarge(let path, let level, let width, let height, let limit):
+      return "\(path): level \(level) is \(width)×\(height) pixels, more than \(limit) to read at once; "
+        + "choose a coarser segmentation level (a larger downsample)"
+    case .unsupportedRequest(let path, let reason):
+      return "\(path): \(reason)"
     }
   }
 }

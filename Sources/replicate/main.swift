@@ -36,6 +36,9 @@ do {
 } catch let error as SlideError {
   warn("error: \(error.description)")
   exit(2)
+} catch let error as AnnotationError {
+  warn("error: \(error.description)")
+  exit(2)
 } catch let error as ImageIOError {
   warn("error: \(error.description)")
   exit(2)
