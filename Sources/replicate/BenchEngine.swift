@@ -87,6 +87,7 @@ struct BenchEngine: ParsableCommand {
         rows.append([
           name, String(t), String(format: "%.3f", median),
           String(format: "%.3f-%.3f", number("stepMinSeconds"), number("stepMaxSeconds")),
+          String(format: "%.3f", number("cpuSecondsPerStep")),
           String(format: "%.1f %@", number("itemsPerStep") / median, (object["unit"] as? String) ?? ""),
           String(format: "%.1f", number("gemmGFLOPPerStep")),
           String(format: "%.0f", number("gemmGFLOPPerStep") / median),
@@ -99,7 +100,7 @@ struct BenchEngine: ParsableCommand {
     }
     print(
       table(
-        ["case", "threads", "step s", "min-max", "throughput", "GFLOP/step", "eff. GFLOP/s", "in GEMM",
+        ["case", "threads", "step s", "min-max", "cpu s/step", "throughput", "GFLOP/step", "eff. GFLOP/s", "in GEMM",
          "GEMM GFLOP/s", "fwd-only s", "peak MiB"], rows))
     print("host: \(HostFacts.cpuModel), \(HostFacts.cores) cores, \(HostFacts.buildConfiguration) build; \(BLAS.configuration)")
     if let json {
@@ -130,7 +131,9 @@ struct EngineBenchCase {
     var times: [Double] = []
     GEMMCounter.reset()
     GEMMCounter.setEnabled(true)
+    let cpuStart = cpuSeconds()
     for _ in 0..<steps { times.append(seconds(bench.step)) }
+    let cpuPerStep = (cpuSeconds() - cpuStart) / Double(steps)
     GEMMCounter.setEnabled(false)
     let (flops, gemmNanos) = GEMMCounter.totals
     var forward: [Double] = []
@@ -144,7 +147,7 @@ struct EngineBenchCase {
     let fields: [String: Any] = [
       "case": name, "threads": threads, "itemsPerStep": bench.itemsPerStep, "unit": bench.unit,
       "stepSeconds": times, "stepMedianSeconds": times[times.count / 2], "stepMinSeconds": times[0],
-      "stepMaxSeconds": times[times.count - 1],
+      "stepMaxSeconds": times[times.count - 1], "cpuSecondsPerStep": cpuPerStep,
       "forwardOnlyMedianSeconds": forward.isEmpty ? Double.nan : forward[forward.count / 2],
       "gemmGFLOPPerStep": Double(flops) / Double(steps) / 1e9,
       "gemmShare": Double(gemmNanos) / 1e9 / total,
@@ -155,6 +158,14 @@ struct EngineBenchCase {
     if forward.isEmpty { cleaned.removeValue(forKey: "forwardOnlyMedianSeconds") }
     let data = try JSONSerialization.data(withJSONObject: cleaned, options: [.sortedKeys])
     return Result(jsonLine: String(decoding: data, as: UTF8.self))
+  }
+
+  /// CPU time of this process (all threads), user + system: on a busy machine the 1-thread CPU
+  /// time per step is a steadier guide than wall time.
+  static func cpuSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
   }
 
   static func seconds(_ body: () -> Void) -> Double {
