@@ -11,9 +11,9 @@ extension Initializer {
   ///
   /// The bounds are absolute values, not multiples of σ (timm's defaults ±2 cut nothing in
   /// practice at σ = 0.02). timm samples by the inverse CDF; here values outside the bounds are
-  /// redrawn, which gives the same distribution. Normals come in Box–Muller pairs
-  /// (`r cos θ`, `r sin θ` from two uniforms of `generator`), both used, in row-major order:
-  /// Swin-T draws 28 M of them.
+  /// redrawn, which gives the same distribution. Normals come in pairs from Marsaglia's polar
+  /// method (no trigonometry; Swin-T draws 28 M of them), uniforms from `generator`, values in
+  /// row-major order.
   /// - Precondition: `bounds` holds `mean` (otherwise rejection could take very long).
   public static func truncatedNormal(
     _ shape: [Int], mean: Float = 0, standardDeviation: Float, bounds: ClosedRange<Float> = -2...2,
@@ -24,10 +24,13 @@ extension Initializer {
     var values = [Float](repeating: 0, count: n)
     var filled = 0
     while filled < n {
-      let u1 = Swift.max(generator.nextDouble(), 1e-300), u2 = generator.nextDouble()
-      let r = (-2 * log(u1)).squareRoot(), theta = 2 * Double.pi * u2
-      let first = mean + standardDeviation * Float(r * cos(theta))
-      let second = mean + standardDeviation * Float(r * sin(theta))
+      // Marsaglia's polar method: (u, v) uniform in the unit disc gives two independent normals.
+      let u = 2 * generator.nextDouble() - 1, v = 2 * generator.nextDouble() - 1
+      let s = u * u + v * v
+      if s >= 1 || s == 0 { continue }
+      let factor = (-2 * log(s) / s).squareRoot()
+      let first = mean + standardDeviation * Float(u * factor)
+      let second = mean + standardDeviation * Float(v * factor)
       if bounds.contains(first) {
         values[filled] = first
         filled += 1
