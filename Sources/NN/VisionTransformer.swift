@@ -12,9 +12,14 @@ public final class TransformerMLP: Module {
   public let fc2: Linear
   public var isTraining = true
 
-  public init(dimension: Int, hidden: Int, using generator: inout RandomGenerator) {
-    fc1 = Linear(inputSize: dimension, outputSize: hidden, using: &generator)
-    fc2 = Linear(inputSize: hidden, outputSize: dimension, using: &generator)
+  /// - Parameter weightInit: how both linear layers are initialised (timm's Swin uses
+  ///   `.truncatedNormal(standardDeviation: 0.02)`).
+  public init(
+    dimension: Int, hidden: Int, weightInit: Linear.WeightInit = .pytorchDefault,
+    using generator: inout RandomGenerator
+  ) {
+    fc1 = Linear(inputSize: dimension, outputSize: hidden, weightInit: weightInit, using: &generator)
+    fc2 = Linear(inputSize: hidden, outputSize: dimension, weightInit: weightInit, using: &generator)
   }
 
   public func callAsFunction(_ x: Tensor) -> Tensor { fc2(fc1(x).gelu()) }
