@@ -78,7 +78,12 @@ struct ConvGeometry {
             let iy = oy * strideH - padH + ki * dilationH
             if iy < 0 || iy >= height { continue }
             let src = row + oy * ow, dst = plane + iy * width
-            for ox in valid { dst[ox * strideW + shift] += src[ox] }
+            if strideW == 1 {
+              let d = dst + shift
+              for ox in valid { d[ox] += src[ox] }
+            } else {
+              for ox in valid { dst[ox * strideW + shift] += src[ox] }
+            }
           }
         }
       }
