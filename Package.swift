@@ -44,7 +44,7 @@ let package = Package(
     // Target registry, typed configs, datasets, runner, bands and claims.
     .target(
       name: "Harness",
-      dependencies: ["Methods", "Evaluation", .product(name: "Yams", package: "Yams")],
+      dependencies: ["NN", "Methods", "Evaluation", .product(name: "Yams", package: "Yams")],
       swiftSettings: release),
     // SQLite store, HTML report, JUnit XML, gate.
     .target(

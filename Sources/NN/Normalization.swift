@@ -15,6 +15,11 @@ public final class BatchNorm: Module {
   public let momentum: Float
   public let epsilon: Float
   public var isTraining = true
+  /// Split batch norm (the MoCo CIFAR demo's `SplitBatchNorm`, a single-process stand-in for
+  /// per-GPU BN): in training, a batch of n is normalised as `splits` groups (images `i` with
+  /// `i mod splits = s` form group s, as the demo's `view(-1, C·splits, H, W)`), each with its own
+  /// statistics; the running statistics move towards the mean over groups. 1 = ordinary BN.
+  public var splits = 1
 
   public init(features: Int, momentum: Float = 0.1, epsilon: Float = 1e-5, affine: Bool = true) {
     weight = affine ? Tensor.ones([features], requiresGrad: true) : nil
@@ -34,6 +39,9 @@ public final class BatchNorm: Module {
         weight: weight, bias: bias, statistics: (runningMean.data, runningVar.data), epsilon: epsilon
       ).output
     }
+    if splits > 1 && x.shape[0] % splits == 0 && x.shape[0] > splits {
+      return splitForward(x)
+    }
     let (output, mean, variance) = x.batchNormalized(weight: weight, bias: bias, epsilon: epsilon)
     let n = Float(x.count / c)
     let unbiased = n > 1 ? n / (n - 1) : 1
@@ -42,6 +50,39 @@ public final class BatchNorm: Module {
     runningVar.update { r in for i in 0..<c { r[i] = (1 - m) * r[i] + m * variance[i] * unbiased } }
     numBatchesTracked.update { $0[0] += 1 }
     return output
+  }
+
+  /// Training-mode split BN: fold the groups into channels, normalise, unfold.
+  func splitForward(_ x: Tensor) -> Tensor {
+    let (n, c, s) = (x.shape[0], x.shape[1], splits)
+    var folded = x.shape
+    folded[0] = n / s
+    folded[1] = c * s
+    // [n, c, …] → [n/s, s·c, …]: image i = (i / s)·s + g lands in channel block g.
+    func tile(_ t: Tensor?) -> Tensor? {
+      t.map { Tensor.concatenate(Array(repeating: $0, count: s), axis: 0) }
+    }
+    let (output, mean, variance) = x.reshaped(folded).batchNormalized(
+      weight: tile(weight), bias: tile(bias), epsilon: epsilon)
+    let per = Float(x.count / (c * s))
+    let unbiased = per > 1 ? per / (per - 1) : 1
+    let m = momentum
+    runningMean.update { r in
+      for i in 0..<c {
+        var avg: Float = 0
+        for g in 0..<s { avg += mean[g * c + i] }
+        r[i] = (1 - m) * r[i] + m * avg / Float(s)
+      }
+    }
+    runningVar.update { r in
+      for i in 0..<c {
+        var avg: Float = 0
+        for g in 0..<s { avg += variance[g * c + i] * unbiased }
+        r[i] = (1 - m) * r[i] + m * avg / Float(s)
+      }
+    }
+    numBatchesTracked.update { $0[0] += 1 }
+    return output.reshaped(x.shape)
   }
 
   public var namedParameters: [(name: String, tensor: Tensor)] {

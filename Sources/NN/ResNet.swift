@@ -14,6 +14,15 @@ public protocol ResidualBlock: Module {
   init(inputChannels: Int, planes: Int, stride: Int, using generator: inout RandomGenerator)
   /// `[n, inputChannels, h, w]` → `[n, planes · expansion, ⌈h/stride⌉, ⌈w/stride⌉]`.
   func callAsFunction(_ x: Tensor) -> Tensor
+  /// Every batch norm of the block, shortcut included.
+  var batchNorms: [BatchNorm] { get }
+}
+
+extension ResidualBlock {
+  /// The batch norms among `modules` and inside the shortcut.
+  func collectBatchNorms(_ modules: [BatchNorm], downsample: Sequential?) -> [BatchNorm] {
+    modules + (downsample?.layers.compactMap { $0 as? BatchNorm } ?? [])
+  }
 }
 
 /// A bias-free convolution initialised as torchvision's ResNet does:
@@ -75,6 +84,8 @@ public final class BasicBlock: ResidualBlock {
     return (residual + (downsample.map { $0(x) } ?? x)).relu()
   }
 
+  public var batchNorms: [BatchNorm] { collectBatchNorms([bn1, bn2], downsample: downsample) }
+
   public var namedParameters: [(name: String, tensor: Tensor)] {
     prefixed("conv1", conv1) + prefixed("bn1", bn1) + prefixed("conv2", conv2)
       + prefixed("bn2", bn2) + (downsample.map { prefixed("downsample", $0) } ?? [])
@@ -121,6 +132,8 @@ public final class Bottleneck: ResidualBlock {
     let residual = bn3(conv3(b))  // [n, 4·planes, h/s, w/s]
     return (residual + (downsample.map { $0(x) } ?? x)).relu()
   }
+
+  public var batchNorms: [BatchNorm] { collectBatchNorms([bn1, bn2, bn3], downsample: downsample) }
 
   public var namedParameters: [(name: String, tensor: Tensor)] {
     prefixed("conv1", conv1) + prefixed("bn1", bn1) + prefixed("conv2", conv2)
@@ -257,6 +270,9 @@ public final class ResNet: Module {
     let f = features(x)
     return fc.map { $0(f) } ?? f
   }
+
+  /// Every batch norm of the network, stem first.
+  public var batchNorms: [BatchNorm] { [bn1] + stages.joined().flatMap(\.batchNorms) }
 
   public var namedParameters: [(name: String, tensor: Tensor)] {
     var out = prefixed("conv1", conv1) + prefixed("bn1", bn1)

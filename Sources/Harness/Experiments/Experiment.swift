@@ -83,6 +83,44 @@ public struct RunContext {
     return tiles
   }
 
+  /// The training and test splits of the run's data, reported to the runner as one dataset
+  /// (ids joined by `+`, hashes combined). Synthetic data: the manifest's `train` and `test`
+  /// splits; a user's folder: a fixed, class-stratified 80/20 split of it.
+  public func loadTrainAndTest(tileSize: Int) throws -> (train: TileSet, test: TileSet) {
+    let bar = LazyProgress(label: "generating data", unit: "images", make: progress)
+    let report: @Sendable (Int, Int) -> Void = { done, total in bar.update(done: done, total: total) }
+    let pair: (TileSet, TileSet)
+    switch data {
+    case .synthetic(let manifest, let ref):
+      var trainRef = ref, testRef = ref
+      trainRef.split = "train"
+      testRef.split = "test"
+      pair = (
+        try loader.load(.synthetic(manifest, trainRef), tileSize: tileSize, threads: spec.threads, progress: report),
+        try loader.load(.synthetic(manifest, testRef), tileSize: tileSize, threads: spec.threads, progress: report)
+      )
+    default:
+      let all = try loader.load(data, tileSize: tileSize, threads: spec.threads, progress: report)
+      let testPart = Set(Sampling.stratifiedSubset(labels: all.labels, percent: 20, seed: 0x7E57))
+      func part(_ keep: (Int) -> Bool, _ name: String) -> TileSet {
+        let idx = all.images.indices.filter(keep)
+        return TileSet(
+          images: idx.map { all.images[$0] }, labels: idx.map { all.labels[$0] }, classNames: all.classNames,
+          names: idx.map { all.names[$0] }, datasetId: "\(all.datasetId):\(name)", contentHash: all.contentHash)
+      }
+      pair = (part({ !testPart.contains($0) }, "train80"), part({ testPart.contains($0) }, "test20"))
+    }
+    bar.finish()
+    var h = SHA256Hasher()
+    h.update(Array(pair.0.contentHash.utf8))
+    h.update(Array(pair.1.contentHash.utf8))
+    onDataset(
+      TileSet(
+        images: [], labels: [], classNames: pair.0.classNames, names: [],
+        datasetId: "\(pair.0.datasetId)+\(pair.1.datasetId)", contentHash: h.finalize()))
+    return pair
+  }
+
   /// Throws `CancellationError` once the user interrupted the run (Ctrl-C).
   public func checkInterrupted() throws {
     if Interruption.requested { throw CancellationError() }
@@ -108,11 +146,23 @@ public protocol Experiment {
 /// The registry of methods: adding one is a compile error until every switch handles it.
 public enum MethodKind: String, CaseIterable, Sendable {
   case blurDetection = "blur-detection"
+  case mocoV1 = "moco-v1"
+  case mocoV2 = "moco-v2"
+  case mocoV3 = "moco-v3"
+  case simclr
+  case instdisc
+  case swav
 
   /// The experiment type that runs this method.
   public var experiment: any Experiment.Type {
     switch self {
     case .blurDetection: return BlurDetectionExperiment.self
+    case .mocoV1: return SelfSupervisedExperiment<MoCoV1Variant>.self
+    case .mocoV2: return SelfSupervisedExperiment<MoCoV2Variant>.self
+    case .mocoV3: return SelfSupervisedExperiment<MoCoV3Variant>.self
+    case .simclr: return SelfSupervisedExperiment<SimCLRVariant>.self
+    case .instdisc: return SelfSupervisedExperiment<InstDiscVariant>.self
+    case .swav: return SelfSupervisedExperiment<SwAVVariant>.self
     }
   }
 

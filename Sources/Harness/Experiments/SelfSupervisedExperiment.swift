@@ -1,0 +1,292 @@
+import Engine
+import Evaluation
+import Foundation
+import Methods
+import NN
+import Vision
+
+/// What differs between the SSL targets: the method's own config keys, its augmentation recipe,
+/// how to build it, and the comparison arms its claims need (trained inside the same run).
+public protocol SelfSupervisedVariant {
+  static var name: String { get }
+  static var methodSchema: [ConfigKey] { get }
+  static func recipe(_ config: ResolvedConfig, size: Int) -> AugmentationRecipe
+  static func make(
+    _ config: ResolvedConfig, backbone: BackboneKind, dataCount: Int, iterations: Int,
+    using generator: inout RandomGenerator
+  ) -> SelfSupervisedMethod
+  /// Extra trainings for the claims: a metric suffix and the config values that differ.
+  static func arms(_ config: ResolvedConfig) -> [(suffix: String, overrides: [String: ConfigValue])]
+  /// Metrics derived from the measured ones (gaps the claims check), with their descriptions.
+  static var derivedMetrics: [MetricInfo] { get }
+  static func derive(_ metrics: [String: Double]) -> [String: Double]
+}
+
+/// The SSL pretraining protocol shared by every SSL target: pretrain on the (subset of the)
+/// training split without labels, then evaluate frozen backbone features on labels with the
+/// weighted kNN of InstDisc (k, T) and a linear probe; the same backbone with random
+/// initialisation is always evaluated beside it.
+public enum SelfSupervisedExperiment<Variant: SelfSupervisedVariant>: Experiment {
+  static var commonSchema: [ConfigKey] {
+    [
+      ConfigKey("backbone", .string, default: .string("resnet-small"), "resnet-small | resnet-small-wide | resnet18 | vit-tiny", check: { v in
+        if case .string(let s) = v, BackboneKind.named(s, imageSize: 32) != nil { return nil }
+        return "expected resnet-small, resnet-small-wide, resnet18 or vit-tiny"
+      }),
+      ConfigKey("tileSize", .int, default: .int(64), "edge of the dataset images (synthetic data)", check: range(16, 1024)),
+      ConfigKey("imageSize", .int, default: .int(32), "edge of the augmented views and evaluation images", check: range(8, 512)),
+      ConfigKey("epochs", .int, default: .int(10), "pretraining epochs over the (subset of the) training split", check: range(1, 100_000)),
+      ConfigKey("batchSize", .int, default: .int(128), "images per batch", check: range(2, 65_536)),
+      ConfigKey("maxTrainImages", .int, default: .int(0), "cap on pretraining images after --subset (0: no cap)", check: range(0, 10_000_000)),
+      ConfigKey("optimizer", .string, default: .string("sgd"), "sgd | lars | adamw", check: oneOf(["sgd", "lars", "adamw"])),
+      ConfigKey("learningRate", .double, default: .double(0.06), "base learning rate (not rescaled)"),
+      ConfigKey("weightDecay", .double, default: .double(5e-4), "weight decay"),
+      ConfigKey("warmupEpochs", .int, default: .int(0), "linear warm-up epochs before the cosine", check: range(0, 10_000)),
+      ConfigKey("knnK", .int, default: .int(200), "neighbours of the weighted kNN", check: range(1, 100_000)),
+      ConfigKey("knnTemperature", .double, default: .double(0.1), "temperature of the kNN weights exp(sim/T)"),
+      ConfigKey("evalImages", .int, default: .int(0), "test images evaluated (0: all)", check: range(0, 10_000_000)),
+      ConfigKey("linearProbe", .bool, default: .bool(true), "also fit a linear probe on frozen features"),
+      ConfigKey("dataFraction", .double, default: .double(1), "fraction of the pretraining pool used (class-stratified; arms)", check: { v in
+        if let x = v.doubleValue, x > 0, x <= 1 { return nil }
+        return "expected a number in (0, 1]"
+      }),
+    ]
+  }
+
+  public static var schema: [ConfigKey] { commonSchema + Variant.methodSchema }
+
+  public static var metrics: [MetricInfo] {
+    var out = [
+      MetricInfo("knn_accuracy", .higher, "weighted kNN top-1 on the test split, trained backbone"),
+      MetricInfo("linear_accuracy", .higher, "linear probe top-1 on frozen features, trained backbone"),
+      MetricInfo("random_init.knn_accuracy", .higher, "weighted kNN top-1, same backbone at random initialisation"),
+      MetricInfo("random_init.linear_accuracy", .higher, "linear probe top-1, random initialisation"),
+      MetricInfo("knn_gain_over_random", .higher, "knn_accuracy − random_init.knn_accuracy"),
+      MetricInfo("final_loss", .lower, "mean training loss over the last epoch"),
+      MetricInfo("first_loss", .lower, "mean training loss over the first epoch", banded: false),
+      MetricInfo("train_seconds", .lower, "pretraining wall time", banded: false),
+    ]
+    for suffix in armSuffixes {
+      out.append(MetricInfo("knn_accuracy.\(suffix)", .higher, "weighted kNN top-1, arm \(suffix)"))
+      out.append(MetricInfo("final_loss.\(suffix)", .lower, "final-epoch loss, arm \(suffix)", banded: false))
+    }
+    return out + Variant.derivedMetrics
+  }
+
+  /// Arm names as the default config produces them (for the metric list).
+  static var armSuffixes: [String] {
+    let defaults = ResolvedConfig(values: Dictionary(uniqueKeysWithValues: schema.map { ($0.name, $0.defaultValue) }))
+    return Variant.arms(defaults).map(\.suffix)
+  }
+
+  public static func run(_ context: RunContext) throws -> ExperimentOutput {
+    let config = context.spec.config
+    let threads = context.spec.threads
+    Parallel.setThreadCount(threads)
+    BLAS.setThreadCount(threads)
+    let (train, test) = try context.loadTrainAndTest(tileSize: config.int("tileSize"))
+    let imageSize = config.int("imageSize")
+    let backbone = BackboneKind.named(config.string("backbone"), imageSize: imageSize)!
+    // Pretraining pool: the class-stratified --subset (fixed seed: the same subset for every run
+    // seed), optionally capped; the evaluation set never changes with --subset.
+    var pool = Sampling.stratifiedSubset(labels: train.labels, percent: context.spec.subset, seed: 0x55B5_E7)
+    if config.int("maxTrainImages") > 0 && pool.count > config.int("maxTrainImages") {
+      var r = RandomGenerator(seed: 0xCA9)
+      pool = Sampling.stratifiedSample(from: pool, labels: train.labels, count: config.int("maxTrainImages"), using: &r)
+        .sorted()
+    }
+    var evalIndices = Array(test.images.indices)
+    if config.int("evalImages") > 0 && evalIndices.count > config.int("evalImages") {
+      var r = RandomGenerator(seed: 0xE7A1)
+      evalIndices = Sampling.stratifiedSample(
+        from: evalIndices, labels: test.labels, count: config.int("evalImages"), using: &r
+      ).sorted()
+    }
+    let resize = { (image: RGBImage) in
+      image.width == imageSize && image.height == imageSize ? image : image.resized(width: imageSize, height: imageSize)
+    }
+    let trainEval = pool.map { resize(train.images[$0]) }
+    let testEval = evalIndices.map { resize(test.images[$0]) }
+    let evaluation = Evaluator(
+      train: trainEval, trainLabels: pool.map { train.labels[$0] }, test: testEval,
+      testLabels: evalIndices.map { test.labels[$0] }, classCount: max(train.classNames.count, 1),
+      k: config.int("knnK"), temperature: Float(config.double("knnTemperature")),
+      linearProbe: config.bool("linearProbe"))
+
+    var output = ExperimentOutput()
+    var metrics: [String: Double] = [:]
+    // Random initialisation: the same constructor and seed as the trained run, no steps.
+    do {
+      var g = context.generator.split("model")
+      let method = Variant.make(config, backbone: backbone, dataCount: pool.count, iterations: 1, using: &g)
+      let r = evaluation.evaluate(method.backbone)
+      metrics["random_init.knn_accuracy"] = r.knn
+      if let l = r.linear { metrics["random_init.linear_accuracy"] = l }
+    }
+    try context.checkInterrupted()
+    let main = try pretrain(
+      context, config: config, backbone: backbone, pool: pool, images: train.images, labels: train.labels, label: "pretrain")
+    let result = evaluation.evaluate(main.method.backbone)
+    metrics["knn_accuracy"] = result.knn
+    if let l = result.linear { metrics["linear_accuracy"] = l }
+    metrics["final_loss"] = main.losses.last
+    metrics["first_loss"] = main.losses.first
+    metrics["train_seconds"] = main.seconds
+    metrics["knn_gain_over_random"] = result.knn - (metrics["random_init.knn_accuracy"] ?? 0)
+    for (e, l) in main.losses.enumerated() { output.series.append(SeriesPoint(name: "loss", step: e + 1, x: Double(e + 1), value: l)) }
+    for arm in Variant.arms(config) {
+      try context.checkInterrupted()
+      var values = config.values
+      for (k, v) in arm.overrides { values[k] = v }
+      let armConfig = ResolvedConfig(values: values)
+      let run = try pretrain(
+        context, config: armConfig, backbone: backbone, pool: pool, images: train.images, labels: train.labels,
+        label: arm.suffix)
+      metrics["knn_accuracy.\(arm.suffix)"] = evaluation.evaluate(run.method.backbone, linear: false).knn
+      metrics["final_loss.\(arm.suffix)"] = run.losses.last
+      for (e, l) in run.losses.enumerated() {
+        output.series.append(SeriesPoint(name: "loss.\(arm.suffix)", step: e + 1, x: Double(e + 1), value: l))
+      }
+    }
+    for (k, v) in Variant.derive(metrics) { metrics[k] = v }
+    output.metrics = metrics.filter { $0.value.isFinite }
+    output.notes.append(
+      "\(Variant.name): \(pool.count) pretraining images (subset \(ConfigValue.format(context.spec.subset))%) of "
+        + "\(train.datasetId), views \(imageSize)² px, \(config.int("epochs")) epochs of batch \(config.int("batchSize")); "
+        + "evaluated on \(testEval.count) test images (kNN k=\(config.int("knnK")), T=\(ConfigValue.format(config.double("knnTemperature"))))")
+    for (k, v) in metrics where !v.isFinite { output.notes.append("\(k) is not finite (training diverged)") }
+    return output
+  }
+
+  struct Pretrained {
+    var method: SelfSupervisedMethod
+    var losses: [Double]
+    var seconds: Double
+  }
+
+  /// Pretrains one method; returns it with the mean loss of every epoch.
+  static func pretrain(
+    _ context: RunContext, config: ResolvedConfig, backbone: BackboneKind, pool fullPool: [Int], images: [RGBImage],
+    labels: [Int], label: String
+  ) throws -> Pretrained {
+    let start = Date()
+    var pool = fullPool
+    if config.double("dataFraction") < 1 {
+      let poolLabels = fullPool.map { labels[$0] }
+      pool = Sampling.stratifiedSubset(labels: poolLabels, percent: 100 * config.double("dataFraction"), seed: 0xF2AC)
+        .map { fullPool[$0] }
+    }
+    let batch = min(config.int("batchSize"), pool.count)
+    let perEpoch = max(1, pool.count / batch)  // drop_last, as the official loaders
+    let epochs = config.int("epochs")
+    let total = perEpoch * epochs
+    var g = context.generator.split("model")
+    let method = Variant.make(config, backbone: backbone, dataCount: pool.count, iterations: total, using: &g)
+    let parameters = method.trainableParameters
+    let optimizer: Optimizer
+    let lr = Float(config.double("learningRate")), wd = Float(config.double("weightDecay"))
+    switch config.string("optimizer") {
+    case "lars": optimizer = LARS(parameters: parameters, learningRate: lr, weightDecay: wd)
+    case "adamw": optimizer = AdamW(parameters: parameters, learningRate: lr, weightDecay: wd)
+    default: optimizer = SGD(parameters: parameters, learningRate: lr, momentum: 0.9, weightDecay: wd)
+    }
+    // Batches: a fresh permutation of the pool each epoch; position in the pool = InstDisc index.
+    var order = context.generator.split("batches \(label)")
+    var batches: [[Int]] = []
+    for _ in 0..<epochs {
+      let perm = order.permutation(pool.count)
+      for b in 0..<perEpoch { batches.append(Array(perm[(b * batch)..<((b + 1) * batch)])) }
+    }
+    let poolImages = pool.map { images[$0] }
+    let pipeline = MultiViewPipeline(recipe: Variant.recipe(config, size: config.int("imageSize")), threads: context.spec.threads)
+    let prefetch = pipeline.prefetcher(images: poolImages, batches: batches, generator: context.generator.split("augment \(label)"))
+    var stepGenerator = context.generator.split("steps \(label)")
+    let bar = context.progress(label, total, "steps")
+    var losses: [Double] = []
+    var epochLoss = 0.0
+    let warmup = config.int("warmupEpochs") * perEpoch
+    method.setTraining(true)
+    for (iteration, views) in prefetch.enumerated() {
+      try context.checkInterrupted()
+      optimizer.learningRate = Schedule.cosine(step: iteration, total: total, base: lr, warmup: warmup)
+      for p in parameters { p.zeroGrad() }
+      let loss = method.loss(
+        views: views, indices: batches[iteration], progress: Double(iteration) / Double(max(total, 1)),
+        using: &stepGenerator)
+      loss.backward()
+      method.afterBackward(iteration: iteration)
+      optimizer.step()
+      method.afterStep()
+      epochLoss += Double(loss.item)
+      if (iteration + 1) % perEpoch == 0 {
+        losses.append(epochLoss / Double(perEpoch))
+        epochLoss = 0
+      }
+      bar.advance(by: 1, note: String(format: "loss %.3f", loss.item))
+    }
+    bar.finish()
+    method.setTraining(false)
+    return Pretrained(method: method, losses: losses, seconds: Date().timeIntervalSince(start))
+  }
+
+  static func range(_ lo: Int, _ hi: Int) -> @Sendable (ConfigValue) -> String? {
+    { v in
+      if case .int(let n) = v, n >= lo, n <= hi { return nil }
+      return "expected an integer in \(lo)...\(hi)"
+    }
+  }
+
+  static func oneOf(_ options: [String]) -> @Sendable (ConfigValue) -> String? {
+    { v in
+      if case .string(let s) = v, options.contains(s) { return nil }
+      return "expected one of \(options.joined(separator: ", "))"
+    }
+  }
+}
+
+/// Frozen-feature evaluation: backbone features of the (resized, normalised) training and test
+/// images, weighted kNN and a linear probe.
+struct Evaluator {
+  let trainImages: Tensor
+  let trainLabels: [Int]
+  let testImages: Tensor
+  let testLabels: [Int]
+  let classCount: Int
+  let k: Int
+  let temperature: Float
+  let linearProbe: Bool
+
+  init(
+    train: [RGBImage], trainLabels: [Int], test: [RGBImage], testLabels: [Int], classCount: Int, k: Int,
+    temperature: Float, linearProbe: Bool
+  ) {
+    trainImages = FloatImage.batch(train, normalize: .imageNet)
+    testImages = FloatImage.batch(test, normalize: .imageNet)
+    self.trainLabels = trainLabels
+    self.testLabels = testLabels
+    self.classCount = classCount
+    self.k = k
+    self.temperature = temperature
+    self.linearProbe = linearProbe
+  }
+
+  func features(_ backbone: Backbone, _ images: Tensor) -> Tensor {
+    backbone.isTraining = false
+    let n = images.shape[0], chunk = 256
+    let parts = stride(from: 0, to: n, by: chunk).map { start in
+      Tensor.withoutGrad { backbone(images.narrowed(axis: 0, start: start, length: min(chunk, n - start))) }
+    }
+    return Tensor.concatenate(parts, axis: 0)
+  }
+
+  func evaluate(_ backbone: Backbone, linear: Bool = true) -> (knn: Double, linear: Double?) {
+    let train = features(backbone, trainImages), test = features(backbone, testImages)
+    let knn = KNNClassifier.accuracy(
+      trainFeatures: train, trainLabels: trainLabels, testFeatures: test, testLabels: testLabels, k: k,
+      temperature: temperature)
+    guard linear && linearProbe else { return (knn, nil) }
+    let d = train.shape[1]
+    let probe = LinearProbe.fit(features: train.data, labels: trainLabels, featureCount: d, classCount: classCount)
+    return (knn, LinearProbe.accuracy(probe.predict(test.data), testLabels))
+  }
+}

@@ -1,0 +1,206 @@
+import Engine
+import NN
+
+/// The backbones the SSL targets train, built from the engine's models.
+public enum BackboneKind: Sendable, Equatable {
+  /// `ResNet.small` (BasicBlock, CIFAR stem) with these widths, one block per stage.
+  case resnetSmall(widths: [Int])
+  /// ResNet-18 with the CIFAR stem (3×3 conv, no max-pool), as the MoCo CIFAR demo.
+  case resnet18
+  /// ViT-tiny (d 192, depth 12, 3 heads) on `imageSize`² with `patchSize`² patches; MoCo v3's
+  /// frozen random patch projection when `freezePatchProjection`.
+  case vitTiny(imageSize: Int, patchSize: Int, freezePatchProjection: Bool)
+
+  /// Parses a config value: `resnet-small`, `resnet18`, `vit-tiny`.
+  public static func named(_ name: String, imageSize: Int) -> BackboneKind? {
+    switch name {
+    case "resnet-small": return .resnetSmall(widths: [16, 32, 64, 128])
+    case "resnet-small-wide": return .resnetSmall(widths: [32, 64, 128, 256])
+    case "resnet18": return .resnet18
+    case "vit-tiny": return .vitTiny(imageSize: imageSize, patchSize: imageSize / 8, freezePatchProjection: true)
+    default: return nil
+    }
+  }
+
+  public func make(using generator: inout RandomGenerator) -> Backbone {
+    switch self {
+    case .resnetSmall(let widths):
+      return Backbone(resnet: ResNet.small(widths: widths, numClasses: nil, using: &generator))
+    case .resnet18:
+      return Backbone(resnet: ResNet.resnet18(numClasses: nil, stem: .cifar, using: &generator))
+    case .vitTiny(let size, let patch, let freeze):
+      return Backbone(
+        vit: VisionTransformer.tiny(
+          imageSize: size, patchSize: patch, freezePatchProjection: freeze, using: &generator))
+    }
+  }
+}
+
+/// An encoder without its classifier: images `[n, 3, h, w]` → features `[n, featureDimension]`.
+public final class Backbone: Module {
+  let resnet: ResNet?
+  let vit: VisionTransformer?
+  public let featureDimension: Int
+  public var isTraining = true {
+    didSet {
+      resnet?.isTraining = isTraining
+      vit?.isTraining = isTraining
+    }
+  }
+
+  init(resnet: ResNet) {
+    self.resnet = resnet
+    vit = nil
+    featureDimension = resnet.featureDimension
+  }
+
+  init(vit: VisionTransformer) {
+    resnet = nil
+    self.vit = vit
+    featureDimension = vit.norm.weight.shape[0]
+  }
+
+  public func callAsFunction(_ x: Tensor) -> Tensor {
+    if let resnet { return resnet(x) }
+    return vit!(x)
+  }
+
+  /// Splits every batch norm's batch into `splits` groups (see `BatchNorm.splits`): the
+  /// single-process stand-in for MoCo's per-GPU BN / Shuffle-BN, as the official CIFAR demo does.
+  public func setBatchNormSplits(_ splits: Int) {
+    for bn in resnet?.batchNorms ?? [] { bn.splits = splits }
+  }
+
+  public var namedParameters: [(name: String, tensor: Tensor)] { resnet?.namedParameters ?? vit!.namedParameters }
+}
+
+/// A multi-layer perceptron head with PyTorch `nn.Sequential` indices as state-dict names.
+///
+/// Each layer is `Linear` (optionally without bias), then optionally `BatchNorm1d` and `ReLU`;
+/// the indices count every module as `nn.Sequential` does (Linear 0, BN 1, ReLU 2, Linear 3 …).
+public final class MLPHead: Module {
+  public struct Layer: Sendable {
+    public var output: Int
+    public var bias: Bool
+    public var batchNorm: Bool
+    /// `affine: false` on this layer's BN (MoCo v3's last BN).
+    public var affine: Bool
+    public var relu: Bool
+
+    public init(output: Int, bias: Bool = true, batchNorm: Bool = false, affine: Bool = true, relu: Bool = false) {
+      self.output = output
+      self.bias = bias
+      self.batchNorm = batchNorm
+      self.affine = affine
+      self.relu = relu
+    }
+  }
+
+  let linears: [Linear]
+  let norms: [BatchNorm?]
+  let layers: [Layer]
+  /// Sequential index of each layer's Linear and BN.
+  let indices: [(linear: Int, norm: Int?)]
+  public var isTraining = true {
+    didSet { for case let n? in norms { n.isTraining = isTraining } }
+  }
+
+  public init(input: Int, layers: [Layer], using generator: inout RandomGenerator) {
+    var inSize = input
+    var linears: [Linear] = []
+    var norms: [BatchNorm?] = []
+    var indices: [(Int, Int?)] = []
+    var index = 0
+    for layer in layers {
+      linears.append(Linear(inputSize: inSize, outputSize: layer.output, bias: layer.bias, using: &generator))
+      let linearIndex = index
+      index += 1
+      var normIndex: Int? = nil
+      if layer.batchNorm {
+        norms.append(BatchNorm(features: layer.output, affine: layer.affine))
+        normIndex = index
+        index += 1
+      } else {
+        norms.append(nil)
+      }
+      if layer.relu { index += 1 }
+      indices.append((linearIndex, normIndex))
+      inSize = layer.output
+    }
+    self.linears = linears
+    self.norms = norms
+    self.layers = layers
+    self.indices = indices
+  }
+
+  /// MoCo v2's head: `Linear(d, d) → ReLU → Linear(d, out)` (no BN).
+  public static func mocoV2(input: Int, output: Int, using generator: inout RandomGenerator) -> MLPHead {
+    MLPHead(input: input, layers: [Layer(output: input, relu: true), Layer(output: output)], using: &generator)
+  }
+
+  /// MoCo v3's `_build_mlp(num_layers, in, hidden, out, last_bn)`: bias-free Linears, BN + ReLU
+  /// after hidden layers, an affine-free BN after the last when `lastBatchNorm`.
+  public static func mocoV3(
+    layers count: Int, input: Int, hidden: Int, output: Int, lastBatchNorm: Bool, using generator: inout RandomGenerator
+  ) -> MLPHead {
+    var spec: [Layer] = []
+    for l in 0..<count {
+      let last = l == count - 1
+      spec.append(
+        last
+          ? Layer(output: output, bias: false, batchNorm: lastBatchNorm, affine: false)
+          : Layer(output: hidden, bias: false, batchNorm: true, relu: true))
+    }
+    return MLPHead(input: input, layers: spec, using: &generator)
+  }
+
+  public func callAsFunction(_ x: Tensor) -> Tensor {
+    var h = x
+    for (i, layer) in layers.enumerated() {
+      h = linears[i](h)
+      if let bn = norms[i] { h = bn(h) }
+      if layer.relu { h = h.relu() }
+    }
+    return h
+  }
+
+  public var namedParameters: [(name: String, tensor: Tensor)] {
+    var out: [(name: String, tensor: Tensor)] = []
+    for (i, (li, ni)) in indices.enumerated() {
+      out += prefixed("\(li)", linears[i])
+      if let ni, let bn = norms[i] { out += prefixed("\(ni)", bn) }
+    }
+    return out
+  }
+}
+
+/// MoCo's queue of keys (`moco/builder.py`): `[K, d]` rows (the official buffer is `[d, K]`),
+/// initialised with normalised Gaussian rows, written first-in first-out at a pointer.
+public struct KeyQueue {
+  public private(set) var keys: Tensor
+  public private(set) var pointer = 0
+  public var count: Int { keys.shape[0] }
+
+  public init(size: Int, dimension: Int, using generator: inout RandomGenerator) {
+    keys = Tensor.randomNormal([size, dimension], using: &generator).l2Normalized(axis: 1).detached()
+  }
+
+  /// Writes `batch` `[b, d]` at the pointer and advances it (wrapping; the official code asserts
+  /// K % b == 0, here a batch that crosses the end wraps around).
+  public mutating func enqueue(_ batch: Tensor) {
+    let (b, d) = (batch.shape[0], batch.shape[1])
+    precondition(d == keys.shape[1], "KeyQueue: keys of size \(d) for a queue of \(keys.shape[1])")
+    let values = batch.data
+    let k = count
+    var p = pointer
+    keys = Tensor(shape: keys.shape, data: keys.data)  // own the buffer before writing
+    keys.update { q in
+      for i in 0..<b {
+        let row = (p + i) % k
+        for j in 0..<d { q[row * d + j] = values[i * d + j] }
+      }
+    }
+    p = (p + b) % k
+    pointer = p
+  }
+}

@@ -1,0 +1,142 @@
+import Engine
+import NN
+
+/// MoCo v1 and v2 (He et al. 2020; Chen et al. 2020), as `facebookresearch/moco` `builder.py`:
+/// a query encoder, a key encoder updated by momentum **before** the keys are computed, a queue
+/// of K keys as negatives (enqueued **after** the logits), InfoNCE with temperature T, one
+/// direction. v1: a linear fc to d; v2: an MLP head (`Linear(f, f) → ReLU → Linear(f, d)`).
+///
+/// One process has no Shuffle-BN; with `batchNormSplits > 1` the encoders use split batch norm,
+/// as the official CIFAR demo does (`--bn-splits 8`). `symmetric` adds the demo's symmetric
+/// variant (both directions, averaged).
+public final class MoCo: SelfSupervisedMethod {
+  public let backbone: Backbone
+  public let head: MLPHead
+  let keyBackbone: Backbone
+  let keyHead: MLPHead
+  let momentumCopy: MomentumCopy
+  public private(set) var queue: KeyQueue
+  public let momentum: Float
+  public let temperature: Float
+  public let symmetric: Bool
+
+  public init(
+    backbone kind: BackboneKind, mlpHead: Bool, dimension: Int = 128, queueSize: Int, momentum: Float,
+    temperature: Float, symmetric: Bool = false, batchNormSplits: Int = 1, using generator: inout RandomGenerator
+  ) {
+    backbone = kind.make(using: &generator)
+    let f = backbone.featureDimension
+    head =
+      mlpHead
+      ? MLPHead.mocoV2(input: f, output: dimension, using: &generator)
+      : MLPHead(input: f, layers: [.init(output: dimension)], using: &generator)
+    var keyGenerator = generator.split("key encoder")
+    keyBackbone = kind.make(using: &keyGenerator)
+    keyHead =
+      mlpHead
+      ? MLPHead.mocoV2(input: f, output: dimension, using: &keyGenerator)
+      : MLPHead(input: f, layers: [.init(output: dimension)], using: &keyGenerator)
+    backbone.setBatchNormSplits(batchNormSplits)
+    keyBackbone.setBatchNormSplits(batchNormSplits)
+    momentumCopy = MomentumCopy(
+      online: backbone.parameters + head.parameters, target: keyBackbone.parameters + keyHead.parameters)
+    queue = KeyQueue(size: queueSize, dimension: dimension, using: &generator)
+    self.momentum = momentum
+    self.temperature = temperature
+    self.symmetric = symmetric
+  }
+
+  public var trainableParameters: [Tensor] { backbone.parameters + head.parameters }
+
+  public func setTraining(_ training: Bool) {
+    backbone.isTraining = training
+    head.isTraining = training
+    keyBackbone.isTraining = training
+    keyHead.isTraining = training
+  }
+
+  func query(_ x: Tensor) -> Tensor { head(backbone(x)).l2Normalized(axis: 1) }
+
+  func key(_ x: Tensor) -> Tensor { Tensor.withoutGrad { keyHead(keyBackbone(x)).l2Normalized(axis: 1) } }
+
+  public func loss(views: [Tensor], indices: [Int], progress: Double, using generator: inout RandomGenerator) -> Tensor {
+    momentumCopy.update(momentum: momentum)  // before the keys, as the official forward
+    if symmetric {
+      let (q1, q2) = (query(views[0]), query(views[1]))
+      let (k1, k2) = (key(views[0]), key(views[1]))
+      let loss =
+        (ContrastiveLoss.infoNCE(query: q1, key: k2, queue: queue.keys, temperature: temperature)
+          + ContrastiveLoss.infoNCE(query: q2, key: k1, queue: queue.keys, temperature: temperature)) * 0.5
+      queue.enqueue(Tensor.concatenate([k1, k2], axis: 0))
+      return loss
+    }
+    let q = query(views[0])
+    let k = key(views[1])
+    let loss = ContrastiveLoss.infoNCE(query: q, key: k, queue: queue.keys, temperature: temperature)
+    queue.enqueue(k)  // after the logits: the current keys are not their own negatives
+    return loss
+  }
+}
+
+/// MoCo v3 (Chen, Xie & He 2021), as `facebookresearch/moco-v3` `builder.py`: no queue; a
+/// base encoder with projector and predictor, a momentum encoder with projector only, updated
+/// with m rising from m₀ to 1 on a cosine before the keys; the symmetric loss
+/// `ctr(q₁, k₂) + ctr(q₂, k₁)` with `ctr` = cross-entropy of `q kᵀ / T` × 2T.
+///
+/// Heads follow the official `_build_mlp`: ResNet: projector 2 layers (last BN affine-free),
+/// predictor 2 layers without last BN; ViT: projector 3 layers, predictor 2 layers with last BN.
+public final class MoCoV3: SelfSupervisedMethod {
+  public let backbone: Backbone
+  public let projector: MLPHead
+  public let predictor: MLPHead
+  let momentumBackbone: Backbone
+  let momentumProjector: MLPHead
+  let momentumCopy: MomentumCopy
+  public let baseMomentum: Float
+  public let temperature: Float
+
+  public init(
+    backbone kind: BackboneKind, dimension: Int = 256, hidden: Int = 4096, baseMomentum: Float = 0.99,
+    temperature: Float = 1.0, using generator: inout RandomGenerator
+  ) {
+    let isViT: Bool
+    if case .vitTiny = kind { isViT = true } else { isViT = false }
+    backbone = kind.make(using: &generator)
+    let f = backbone.featureDimension
+    projector = MLPHead.mocoV3(
+      layers: isViT ? 3 : 2, input: f, hidden: hidden, output: dimension, lastBatchNorm: true, using: &generator)
+    predictor = MLPHead.mocoV3(
+      layers: 2, input: dimension, hidden: hidden, output: dimension, lastBatchNorm: isViT, using: &generator)
+    var momentumGenerator = generator.split("momentum encoder")
+    momentumBackbone = kind.make(using: &momentumGenerator)
+    momentumProjector = MLPHead.mocoV3(
+      layers: isViT ? 3 : 2, input: f, hidden: hidden, output: dimension, lastBatchNorm: true,
+      using: &momentumGenerator)
+    momentumCopy = MomentumCopy(
+      online: backbone.parameters + projector.parameters,
+      target: momentumBackbone.parameters + momentumProjector.parameters)
+    self.baseMomentum = baseMomentum
+    self.temperature = temperature
+  }
+
+  public var trainableParameters: [Tensor] { backbone.parameters + projector.parameters + predictor.parameters }
+
+  public func setTraining(_ training: Bool) {
+    backbone.isTraining = training
+    momentumBackbone.isTraining = training
+    projector.isTraining = training
+    predictor.isTraining = training
+    momentumProjector.isTraining = training
+  }
+
+  public func loss(views: [Tensor], indices: [Int], progress: Double, using generator: inout RandomGenerator) -> Tensor {
+    let q1 = predictor(projector(backbone(views[0])))
+    let q2 = predictor(projector(backbone(views[1])))
+    momentumCopy.update(momentum: MomentumCopy.cosineMomentum(base: baseMomentum, progress: progress))
+    let (k1, k2) = Tensor.withoutGrad {
+      (momentumProjector(momentumBackbone(views[0])), momentumProjector(momentumBackbone(views[1])))
+    }
+    return ContrastiveLoss.mocoV3(query: q1, key: k2, temperature: temperature)
+      + ContrastiveLoss.mocoV3(query: q2, key: k1, temperature: temperature)
+  }
+}

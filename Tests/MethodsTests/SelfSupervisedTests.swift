@@ -1,0 +1,165 @@
+import Engine
+import Foundation
+import Methods
+import NN
+import Testing
+
+/// The SSL losses against hand-computed values, their properties, and a loss-falls check per method.
+@Suite struct ContrastiveLossTests {
+  let e1 = Tensor(shape: [1, 2], data: [1, 0])
+
+  @Test func infoNCEByHand() {
+    // q = k = e₁, one queued key e₂, T = 1: logits [1, 0] → −log(e/(e+1)) = log(1 + e⁻¹).
+    let loss = ContrastiveLoss.infoNCE(query: e1, key: e1, queue: Tensor(shape: [1, 2], data: [0, 1]), temperature: 1)
+    #expect(Swift.abs(loss.item - Float(log(1 + exp(-1.0)))) < 1e-6)
+  }
+
+  @Test func mocoV3ByHand() {
+    // q = k = I₂, T = 0.5: logits 2·I, each row −log(e²/(e²+1)), times 2T = 1.
+    let i2 = Tensor(shape: [2, 2], data: [1, 0, 0, 1])
+    let loss = ContrastiveLoss.mocoV3(query: i2, key: i2, temperature: 0.5)
+    #expect(Swift.abs(loss.item - Float(log(1 + exp(-2.0)))) < 1e-6)
+  }
+
+  @Test func ntXentByHandAndSymmetric() {
+    // Two orthogonal anchors, views equal, T = 1: row logits [1, 0, −10⁹, 0] → log(e + 2) − 1;
+    // loss_a + loss_b = 2 (log(e + 2) − 1) (the official code's scale: twice the paper's mean).
+    let i2 = Tensor(shape: [2, 2], data: [1, 0, 0, 1])
+    let loss = ContrastiveLoss.ntXent(i2, i2, temperature: 1)
+    #expect(Swift.abs(loss.item - Float(2 * (log(exp(1.0) + 2) - 1))) < 1e-5)
+    var g = RandomGenerator(seed: 3)
+    let a = Tensor.randomNormal([5, 4], using: &g), b = Tensor.randomNormal([5, 4], using: &g)
+    #expect(Swift.abs(ContrastiveLoss.ntXent(a, b, temperature: 0.5).item - ContrastiveLoss.ntXent(b, a, temperature: 0.5).item) < 1e-5)
+    // A symmetric MoCo v3 pair is symmetric too.
+    let l1 = ContrastiveLoss.mocoV3(query: a, key: b, temperature: 0.2) + ContrastiveLoss.mocoV3(query: b, key: a, temperature: 0.2)
+    let l2 = ContrastiveLoss.mocoV3(query: b, key: a, temperature: 0.2) + ContrastiveLoss.mocoV3(query: a, key: b, temperature: 0.2)
+    #expect(l1.item == l2.item)
+  }
+
+  @Test func nceByHand() {
+    // N = 2 data, K = 1 noise: K·Pn = 0.5. Scores [1, 0.5] → −[log(1/1.5) + log(0.5/1.0)].
+    let loss = ContrastiveLoss.nce(scores: Tensor(shape: [1, 2], data: [1, 0.5]), dataCount: 2)
+    let expected = -(log(1 / (1.5 + 1e-7)) + log(0.5 / (1.0 + 1e-7)))
+    #expect(Swift.abs(Double(loss.item) - expected) < 1e-5)
+  }
+
+  @Test func nonParametricSoftmaxByHand() {
+    // One feature e₁ against a bank [e₁, e₂] with T = 1, own index 0: log(1 + e⁻¹).
+    let loss = ContrastiveLoss.nonParametricSoftmax(
+      features: e1, memory: Tensor(shape: [2, 2], data: [1, 0, 0, 1]), indices: [0], temperature: 1)
+    #expect(Swift.abs(loss.item - Float(log(1 + exp(-1.0)))) < 1e-6)
+  }
+
+  @Test func sinkhornMarginals() {
+    var g = RandomGenerator(seed: 5)
+    let scores = Tensor.randomUniform([6, 4], in: -1...1, using: &g)
+    let q = SinkhornKnopp.codes(scores, epsilon: 0.05, iterations: 3)
+    // Columns last: every sample's code sums to 1 exactly; prototypes get about B/K = 1.5 each.
+    for i in 0..<6 { #expect(Swift.abs((0..<4).reduce(Float(0)) { $0 + q.data[i * 4 + $1] } - 1) < 1e-5) }
+    for j in 0..<4 { #expect(Swift.abs((0..<6).reduce(Float(0)) { $0 + q.data[$1 * 4 + j] } - 1.5) < 0.3) }
+    // Many iterations: rows become exact too.
+    let q50 = SinkhornKnopp.codes(scores, epsilon: 0.05, iterations: 50)
+    for j in 0..<4 { #expect(Swift.abs((0..<6).reduce(Float(0)) { $0 + q50.data[$1 * 4 + j] } - 1.5) < 1e-3) }
+    // Small ε stays finite (the exponent is shifted by the maximum).
+    #expect(SinkhornKnopp.codes(scores * 40, epsilon: 0.01).data.allSatisfy(\.isFinite))
+  }
+
+  @Test func queueIsFirstInFirstOut() {
+    var g = RandomGenerator(seed: 1)
+    var queue = KeyQueue(size: 3, dimension: 1, using: &g)
+    queue.enqueue(Tensor(shape: [2, 1], data: [10, 11]))
+    #expect(queue.pointer == 2 && Array(queue.keys.data[0..<2]) == [10, 11])
+    queue.enqueue(Tensor(shape: [2, 1], data: [12, 13]))  // wraps: row 2 then row 0
+    #expect(queue.keys.data == [13, 11, 12] && queue.pointer == 1)
+  }
+
+  @Test func splitBatchNormEqualsPerGroupBatchNorm() {
+    var g = RandomGenerator(seed: 9)
+    let x = Tensor.randomNormal([4, 3, 2, 2], using: &g)
+    let split = BatchNorm(features: 3)
+    split.splits = 2
+    let y = split(x)
+    // Group 0 = images 0 and 2, group 1 = images 1 and 3 (the demo's view(-1, C·splits, H, W)).
+    for group in [[0, 2], [1, 3]] {
+      let part = Tensor.concatenate(group.map { x.narrowed(axis: 0, start: $0, length: 1) }, axis: 0)
+      let expected = BatchNorm(features: 3)(part)
+      for (k, image) in group.enumerated() {
+        let got = y.narrowed(axis: 0, start: image, length: 1).data
+        let want = expected.narrowed(axis: 0, start: k, length: 1).data
+        for (a, b) in zip(got, want) { #expect(Swift.abs(a - b) < 1e-5) }
+      }
+    }
+  }
+}
+
+/// Every method's loss falls on a fixed toy problem (16 noisy 16² images, two fixed views).
+@Suite struct SelfSupervisedLossFallsTests {
+  static let backbone = BackboneKind.resnetSmall(widths: [8, 8, 16, 16])
+
+  func views(_ count: Int, size: Int = 16) -> [Tensor] {
+    var g = RandomGenerator(seed: 77)
+    let base = Tensor.randomNormal([16, 3, size, size], using: &g)
+    return (0..<count).map { _ in base + Tensor.randomNormal([16, 3, size, size], standardDeviation: 0.3, using: &g) }
+  }
+
+  func falls(_ method: SelfSupervisedMethod, views: [Tensor], steps: Int = 12, lr: Float = 0.05) -> (Float, Float) {
+    let opt = SGD(parameters: method.trainableParameters, learningRate: lr, momentum: 0.9)
+    var g = RandomGenerator(seed: 1)
+    method.setTraining(true)
+    var losses: [Float] = []
+    for step in 0..<steps {
+      for p in method.trainableParameters { p.zeroGrad() }
+      let loss = method.loss(views: views, indices: Array(0..<16), progress: Double(step) / Double(steps), using: &g)
+      loss.backward()
+      method.afterBackward(iteration: step)
+      opt.step()
+      method.afterStep()
+      losses.append(loss.item)
+    }
+    let first = losses.prefix(3).reduce(0, +) / 3, last = losses.suffix(3).reduce(0, +) / 3
+    return (first, last)
+  }
+
+  @Test func mocoV2() {
+    var g = RandomGenerator(seed: 2)
+    let m = MoCo(backbone: Self.backbone, mlpHead: true, dimension: 16, queueSize: 64, momentum: 0.9, temperature: 0.2, batchNormSplits: 2, using: &g)
+    let (a, b) = falls(m, views: views(2))
+    #expect(b < a, "MoCo v2 loss \(a) → \(b)")
+  }
+
+  @Test func mocoV3() {
+    var g = RandomGenerator(seed: 2)
+    let m = MoCoV3(backbone: Self.backbone, dimension: 16, hidden: 32, temperature: 0.2, using: &g)
+    let (a, b) = falls(m, views: views(2))
+    #expect(b < a, "MoCo v3 loss \(a) → \(b)")
+  }
+
+  @Test func simCLR() {
+    var g = RandomGenerator(seed: 2)
+    let m = SimCLR(backbone: Self.backbone, dimension: 16, temperature: 0.5, using: &g)
+    let (a, b) = falls(m, views: views(2))
+    #expect(b < a, "SimCLR loss \(a) → \(b)")
+    // Initial value near 2·ln(2N − 1) for N = 16.
+    #expect(Swift.abs(a - 2 * Float(log(31.0))) < 1.5)
+  }
+
+  @Test func instDisc() {
+    for variant in [InstDisc.Variant.nonParametric, .nce(noise: 8), .parametric] {
+      var g = RandomGenerator(seed: 2)
+      let m = InstDisc(backbone: Self.backbone, dataCount: 16, dimension: 16, variant: variant, using: &g)
+      let (a, b) = falls(m, views: views(1))
+      #expect(b < a, "InstDisc \(variant) loss \(a) → \(b)")
+    }
+  }
+
+  @Test func swav() {
+    var g = RandomGenerator(seed: 2)
+    let m = SwAV(backbone: Self.backbone, dimension: 16, prototypeCount: 8, freezePrototypesIterations: 2, using: &g)
+    let small = views(2, size: 8)
+    let (a, b) = falls(m, views: views(2) + small)
+    #expect(b < a, "SwAV loss \(a) → \(b)")
+    // Prototypes stay unit rows.
+    let w = m.prototypes.weight.data
+    for r in 0..<8 { #expect(Swift.abs((0..<16).reduce(Float(0)) { $0 + w[r * 16 + $1] * w[r * 16 + $1] } - 1) < 1e-4) }
+  }
+}
