@@ -67,7 +67,7 @@ let package = Package(
     .testTarget(
       name: "EngineTests", dependencies: ["Engine", "Basics", "_TestSupport"], resources: [.copy("Fixtures")]),
     .testTarget(name: "NNTests", dependencies: ["NN", "_TestSupport"], resources: [.copy("Fixtures")]),
-    .testTarget(name: "VisionTests", dependencies: ["Vision"]),
+    .testTarget(name: "VisionTests", dependencies: ["Vision"], resources: [.copy("Fixtures")]),
     .testTarget(name: "SlidesTests", dependencies: ["Slides"], resources: [.copy("Fixtures")]),
     .testTarget(name: "MethodsTests", dependencies: ["Methods"], resources: [.copy("Fixtures")]),
     .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),

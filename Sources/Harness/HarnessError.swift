@@ -15,6 +15,8 @@ public enum InputError: Error, CustomStringConvertible, Equatable {
   case badOverride(key: String, value: String, expected: String)
   /// A data path that does not exist or holds nothing usable.
   case badData(path: String, message: String)
+  /// A data file that is missing or not the size its format requires (a truncated download).
+  case dataFile(path: String, expected: String, found: String)
   /// The results store cannot be opened or written.
   case store(path: String, message: String)
   /// The project root (the folder holding `Replications/`) was not found.
@@ -36,6 +38,8 @@ public enum InputError: Error, CustomStringConvertible, Equatable {
       return "--set \(key)=\(value): \(expected)"
     case .badData(let path, let message):
       return "--data \(path): \(message)"
+    case .dataFile(let path, let expected, let found):
+      return "\(path): expected \(expected); found \(found)"
     case .store(let path, let message):
       return "results store \(path): \(message)"
     case .noProjectRoot(let searched):
