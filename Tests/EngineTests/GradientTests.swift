@@ -277,3 +277,23 @@ func input(_ shape: [Int], seed: UInt64, range: ClosedRange<Float> = -1.5...1.5)
     #expect(x.avgPool2d(kernel: (3, 3)).data == [5])
   }
 }
+
+/// The autograd graph must not keep itself alive: after the last reference to a result goes, every
+/// intermediate is freed (a closure capturing its own output would be a reference cycle).
+@Suite struct GraphLifetimeTests {
+  @Test func intermediatesAreFreedAfterBackward() {
+    weak var weakExp: Tensor?
+    weak var weakQuotient: Tensor?
+    weak var weakRelu: Tensor?
+    do {
+      let x = Tensor(shape: [3], data: [0.5, -1, 2], requiresGrad: true)
+      let e = x.exp(), q = e / (x * x + 1), r = q.relu()
+      weakExp = e
+      weakQuotient = q
+      weakRelu = r
+      r.sum().backward()
+      #expect(x.grad != nil)
+    }
+    #expect(weakExp == nil && weakQuotient == nil && weakRelu == nil)
+  }
+}

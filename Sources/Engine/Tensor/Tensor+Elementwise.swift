@@ -34,10 +34,15 @@ extension Tensor {
   /// `a / b` (broadcasting). ∂/∂a = g / b, ∂/∂b = −g ⊙ a / b².
   public static func / (a: Tensor, b: Tensor) -> Tensor {
     let out = zipBroadcast(a, b, /)
+    // The closure keeps the output's values, never the output tensor itself: that would be a
+    // reference cycle (output → node → closure → output) and leak the whole graph.
+    let (outShape, outData) = (out.shape, out.data)
     return record(out, [a, b]) { g in
       [
         a.requiresGrad ? reduce(zipBroadcast(g, b, /), to: a.shape) : nil,
-        b.requiresGrad ? reduce(zipBroadcast(zipBroadcast(g, out, *), b, { -$0 / $1 }), to: b.shape) : nil,
+        b.requiresGrad
+          ? reduce(zipBroadcast(zipBroadcast(g, Tensor(shape: outShape, data: outData), *), b, { -$0 / $1 }), to: b.shape)
+          : nil,
       ]
     }
   }
@@ -59,14 +64,16 @@ extension Tensor {
   /// A unary primitive: `f` forward, `df(x, y)` its derivative at input x with output y.
   @inline(__always)
   func unary(_ f: (Float) -> Float, derivative df: @escaping (Float, Float) -> Float) -> Tensor {
-    let out = Tensor(shape: shape, data: Tensor.map(data, f))
+    let values = Tensor.map(data, f)
+    let out = Tensor(shape: shape, data: values)
+    // Captures the values, not `out` (a cycle through out.node would leak the graph).
     return Tensor.record(out, [self]) { [self] g in
       let d = [Float](unsafeUninitializedCapacity: g.count) { buffer, initialized in
         initialized = g.count
         guard let dp = buffer.baseAddress else { return }
         g.data.withUnsafeBufferPointer { gb in
           self.data.withUnsafeBufferPointer { xb in
-            out.data.withUnsafeBufferPointer { yb in
+            values.withUnsafeBufferPointer { yb in
               guard let gp = gb.baseAddress, let xp = xb.baseAddress, let yp = yb.baseAddress else { return }
               Parallel.forEachChunk(gb.count) { r in for i in r { dp[i] = gp[i] * df(xp[i], yp[i]) } }
             }
