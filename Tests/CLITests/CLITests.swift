@@ -222,3 +222,24 @@ enum TestImages {
     return RGBImage(width: size, height: size, pixels: pixels)
   }
 }
+
+/// Every SSL target's smoke profile end to end: data, augmentation, pretraining with its
+/// comparison arms, kNN against the random-init backbone, the store and the claims section.
+@Suite(.serialized) struct SelfSupervisedSmokeTests {
+  @Test(arguments: ["moco-v1", "moco-v2", "moco-v3", "simclr", "instdisc", "swav"])
+  func smokeProfileRuns(_ target: String) throws {
+    let box = try Sandbox()
+    let run = try box.run([target, "--profile", "smoke", "--threads", "2"])
+    #expect(run.status == 0, "\(target): \(run.stderr)")
+    for metric in ["knn_accuracy", "random_init.knn_accuracy", "knn_gain_over_random", "final_loss"] {
+      #expect(run.stdout.contains(metric), "\(target) reports \(metric)")
+    }
+  }
+
+  @Test func subsetRunsAsUsersTypeIt() throws {
+    let box = try Sandbox()
+    let run = try box.run(["moco-v3", "--profile", "smoke", "--subset", "50%"])
+    #expect(run.status == 0, "\(run.stderr)")
+    #expect(run.stdout.contains("subset 50%"))
+  }
+}

@@ -37,7 +37,7 @@ public enum SelfSupervisedExperiment<Variant: SelfSupervisedVariant>: Experiment
       ConfigKey("imageSize", .int, default: .int(32), "edge of the augmented views and evaluation images", check: range(8, 512)),
       ConfigKey("epochs", .int, default: .int(10), "pretraining epochs over the (subset of the) training split", check: range(1, 100_000)),
       ConfigKey("batchSize", .int, default: .int(128), "images per batch", check: range(2, 65_536)),
-      ConfigKey("maxTrainImages", .int, default: .int(0), "cap on pretraining images after --subset (0: no cap)", check: range(0, 10_000_000)),
+      ConfigKey("maxTrainImages", .int, default: .int(0), "pretraining set size before --subset, class-stratified (0: the whole split)", check: range(0, 10_000_000)),
       ConfigKey("optimizer", .string, default: .string("sgd"), "sgd | lars | adamw", check: oneOf(["sgd", "lars", "adamw"])),
       ConfigKey("learningRate", .double, default: .double(0.06), "base learning rate (not rescaled)"),
       ConfigKey("weightDecay", .double, default: .double(5e-4), "weight decay"),
@@ -87,14 +87,17 @@ public enum SelfSupervisedExperiment<Variant: SelfSupervisedVariant>: Experiment
     let (train, test) = try context.loadTrainAndTest(tileSize: config.int("tileSize"))
     let imageSize = config.int("imageSize")
     let backbone = BackboneKind.named(config.string("backbone"), imageSize: imageSize)!
-    // Pretraining pool: the class-stratified --subset (fixed seed: the same subset for every run
-    // seed), optionally capped; the evaluation set never changes with --subset.
-    var pool = Sampling.stratifiedSubset(labels: train.labels, percent: context.spec.subset, seed: 0x55B5_E7)
-    if config.int("maxTrainImages") > 0 && pool.count > config.int("maxTrainImages") {
+    // Pretraining pool: first the profile's fixed set (maxTrainImages, class-stratified, the same
+    // for every seed), then the class-stratified --subset of that set, so `--subset 50%` always
+    // halves what the profile pretrains on; the evaluation set never changes with --subset.
+    var base = Array(train.images.indices)
+    if config.int("maxTrainImages") > 0 && base.count > config.int("maxTrainImages") {
       var r = RandomGenerator(seed: 0xCA9)
-      pool = Sampling.stratifiedSample(from: pool, labels: train.labels, count: config.int("maxTrainImages"), using: &r)
+      base = Sampling.stratifiedSample(from: base, labels: train.labels, count: config.int("maxTrainImages"), using: &r)
         .sorted()
     }
+    let pool = Sampling.stratifiedSubset(labels: base.map { train.labels[$0] }, percent: context.spec.subset, seed: 0x55B5_E7)
+      .map { base[$0] }
     var evalIndices = Array(test.images.indices)
     if config.int("evalImages") > 0 && evalIndices.count > config.int("evalImages") {
       var r = RandomGenerator(seed: 0xE7A1)
