@@ -61,7 +61,8 @@ import Testing
     let q50 = SinkhornKnopp.codes(scores, epsilon: 0.05, iterations: 50)
     for j in 0..<4 { #expect(Swift.abs((0..<6).reduce(Float(0)) { $0 + q50.data[$1 * 4 + j] } - 1.5) < 1e-3) }
     // Small ε stays finite (the exponent is shifted by the maximum).
-    #expect(SinkhornKnopp.codes(scores * 40, epsilon: 0.01).data.allSatisfy(\.isFinite))
+    let sharp = SinkhornKnopp.codes(scores * 40, epsilon: 0.01).data
+    #expect(sharp.allSatisfy { $0.isFinite })
   }
 
   @Test func queueIsFirstInFirstOut() {
