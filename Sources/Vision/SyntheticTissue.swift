@@ -127,16 +127,7 @@ public struct SyntheticTissue: Sendable {
     let scale = Float(
       exp(rng.uniform(log(p.scaleRange.lowerBound)...log(p.scaleRange.upperBound))))
     let canvas = TissueCanvas(size: p.imageSize, rng: &rng)
-    switch label {
-    case 0: TissuePainter.adipose(canvas, s: scale, rng: &rng)
-    case 1: TissuePainter.stroma(canvas, s: scale, rng: &rng)
-    case 2: TissuePainter.lymphocytes(canvas, s: scale, rng: &rng)
-    case 3: TissuePainter.tumour(canvas, s: scale, rng: &rng)
-    case 4: TissuePainter.normalMucosa(canvas, s: scale, rng: &rng)
-    case 5: TissuePainter.mucus(canvas, s: scale, rng: &rng)
-    case 6: TissuePainter.debris(canvas, s: scale, rng: &rng)
-    default: TissuePainter.muscle(canvas, s: scale, rng: &rng)
-    }
+    TissuePainter.paint(label, canvas, s: scale, rng: &rng)
     balance(canvas, rng: &rng)
     var out = compose(canvas, rng: &rng)
     // Always draw the focus decision so the tissue is the same with focusVariation on or off.

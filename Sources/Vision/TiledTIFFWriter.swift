@@ -23,9 +23,14 @@ public enum TiledTIFFWriter {
   ///     levels: seen on a 160×96 level of 128² tiles).
   ///   - micronsPerPixel: level-0 resolution recorded in the resolution tags (nil: none).
   ///   - description: ImageDescription text (for example an Aperio-style header), or nil.
+  ///   - deflateLevel: zlib level 1 (fastest) … 9 (smallest), nil for libtiff's default (6); every
+  ///     level is lossless.
+  ///   - horizontalPredictor: store each pixel as the difference from its left neighbour
+  ///     (`Predictor = 2`, lossless; readers such as OpenSlide undo it): smaller and faster to
+  ///     deflate on photographic content.
   public static func write(
     _ image: RGBImage, to path: String, levels: Int = 3, tileSize: Int = 256, micronsPerPixel: Double? = nil,
-    description: String? = nil
+    description: String? = nil, deflateLevel: Int? = nil, horizontalPredictor: Bool = false
   ) throws {
     precondition(tileSize % 16 == 0 && tileSize > 0, "TIFF tiles must be a positive multiple of 16, got \(tileSize)")
     ctiff_quiet()
@@ -46,6 +51,12 @@ public enum TiledTIFFWriter {
       ok = ok && ctiff_set_u16(tif, UInt32(TIFFTAG_PHOTOMETRIC), UInt16(PHOTOMETRIC_RGB)) == 1
       ok = ok && ctiff_set_u16(tif, UInt32(TIFFTAG_PLANARCONFIG), UInt16(PLANARCONFIG_CONTIG)) == 1
       ok = ok && ctiff_set_u16(tif, UInt32(TIFFTAG_COMPRESSION), UInt16(COMPRESSION_ADOBE_DEFLATE)) == 1
+      if horizontalPredictor {
+        ok = ok && ctiff_set_u16(tif, UInt32(TIFFTAG_PREDICTOR), UInt16(PREDICTOR_HORIZONTAL)) == 1
+      }
+      if let deflateLevel {
+        ok = ok && ctiff_set_u32(tif, UInt32(TIFFTAG_ZIPQUALITY), UInt32(min(9, max(1, deflateLevel)))) == 1
+      }
       ok = ok && ctiff_set_u32(tif, UInt32(TIFFTAG_TILEWIDTH), UInt32(tileSize)) == 1
       ok = ok && ctiff_set_u32(tif, UInt32(TIFFTAG_TILELENGTH), UInt32(tileSize)) == 1
       if let mpp = micronsPerPixel {

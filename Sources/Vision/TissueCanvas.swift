@@ -9,30 +9,57 @@ import Engine
 // Rendering primitives for `SyntheticTissue`: stain-concentration maps, value noise, and
 // anti-aliased elliptical "blobs" (nuclei, vacuoles, lumina). Internal to the module.
 
-/// Per-pixel hematoxylin (`h`) and eosin (`e`) concentrations of one `size × size` tile, in
-/// optical-density units per unit stain vector. Owns raw buffers for speed; not shared.
+/// Per-pixel hematoxylin (`h`) and eosin (`e`) concentrations of one `width × height` tile
+/// (square for `synthetic-tissue`, any rectangle for whole-slide regions), in optical-density
+/// units per unit stain vector. Painters lay out their geometry on the `size × size` square
+/// (`size = max(width, height)`) and draw the part inside the canvas. Owns raw buffers for
+/// speed; not shared.
 final class TissueCanvas {
+  /// Side of the square the painters' geometry covers: `max(width, height)`.
   let size: Int
+  let width: Int
+  let height: Int
   let count: Int
   let h: UnsafeMutablePointer<Float>
   let e: UnsafeMutablePointer<Float>
   /// Fixed per-pixel uniform noise in [−1, 1), used as chromatin / fibre grain.
   let grain: UnsafeMutablePointer<Float>
 
-  init(size: Int, rng: inout RandomGenerator) {
-    self.size = size
-    count = size * size
+  convenience init(size: Int, rng: inout RandomGenerator) {
+    self.init(width: size, height: size, rng: &rng)
+  }
+
+  init(width: Int, height: Int, rng: inout RandomGenerator) {
+    size = max(width, height)
+    self.width = width
+    self.height = height
+    count = width * height
     h = .allocate(capacity: count)
     e = .allocate(capacity: count)
     grain = .allocate(capacity: count)
     h.initialize(repeating: 0, count: count)
     e.initialize(repeating: 0, count: count)
+    // The grain of the whole `size × size` square is drawn (so the generator advances as for a
+    // square canvas and a rectangle is exactly the top-left part of the square); the pixels
+    // inside the canvas keep theirs.
+    let square = size * size
+    let w = width
+    let grain = self.grain
+    @inline(__always) func store(_ i: Int, _ v: Float) {
+      if w == size {
+        if i < count { grain[i] = v }
+      } else {
+        let y = i / size
+        let x = i - y * size
+        if x < w && y < height { grain[y * w + x] = v }
+      }
+    }
     var i = 0
-    while i < count {
+    while i < square {
       // Two 24-bit uniforms per 64-bit draw.
       let bits = rng.next()
-      grain[i] = Float(bits >> 40) * (2.0 / 16_777_216.0) - 1
-      if i + 1 < count { grain[i + 1] = Float((bits >> 8) & 0xFF_FFFF) * (2.0 / 16_777_216.0) - 1 }
+      store(i, Float(bits >> 40) * (2.0 / 16_777_216.0) - 1)
+      if i + 1 < square { store(i + 1, Float((bits >> 8) & 0xFF_FFFF) * (2.0 / 16_777_216.0) - 1) }
       i += 2
     }
   }
@@ -46,9 +73,9 @@ final class TissueCanvas {
   /// Calls `body(pixel, x, y)` for every pixel, with `x, y` the pixel centre.
   @inline(__always)
   func forEachPixel(_ body: (Int, Float, Float) -> Void) {
-    for y in 0..<size {
+    for y in 0..<height {
       let fy = Float(y) + 0.5
-      for x in 0..<size { body(y * size + x, Float(x) + 0.5, fy) }
+      for x in 0..<width { body(y * width + x, Float(x) + 0.5, fy) }
     }
   }
 
@@ -59,9 +86,9 @@ final class TissueCanvas {
     let wobble = 1 + abs(blob.h2) + abs(blob.h3)
     let reach = max(blob.a, blob.b) * wobble + 1.5
     let x0 = max(0, Int((blob.x - reach).rounded(.down)))
-    let x1 = min(size - 1, Int((blob.x + reach).rounded(.up)))
+    let x1 = min(width - 1, Int((blob.x + reach).rounded(.up)))
     let y0 = max(0, Int((blob.y - reach).rounded(.down)))
-    let y1 = min(size - 1, Int((blob.y + reach).rounded(.up)))
+    let y1 = min(height - 1, Int((blob.y + reach).rounded(.up)))
     if x0 > x1 || y0 > y1 { return }
     let c = cosf(blob.angle)
     let s = sinf(blob.angle)
@@ -95,7 +122,7 @@ final class TissueCanvas {
         }
         let q = r / f
         let cov = min(1, (1 - q) * rim * f + 0.5)
-        if cov > 0 { body(y * size + x, cov, min(q, 1)) }
+        if cov > 0 { body(y * width + x, cov, min(q, 1)) }
       }
     }
   }

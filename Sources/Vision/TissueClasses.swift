@@ -12,6 +12,20 @@ import Engine
 // noise and focus are applied afterwards by `SyntheticTissue`, identically for every class.
 
 enum TissuePainter {
+  /// Paints class `label` (`SyntheticTissue.classNames` order) onto `cv`.
+  static func paint(_ label: Int, _ cv: TissueCanvas, s: Float, rng: inout RandomGenerator) {
+    switch label {
+    case 0: adipose(cv, s: s, rng: &rng)
+    case 1: stroma(cv, s: s, rng: &rng)
+    case 2: lymphocytes(cv, s: s, rng: &rng)
+    case 3: tumour(cv, s: s, rng: &rng)
+    case 4: normalMucosa(cv, s: s, rng: &rng)
+    case 5: mucus(cv, s: s, rng: &rng)
+    case 6: debris(cv, s: s, rng: &rng)
+    default: muscle(cv, s: s, rng: &rng)
+    }
+  }
+
   /// Adipose: Voronoi cells (fat vacuoles) with thin eosinophilic membranes, rare flattened
   /// nuclei on the membranes, sometimes a fibrous septum.
   static func adipose(_ cv: TissueCanvas, s: Float, rng: inout RandomGenerator) {
@@ -287,11 +301,13 @@ enum TissuePainter {
     let h = cv.h
     let e = cv.e
     let g = cv.grain
-    var stroma = [Bool](repeating: false, count: cv.count)
+    // Stromal strands; recomputed at nucleus centres below (the same arithmetic as for the pixel
+    // the centre falls in), so the decision is also defined beyond a rectangular canvas.
+    @inline(__always) func isStrand(_ x: Float, _ y: Float) -> Bool {
+      strands.fbm(x / (16 * s), y / (16 * s)) > strandLevel
+    }
     cv.forEachPixel { p, x, y in
-      let st = strands.fbm(x / (16 * s), y / (16 * s))
-      if st > strandLevel {
-        stroma[p] = true
+      if isStrand(x, y) {
         e[p] = 0.45 * (1 + 0.2 * g[p])
         h[p] = 0.02
       } else {
@@ -306,7 +322,7 @@ enum TissuePainter {
     for q in jitteredLattice(size: n, spacing: spacing, jitter: 0.35, margin: 8 * s, rng: &rng) {
       let xi = Int(q.x)
       let yi = Int(q.y)
-      if xi >= 0, yi >= 0, xi < n, yi < n, stroma[yi * n + xi] { continue }
+      if xi >= 0, yi >= 0, xi < n, yi < n, isStrand(Float(xi) + 0.5, Float(yi) + 0.5) { continue }
       let a = rng.float(3.8, 6.5) * s
       let angle = rng.bernoulli(Double(alignment)) ? align + rng.float(-0.4, 0.4) : rng.angle()
       let blob = Blob(
@@ -363,9 +379,9 @@ enum TissuePainter {
       let ct = cosf(tilt)
       let st = sinf(tilt)
       let x0 = max(0, Int(c.x - R - 2))
-      let x1 = min(n - 1, Int(c.x + R + 2))
+      let x1 = min(cv.width - 1, Int(c.x + R + 2))
       let y0 = max(0, Int(c.y - R - 2))
-      let y1 = min(n - 1, Int(c.y + R + 2))
+      let y1 = min(cv.height - 1, Int(c.y + R + 2))
       if x0 <= x1 && y0 <= y1 {
         for y in y0...y1 {
           for x in x0...x1 {
@@ -374,7 +390,7 @@ enum TissuePainter {
             let u = dx * ct + dy * st
             let v = (dy * ct - dx * st) / ratio
             let d = (u * u + v * v).squareRoot()
-            let p = y * n + x
+            let p = y * cv.width + x
             let inside = min(1, max(0, R - d + 0.5))
             let bm = expf(-(d - R) * (d - R) / 0.5)
             let lum = min(1, max(0, lumen - d + 0.5))

@@ -11,7 +11,7 @@ import Vision
 struct BenchCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "bench", abstract: "Benchmarks, to compare side by side with the peer scripts in ../shared/bench.",
-    subcommands: [Focus.self, BenchEngine.self])
+    subcommands: [Focus.self, BenchEngine.self, BenchSlides.self])
 
   /// `replicate bench focus`: tiles/s of each focus detector on grey tiles.
   struct Focus: ParsableCommand {

@@ -42,6 +42,12 @@ do {
 } catch let error as ImageIOError {
   warn("error: \(error.description)")
   exit(2)
+} catch let error as BagError {
+  warn("error: \(error.description)")
+  exit(2)
+} catch let error as SlideTableError {
+  warn("error: \(error.description)")
+  exit(2)
 } catch is CancellationError {
   warn("interrupted; the run is marked interrupted in the store")
   exit(130)

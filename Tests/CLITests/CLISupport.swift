@@ -72,8 +72,8 @@ struct Sandbox {
     // Read both pipes at once so a full pipe cannot block the child.
     let errBox = DataBox()
     let group = DispatchGroup()
-    DispatchQueue.global().async(group: group) { errBox.data = err.fileHandleForReading.readDataToEndOfFile() }
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    DispatchQueue.global().async(group: group) { errBox.data = readAll(err.fileHandleForReading) }
+    let outData = readAll(out.fileHandleForReading)
     p.waitUntilExit()
     group.wait()
     return CommandResult(
@@ -97,6 +97,23 @@ struct Sandbox {
       if let d = FileManager.default.contents(atPath: store + suffix) { h.update([UInt8](d)) }
     }
     return h.finalize()
+  }
+}
+
+/// Reads a pipe to its end, retrying reads a signal interrupted (`EINTR`): Foundation's
+/// `readDataToEndOfFile()` traps on EINTR, which a child exiting elsewhere in the test process
+/// (SIGCHLD) can cause while a long command runs.
+func readAll(_ handle: FileHandle) -> Data {
+  var data = Data()
+  var buffer = [UInt8](repeating: 0, count: 1 << 16)
+  let fd = handle.fileDescriptor
+  while true {
+    let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+    if n > 0 {
+      data.append(contentsOf: buffer[0..<n])
+    } else if n == 0 || errno != EINTR {
+      return data
+    }
   }
 }
 

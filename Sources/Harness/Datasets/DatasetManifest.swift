@@ -1,7 +1,14 @@
 import Foundation
 
 /// A dataset manifest from `Datasets/<id>.yaml`: how to generate (or where to find) the data.
+///
+/// Generators: `synthetic-tissue` (tiles; `perClass` images per class and split, loaded by
+/// `TileLoader`) and `synthetic-slides` (whole slides; `perClass` slides per slide label and
+/// split, loaded by `SlideDatasetLoader`). `parameters` are text, typed by the generator's loader.
 public struct DatasetManifest: Sendable {
+  /// The generators a manifest may name.
+  public static let generators = ["synthetic-tissue", "synthetic-slides"]
+
   public struct Split: Sendable, Equatable {
     public var seed: UInt64
     public var perClass: Int
@@ -26,7 +33,9 @@ public struct DatasetManifest: Sendable {
     let kind = try r.string("kind")
     guard kind == "synthetic" else { throw r.fail("kind", "expected synthetic") }
     let generator = try r.string("generator")
-    guard generator == "synthetic-tissue" else { throw r.fail("generator", "expected synthetic-tissue") }
+    guard Self.generators.contains(generator) else {
+      throw r.fail("generator", "expected one of \(Self.generators.joined(separator: ", "))")
+    }
     let description = try r.optionalString("description") ?? ""
     let classes = try r.stringList("classes", required: true)
     var parameters: [String: String] = [:]

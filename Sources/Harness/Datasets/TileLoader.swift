@@ -124,6 +124,11 @@ public struct TileLoader: Sendable {
     _ manifest: DatasetManifest, _ ref: DatasetRef, tileSize: Int, threads: Int,
     progress: (@Sendable (Int, Int) -> Void)?
   ) throws -> TileSet {
+    guard manifest.generator == "synthetic-tissue" else {
+      throw InputError.file(
+        path: manifest.file, key: "generator",
+        message: "\(manifest.generator) is not a tile dataset; expected a synthetic-tissue manifest")
+    }
     guard let split = manifest.splits[ref.split] else {
       throw InputError.file(
         path: manifest.file, key: "splits.\(ref.split)", message: "missing; the target asks for this split")

@@ -1,0 +1,275 @@
+import Dispatch
+import Engine
+import Foundation
+import Methods
+import Slides
+import Vision
+
+/// Focus quality control: score each tile with one blur detector and reject tiles scoring
+/// below a threshold (every detector's score is "higher = sharper").
+public struct FocusQC: Sendable, Equatable {
+  /// The detector (`FocusDetectors`), on the 8-bit BT.601 grey tile at patch size.
+  public var detector: FocusDetectorKind
+  /// Tiles scoring below this are rejected; nil scores without rejecting.
+  public var threshold: Double?
+
+  /// Settings with every field given.
+  public init(detector: FocusDetectorKind, threshold: Double?) {
+    self.detector = detector
+    self.threshold = threshold
+  }
+
+  /// The default: variance of the Laplacian (`cv2.Laplacian(gray, CV_64F).var()`) below 15
+  /// rejects. Chosen on `synthetic-slides` 256² level-0 tissue tiles (5 slides, 373 tiles):
+  /// tiles inside blurred areas (σ 2–4 px) scored 1.7–21 (median 3.6), sharp tiles 14–410 (1st
+  /// percentile 20; the lowest are pale, low-contrast adipose and mucus). Real scanners and other
+  /// magnifications need their own threshold (`replicate slides tile --list`).
+  public static let standard = FocusQC(detector: .laplacianVariance, threshold: 15)
+
+  /// The tile's score.
+  public func score(_ tile: RGBImage) -> Double { FocusDetectors.score(tile.grayscale(), kind: detector) }
+
+  /// Whether a tile with `score` is kept.
+  public func keeps(_ score: Double) -> Bool { threshold.map { score >= $0 } ?? true }
+}
+
+/// Wall-clock seconds per stage of bag extraction (summed over slides).
+public struct StageTimes: Sendable, Equatable {
+  /// Reading tiles through OpenSlide (and resizing to the patch size when the grid asks).
+  public var read = 0.0
+  /// Tissue detection and planning the grid.
+  public var tissue = 0.0
+  /// Focus scores.
+  public var focus = 0.0
+  /// Resizing to the encoder input, normalising and encoding.
+  public var encode = 0.0
+  /// Tiles read (tissue tiles of the grid).
+  public var tilesRead = 0
+  /// Tiles encoded.
+  public var tilesEncoded = 0
+
+  public init() {}
+
+  /// Sum of the stages.
+  public var total: Double { read + tissue + focus + encode }
+
+  /// Adds `other` stage by stage.
+  public mutating func add(_ other: StageTimes) {
+    read += other.read
+    tissue += other.tissue
+    focus += other.focus
+    encode += other.encode
+    tilesRead += other.tilesRead
+    tilesEncoded += other.tilesEncoded
+  }
+}
+
+/// Turns slides into feature bags: tissue detection → tiling grid (a `TilingPreset`) → focus QC
+/// → encoding of the kept tiles (`TileEncoder`), with instance tumour fractions from annotations.
+///
+/// Tiles are handled in chunks of `chunkSize`: the chunk's tiles are read and focus-scored on
+/// `threads` threads (OpenSlide serves one handle to several threads), then encoded in batches
+/// of `batchSize` with the engine's own threads (`Parallel`, `BLAS`; set by the caller). Results
+/// do not depend on the thread count: tiles land at their grid index and the encoder's
+/// arithmetic does not depend on threads.
+public struct BagExtractor: Sendable {
+  /// Tissue and grid settings.
+  public var preset: TilingPreset
+  /// Focus QC.
+  public var focus: FocusQC
+  /// The encoder.
+  public var encoder: TileEncoder
+  /// Tumour fraction at which an instance is labelled tumour (half the tile, as in
+  /// Camelyon16 patch-level work).
+  public var instanceThreshold = 0.5
+  /// Tiles per encoder call.
+  public var batchSize = 32
+  /// Threads reading and scoring tiles.
+  public var threads = 1
+  /// Tiles held in memory at once.
+  public var chunkSize = 256
+
+  /// An extractor. - Precondition: `preset.problems.isEmpty`.
+  public init(preset: TilingPreset, focus: FocusQC = .standard, encoder: TileEncoder) {
+    precondition(preset.problems.isEmpty, "BagExtractor: \(preset.problems.joined(separator: "; "))")
+    self.preset = preset
+    self.focus = focus
+    self.encoder = encoder
+  }
+
+  /// A slide's tissue mask and tile grid.
+  public struct Plan: @unchecked Sendable {
+    public var slide: WholeSlideImage
+    public var mask: TissueMask
+    public var grid: TilingGrid
+  }
+
+  /// Opens `path`, detects tissue and plans the grid.
+  public func plan(slidePath path: String) throws -> Plan {
+    let slide = try WholeSlideImage(path: path)
+    let mask = try TissueDetection.detect(in: slide, parameters: preset.tissue)
+    let grid = try TilingGrid(slide: slide, parameters: preset.tiling, tissue: mask)
+    return Plan(slide: slide, mask: mask, grid: grid)
+  }
+
+  /// Reads every tile of `plan` and scores its focus, `threads` tiles at a time; `body` gets
+  /// each chunk's tiles and scores in grid order.
+  func forEachChunk(
+    of plan: Plan, times: inout StageTimes, _ body: (Range<Int>, [RGBImage], [Double], inout StageTimes) throws -> Void
+  ) throws {
+    let tiles = plan.grid.tiles
+    var start = 0
+    while start < tiles.count {
+      if Interruption.requested { throw CancellationError() }
+      let range = start..<min(tiles.count, start + chunkSize)
+      let t0 = Date()
+      let images = try ParallelTiles.map(range.count, threads: threads) { i in
+        try plan.grid.readTile(tiles[range.lowerBound + i], from: plan.slide)
+      }
+      let t1 = Date()
+      let scores = try ParallelTiles.map(range.count, threads: threads) { i in focus.score(images[i]) }
+      times.read += t1.timeIntervalSince(t0)
+      times.focus += Date().timeIntervalSince(t1)
+      times.tilesRead += range.count
+      try body(range, images, scores, &times)
+      start = range.upperBound
+    }
+  }
+
+  /// Extracts the bag of one slide.
+  ///
+  /// - Parameters:
+  ///   - slideID: the id recorded in the bag (default: the file stem).
+  ///   - annotations: tumour regions for instance labels: `.file(path)` reads ASAP XML (or
+  ///     GeoJSON by extension), `.negative` labels every tile 0, nil leaves instance labels out.
+  /// - Returns: the bag and the time spent per stage.
+  public func extract(
+    slidePath: String, slideID: String? = nil, annotations: AnnotationSource? = nil
+  ) throws -> (bag: FeatureBag, times: StageTimes) {
+    var times = StageTimes()
+    let t0 = Date()
+    let plan = try plan(slidePath: slidePath)
+    times.tissue = Date().timeIntervalSince(t0)
+    let regions: TumourRegions?
+    switch annotations {
+    case .file(let path):
+      let list = path.lowercased().hasSuffix(".geojson") || path.lowercased().hasSuffix(".json")
+        ? try GeoJSONReader.read(path: path) : try ASAPReader.read(path: path)
+      regions = TumourRegions(annotations: list)
+    case .negative: regions = TumourRegions(tumour: [])
+    case nil: regions = nil
+    }
+    let grid = plan.grid
+    var features: [Float] = []
+    var coordinates: [(x: Int, y: Int)] = []
+    var coverage: [Double] = []
+    var scores: [Double] = []
+    var fractions: [Double] = []
+    var rejectedFocus = 0
+    try forEachChunk(of: plan, times: &times) { range, images, chunkScores, times in
+      var kept: [RGBImage] = []
+      for (i, image) in images.enumerated() {
+        let tile = grid.tiles[range.lowerBound + i]
+        guard focus.keeps(chunkScores[i]) else {
+          rejectedFocus += 1
+          continue
+        }
+        kept.append(image)
+        coordinates.append((tile.x, tile.y))
+        coverage.append(tile.tissueCoverage)
+        scores.append(chunkScores[i])
+        if let regions { fractions.append(regions.fraction(of: grid.rect(of: tile))) }
+      }
+      let t = Date()
+      var b = 0
+      while b < kept.count {
+        let batch = Array(kept[b..<min(kept.count, b + batchSize)])
+        features += encoder.encode(batch)
+        b += batch.count
+      }
+      times.encode += Date().timeIntervalSince(t)
+      times.tilesEncoded += kept.count
+    }
+    let annotationText: String?
+    switch annotations {
+    case .file(let path): annotationText = path
+    case .negative: annotationText = "none (negative slide)"
+    case nil: annotationText = nil
+    }
+    let gridCount = grid.columns * grid.rows
+    let info = BagInfo(
+      slideID: slideID ?? ((slidePath as NSString).lastPathComponent as NSString).deletingPathExtension,
+      slidePath: slidePath, preset: preset.name, level: grid.readLevel, patchSize: grid.parameters.patchSize,
+      readSize: grid.readSize, stepSize: grid.parameters.stepSize, downsample: grid.targetDownsample,
+      micronsPerPixel: plan.slide.micronsPerPixel?.x, focusDetector: focus.detector.rawValue,
+      focusThreshold: focus.threshold, annotations: annotationText, instanceThreshold: instanceThreshold,
+      encoder: encoder.info,
+      counts: BagInfo.Counts(
+        grid: gridCount, kept: coordinates.count, rejectedTissue: gridCount - grid.tiles.count,
+        rejectedFocus: rejectedFocus))
+    let bag = FeatureBag(
+      info: info, features: features, coordinates: coordinates, tissueCoverage: coverage, focusScores: scores,
+      tumourFractions: regions == nil ? nil : fractions,
+      instanceLabels: regions == nil ? nil : fractions.map { $0 >= instanceThreshold ? 1 : 0 })
+    return (bag, times)
+  }
+
+  /// Where instance labels come from.
+  public enum AnnotationSource: Sendable, Equatable {
+    /// An ASAP XML (or QuPath GeoJSON) file.
+    case file(String)
+    /// No annotation: a negative slide, every instance 0.
+    case negative
+  }
+}
+
+/// Order-preserving parallel map over `0..<count` for tile work (results at their index).
+enum ParallelTiles {
+  static func map<T: Sendable>(_ count: Int, threads: Int, _ body: @Sendable (Int) throws -> T) throws -> [T] {
+    guard count > 0 else { return [] }
+    let box = Box<T>(count: count)
+    DispatchQueue.concurrentPerform(iterations: max(1, min(threads, count))) { _ in
+      while let i = box.claim() {
+        do { box.set(i, try body(i)) } catch { box.fail(error) }
+      }
+    }
+    if let error = box.error { throw error }
+    return try (0..<count).map { i in
+      guard let v = box.values[i] else { throw CancellationError() }
+      return v
+    }
+  }
+
+  private final class Box<T>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var next = 0
+    private let count: Int
+    var values: [T?]
+    var error: (any Error)?
+
+    init(count: Int) {
+      self.count = count
+      values = Array(repeating: nil, count: count)
+    }
+
+    func claim() -> Int? {
+      lock.lock()
+      defer { lock.unlock() }
+      guard next < count, error == nil else { return nil }
+      next += 1
+      return next - 1
+    }
+
+    func set(_ i: Int, _ v: T) {
+      lock.lock()
+      values[i] = v
+      lock.unlock()
+    }
+
+    func fail(_ e: any Error) {
+      lock.lock()
+      if error == nil { error = e }
+      lock.unlock()
+    }
+  }
+}

@@ -1,0 +1,147 @@
+import Engine
+import Foundation
+import Methods
+import NN
+import Slides
+import Testing
+import Vision
+import _TestSupport
+
+@testable import Harness
+
+/// One positive synthetic slide with a blurred area, generated once per test process.
+let extractionSlide: (directory: String, id: String, layout: SyntheticSlideLayout)? = {
+  var p = SyntheticSlides.Parameters()
+  p.blurredSlideFraction = 1
+  p.macroFraction = 1
+  let generator = SyntheticSlides(parameters: p, splits: [SyntheticSlides.Split(name: "t", seed: 21, perClass: 1)])
+  guard let plan = generator.plans.first(where: { $0.label == 1 }) else { return nil }
+  let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bag-extraction-\(UUID().uuidString)").path
+  for sub in ["slides", "annotations", "layouts"] {
+    try? FileManager.default.createDirectory(atPath: dir + "/" + sub, withIntermediateDirectories: true)
+  }
+  guard (try? generator.write(plan, into: dir)) != nil else { return nil }
+  return (dir, plan.slideID, generator.layout(of: plan))
+}()
+
+func camelyonPreset() throws -> TilingPreset {
+  try TilingPresets.preset(named: "camelyon16", path: TilingPresets.defaultPath(root: TestSupport.projectRoot))
+}
+
+@Suite(.serialized) struct BagExtractionTests {
+  /// Shapes, sidecar fields, counts, instance labels against the polygons, focus rejections in the
+  /// blurred area, and a write/read round trip.
+  @Test func extractsOneSlide() throws {
+    let slide = try #require(extractionSlide)
+    let encoder = try TileEncoder(kind: .small, seed: 3)
+    var extractor = BagExtractor(preset: try camelyonPreset(), encoder: encoder)
+    extractor.threads = 2
+    let path = slide.directory + "/slides/\(slide.id).tiff"
+    let xml = slide.directory + "/annotations/\(slide.id).xml"
+    let (bag, times) = try extractor.extract(slidePath: path, annotations: .file(xml))
+    let n = bag.instanceCount
+    #expect(n > 20)
+    #expect(bag.featureDimension == 128 && bag.features.count == n * 128)
+    #expect(bag.featureTensor.shape == [n, 128])
+    #expect(bag.features.allSatisfy { $0.isFinite })
+    let info = bag.info
+    #expect(info.slideID == slide.id && info.preset == "camelyon16" && info.level == 0)
+    #expect(info.patchSize == 256 && info.readSize == 256 && info.downsample == 1 && info.micronsPerPixel == 0.5)
+    #expect(info.encoder.kind == "small" && info.encoder.inputSize == 64 && info.encoder.seed == 3)
+    #expect(info.encoder.weightsSHA256.count == 64 && info.encoder.weightsSHA256 == encoder.weightsSHA256)
+    #expect(info.annotations == xml && info.focusDetector == "laplacian_var" && info.focusThreshold == 15)
+    #expect(info.counts.grid == 16 * 16)
+    #expect(info.counts.kept + info.counts.rejectedTissue + info.counts.rejectedFocus == info.counts.grid)
+    #expect(info.counts.kept == n)
+    #expect(times.tilesRead == n + info.counts.rejectedFocus && times.tilesEncoded == n)
+    // Coordinates are on the 256-px grid; labels follow the polygons.
+    let regions = TumourRegions(annotations: try ASAPReader.read(path: xml))
+    let fractions = try #require(bag.tumourFractions)
+    let labels = try #require(bag.instanceLabels)
+    for (i, c) in bag.coordinates.enumerated() {
+      #expect(c.x % 256 == 0 && c.y % 256 == 0)
+      let rect = SlideRect(x: Double(c.x), y: Double(c.y), width: 256, height: 256)
+      #expect(abs(fractions[i] - regions.fraction(of: rect)) < 1e-12)
+      #expect(abs(fractions[i] - slide.layout.truth(of: rect).tumour) < 1e-9)
+      #expect(labels[i] == (fractions[i] >= 0.5 ? 1 : 0))
+    }
+    #expect(labels.reduce(0, +) >= 1, "a macro-metastasis covers whole tiles")
+    // Focus QC: tiles that are entirely blurred tissue are rejected, and what is kept is not.
+    let kept = Set(bag.coordinates.map { "\($0.x),\($0.y)" })
+    var blurredTissue = 0
+    for y in stride(from: 0, to: 4096, by: 256) {
+      for x in stride(from: 0, to: 4096, by: 256) {
+        let truth = slide.layout.truth(of: SlideRect(x: Double(x), y: Double(y), width: 256, height: 256))
+        if truth.blurred >= 0.999 && truth.tissue >= 0.999 {
+          blurredTissue += 1
+          #expect(!kept.contains("\(x),\(y)"), "blurred tile at \(x),\(y) was kept")
+        }
+      }
+    }
+    #expect(info.counts.rejectedFocus >= blurredTissue)
+    // Round trip through the bag file.
+    let out = slide.directory + "/\(slide.id).safetensors"
+    try bag.write(to: out)
+    let back = try FeatureBag.read(path: out)
+    #expect(back.info == bag.info && back.features == bag.features && back.instanceLabels == bag.instanceLabels)
+  }
+
+  /// The same seed gives the same features; weights saved from the encoder load back to the same
+  /// features; a state dict of another architecture is an input error naming the keys.
+  @Test func encoderSeedsAndWeights() throws {
+    var rng = RandomGenerator(seed: 1)
+    let tiles = (0..<3).map { _ in
+      RGBImage(width: 256, height: 256, pixels: (0..<(256 * 256 * 3)).map { _ in UInt8(truncatingIfNeeded: rng.next()) })
+    }
+    let a = try TileEncoder(kind: .small, seed: 4)
+    let b = try TileEncoder(kind: .small, seed: 4)
+    let c = try TileEncoder(kind: .small, seed: 5)
+    #expect(a.encode(tiles) == b.encode(tiles))
+    #expect(a.encode(tiles) != c.encode(tiles))
+    #expect(a.input(tiles).shape == [3, 3, 64, 64])
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("enc-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let weights = dir + "/small.safetensors"
+    try SafeTensors.write(a.model.stateDict(), to: weights)
+    let loaded = try TileEncoder(kind: .small, seed: 99, weights: weights)
+    #expect(loaded.encode(tiles) == a.encode(tiles))
+    #expect(loaded.weightsSHA256.count == 64 && loaded.info.weights == weights)
+    let error = #expect(throws: InputError.self) { try TileEncoder(kind: .resnet18, weights: weights) }
+    #expect(error?.description.contains("not a resnet18 state dict") == true)
+    #expect(throws: InputError.self) { try TileEncoder(kind: .small, weights: dir + "/missing.safetensors") }
+  }
+
+  /// The cache generates once, reuses by content hash, and regenerates a damaged set.
+  @Test func slideSetCacheReusesAndRepairs() throws {
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("slide-cache-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: root.appendingPathComponent("Datasets"), withIntermediateDirectories: true)
+    let manifest = root.appendingPathComponent("Datasets/tiny-slides.yaml")
+    try """
+      id: tiny-slides
+      version: 1
+      kind: synthetic
+      generator: synthetic-slides
+      classes: [normal, tumour]
+      parameters: {minSide: 2048, maxSide: 2048, levels: 3}
+      splits:
+        train: {seed: 3, perClass: 1}
+      """.write(to: manifest, atomically: true, encoding: .utf8)
+    let m = try DatasetManifest.load(path: manifest.path)
+    let loader = SlideDatasetLoader(cacheDirectory: root.appendingPathComponent("cache"))
+    let first = try loader.load(m, threads: 2)
+    #expect(first.table.records.count == 2)
+    #expect(first.contentHash == (try SlideDatasetLoader.contentHash(of: first.directory)))
+    let second = try loader.load(m)
+    #expect(second.contentHash == first.contentHash && second.directory == first.directory)
+    let id = first.table.records[0].slideID
+    try Data("damaged".utf8).write(to: URL(fileURLWithPath: first.slidePath(id)))
+    let third = try loader.load(m)
+    #expect(third.contentHash == first.contentHash)
+    // Bad parameters name the key.
+    let error = #expect(throws: InputError.self) {
+      try SlideDatasetLoader.parameters(["minSide": "4000"], path: manifest.path)
+    }
+    #expect(error?.description.contains("minSide") == true)
+    #expect(throws: InputError.self) { try SlideDatasetLoader.parameters(["colour": "red"], path: manifest.path) }
+  }
+}
