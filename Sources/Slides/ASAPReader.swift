@@ -27,13 +27,7 @@ import Foundation
 public enum ASAPReader {
   /// Reads the annotations of the file at `path`, in document order.
   public static func read(path: String) throws(AnnotationError) -> [Annotation] {
-    let data: Data
-    do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-      throw .cannotRead(
-        path: path,
-        reason: FileManager.default.fileExists(atPath: path) ? "\(error.localizedDescription)" : "no such file")
-    }
-    return try parse(data, path: path)
+    try parse(AnnotationError.contents(of: path), path: path)
   }
 
   /// Parses XML bytes; `path` names the source in errors.

@@ -1,3 +1,4 @@
+import Foundation
 /// Why an annotation file (ASAP XML, QuPath GeoJSON) could not be read or written.
 ///
 /// An input error in the project's sense: every case names the file, says where in it (line and
@@ -39,6 +40,17 @@ public enum AnnotationError: Error, CustomStringConvertible, Equatable {
       }
     case .cannotWrite(let path, let reason):
       "\(path): cannot write the annotation file: \(reason)"
+    }
+  }
+}
+
+extension AnnotationError {
+  /// The bytes of an annotation file, or `.cannotRead` naming the path and why.
+  static func contents(of path: String) throws(AnnotationError) -> Data {
+    do { return try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+      throw .cannotRead(
+        path: path,
+        reason: FileManager.default.fileExists(atPath: path) ? "\(error.localizedDescription)" : "no such file")
     }
   }
 }

@@ -294,12 +294,7 @@ struct ValueNoise {
 
   @inline(__always)
   func lattice(_ i: Int, _ j: Int) -> Double {
-    var z = key ^ (UInt64(bitPattern: Int64(i)) &* 0x9E37_79B9_7F4A_7C15)
-    z ^= UInt64(bitPattern: Int64(j)) &* 0xC2B2_AE3D_27D4_EB4F
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    z ^= z >> 31
-    return Double(z >> 11) * (1.0 / 9_007_199_254_740_992.0)
+    Double(HashNoise.hash(key, i, j) >> 11) * (1.0 / 9_007_199_254_740_992.0)
   }
 
   @inline(__always)

@@ -190,19 +190,26 @@ struct Blob {
 
 /// Smooth value noise on the integer lattice, from a hash of the lattice point: deterministic,
 /// unbounded, no tables. `sample` is in [0, 1] with mean ½.
-struct HashNoise {
+public struct HashNoise {
   let key: UInt64
 
   init(_ rng: inout RandomGenerator) { key = rng.next() }
 
+  /// The lattice point's 64 random bits (a splitmix64-style mix of key, i and j); shared with the
+  /// synthetic slides' warp noise.
   @inline(__always)
-  func lattice(_ i: Int, _ j: Int) -> Float {
+  public static func hash(_ key: UInt64, _ i: Int, _ j: Int) -> UInt64 {
     var z = key ^ (UInt64(bitPattern: Int64(i)) &* 0x9E37_79B9_7F4A_7C15)
     z ^= UInt64(bitPattern: Int64(j)) &* 0xC2B2_AE3D_27D4_EB4F
     z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
     z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
     z ^= z >> 31
-    return Float(z >> 40) * (1.0 / 16_777_216.0)
+    return z
+  }
+
+  @inline(__always)
+  func lattice(_ i: Int, _ j: Int) -> Float {
+    Float(Self.hash(key, i, j) >> 40) * (1.0 / 16_777_216.0)
   }
 
   /// Bilinear interpolation of lattice values with smoothstep weights.

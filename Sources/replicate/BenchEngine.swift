@@ -229,48 +229,23 @@ struct EngineBenchCase {
       })
   }
 
-  /// MoCo v2's step as the peer script has it (no shuffle-BN).
+  /// MoCo v2's step as the peer script has it (no shuffle-BN): the project's `MoCo` with a
+  /// ResNet-18 (CIFAR stem), the 512-512-128 MLP head, K = 4096, m = 0.99, T = 0.1, and SGD.
   static func mocoStep(rng: inout RandomGenerator) -> EngineBenchCase {
-    let (queueSize, dim, temperature, momentum) = (4096, 128, Float(0.1), Float(0.99))
-    func encoder(_ rng: inout RandomGenerator) -> (ResNet, Linear, Linear) {
-      (
-        ResNet.resnet18(numClasses: nil, stem: .cifar, using: &rng),
-        Linear(inputSize: 512, outputSize: 512, using: &rng), Linear(inputSize: 512, outputSize: dim, using: &rng)
-      )
-    }
-    let query = encoder(&rng)
-    let key = encoder(&rng)
-    func params(_ e: (ResNet, Linear, Linear)) -> [Tensor] { e.0.parameters + e.1.parameters + e.2.parameters }
-    func forward(_ e: (ResNet, Linear, Linear), _ x: Tensor) -> Tensor { e.2(e.1(e.0(x)).relu()).l2Normalized(axis: 1) }
-    let keyParams = params(key)
-    for p in keyParams { p.requiringGrad(false) }
-    MomentumUpdate.copy(from: params(query), to: keyParams)
-    let queue = Tensor.randomNormal([dim, queueSize], using: &rng).l2Normalized(axis: 0)
-    var pointer = 0
-    let queryParams = params(query)
-    let optimizer = SGD(parameters: queryParams, learningRate: 0.06, momentum: 0.9, weightDecay: 5e-4)
-    let imQ = Tensor.randomNormal([128, 3, 32, 32], using: &rng)
-    let imK = Tensor.randomNormal([128, 3, 32, 32], using: &rng)
+    let moco = MoCo(
+      backbone: .resnet18, mlpHead: true, dimension: 128, queueSize: 4096, momentum: 0.99, temperature: 0.1,
+      using: &rng)
+    let parameters = moco.trainableParameters
+    let optimizer = SGD(parameters: parameters, learningRate: 0.06, momentum: 0.9, weightDecay: 5e-4)
+    let views = [Tensor.randomNormal([128, 3, 32, 32], using: &rng), Tensor.randomNormal([128, 3, 32, 32], using: &rng)]
+    var stepRNG = rng.split("steps")
+    moco.setTraining(true)
     return EngineBenchCase(
       name: "moco_r18", itemsPerStep: 128, unit: "pairs/s",
       step: {
-        for p in queryParams { p.zeroGrad() }
-        let q = forward(query, imQ)  // [128, 128]
-        let k = Tensor.withoutGrad {
-          MomentumUpdate.update(target: keyParams, source: queryParams, momentum: momentum)
-          return forward(key, imK)
-        }
-        let positive = (q * k).sum(axes: [1], keepDims: true)  // [128, 1]
-        let negative = q.matmul(queue)  // [128, 4096]
-        let logits = Tensor.concatenate([positive, negative], axis: 1) / temperature
-        Loss.crossEntropy(logits: logits, labels: Array(repeating: 0, count: 128)).backward()
+        for p in parameters { p.zeroGrad() }
+        moco.loss(views: views, indices: [], progress: 0, using: &stepRNG).backward()
         optimizer.step()
-        // Enqueue: columns pointer..<pointer+128 of the queue ← kᵀ.
-        let kd = k.data
-        queue.update { values in
-          for i in 0..<128 { for c in 0..<dim { values[c * queueSize + pointer + i] = kd[i * dim + c] } }
-        }
-        pointer = (pointer + 128) % queueSize
       })
   }
 }

@@ -193,7 +193,6 @@ public struct KeyQueue {
     let values = batch.data
     let k = count
     var p = pointer
-    keys = Tensor(shape: keys.shape, data: keys.data)  // own the buffer before writing
     keys.update { q in
       for i in 0..<b {
         let row = (p + i) % k

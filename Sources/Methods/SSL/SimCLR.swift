@@ -116,7 +116,6 @@ public final class InstDisc: SelfSupervisedMethod {
   func updateMemory(_ f: Tensor, _ indices: [Int]) {
     let d = memory.shape[1]
     let values = f.data, m = memoryMomentum
-    memory = Tensor(shape: memory.shape, data: memory.data)
     memory.update { bank in
       for (row, i) in indices.enumerated() {
         var norm: Float = 0

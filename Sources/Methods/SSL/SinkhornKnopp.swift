@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+  import Glibc
+#else
+  import Darwin
+#endif
 import Engine
 
 /// SwAV's Sinkhorn–Knopp (`swav/main_swav.py` `distributed_sinkhorn`), without gradients:
@@ -19,7 +24,7 @@ public enum SinkhornKnopp {
     var total = 0.0
     for i in 0..<b {
       for j in 0..<k {
-        let v = exponential(Double((s[i * k + j] - top) / epsilon))
+        let v = exp(Double((s[i * k + j] - top) / epsilon))
         q[j * b + i] = v
         total += v
       }
@@ -44,11 +49,3 @@ public enum SinkhornKnopp {
     return Tensor(shape: [b, k], data: out)
   }
 }
-
-#if canImport(Glibc)
-  import Glibc
-  @inline(__always) func exponential(_ x: Double) -> Double { Glibc.exp(x) }
-#else
-  import Darwin
-  @inline(__always) func exponential(_ x: Double) -> Double { Darwin.exp(x) }
-#endif
