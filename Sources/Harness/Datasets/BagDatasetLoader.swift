@@ -30,6 +30,8 @@ public struct BagExtractionSettings: Sendable, Equatable {
   /// Slides per slide label of a split, overriding the manifest's `perClass` (`["train": 40]`);
   /// a changed split is a different slide set with its own cache entry.
   public var perClass: [String: Int] = [:]
+  /// Generator parameters overriding the manifest's (the target's `dataset.parameters`).
+  public var slideParameters: [String: String] = [:]
 
   public init() {}
 }
@@ -82,7 +84,7 @@ public struct BagDatasetLoader: Sendable {
   ) throws -> BagDataset {
     let resized = try Self.manifest(manifest, perClass: settings.perClass)
     let slides = try SlideDatasetLoader(cacheDirectory: cacheDirectory).load(
-      resized, threads: threads, progress: { done, total in progress?("slides", done, total) })
+      resized, overrides: settings.slideParameters, threads: threads, progress: { done, total in progress?("slides", done, total) })
     let presetsPath = URL(fileURLWithPath: manifest.file).deletingLastPathComponent()
       .appendingPathComponent("presets/tiling.yaml").path
     let preset = try TilingPresets.preset(named: settings.preset, path: presetsPath)

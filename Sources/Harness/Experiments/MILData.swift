@@ -74,6 +74,8 @@ public struct MILSplits: @unchecked Sendable {
   public var dataset: BagDataset
   /// Training slides before `--subset`.
   public var fullTrainCount: Int
+  /// Slides left out because no tile survived tissue and focus QC (no instances).
+  public var emptySlides: [String]
 }
 
 /// Shared data handling of the MIL targets (ABMIL, TransMIL, PANTHER, INS): config keys for the
@@ -95,6 +97,7 @@ public enum MILData {
       ConfigKey("trainPerClass", .int, default: .int(0), "synthetic slides per slide label in train (0: the manifest's 20)", check: nonNegative),
       ConfigKey("valPerClass", .int, default: .int(0), "synthetic slides per slide label in val (0: the manifest's 4)", check: nonNegative),
       ConfigKey("testPerClass", .int, default: .int(0), "synthetic slides per slide label in test (0: the manifest's 8)", check: nonNegative),
+      ConfigKey("slideSide", .int, default: .int(0), "side of the synthetic slides in pixels (0: the manifest's 4096; smoke profiles use less)", check: nonNegative),
       ConfigKey("bootstrap", .int, default: .int(1000), "bootstrap resamples of the test AUC interval", check: nonNegative),
     ]
   }
@@ -113,6 +116,10 @@ public enum MILData {
       let n = config.int(key)
       if n > 0 { s.perClass[split] = n }
     }
+    if config.int("slideSide") > 0 {
+      s.slideParameters["minSide"] = String(config.int("slideSide"))
+      s.slideParameters["maxSide"] = String(config.int("slideSide"))
+    }
     return s
   }
 
@@ -124,14 +131,18 @@ public enum MILData {
 
   /// The splits of `dataset` for `task`: slide-table splits `train`, `val` and `test`. A folder
   /// without `val` gives a class-stratified 20% of `train` to validation. Then `subset` (percent)
-  /// keeps a class-stratified subset of the training slides (`Sampling.stratifiedSubset`:
+  /// keeps a class-stratified subset of the training slides (slides whose bag is empty are
+  /// left out first and listed in `emptySlides`) (`Sampling.stratifiedSubset`:
   /// rounding up, at least one slide per class); validation and test never change.
   /// - Throws: `InputError.badData` for a missing split, a slide without the task's label, or a
   ///   bag that does not load.
   public static func splits(of dataset: BagDataset, task: MILTask, subset: Double) throws -> MILSplits {
     let store = dataset.store
+    var empty: [String] = []
     func bags(_ entries: [BagStore.Entry]) throws -> [MILBag] {
-      try entries.map { entry in
+      // A slide without kept tiles has no bag to learn from (CLAM skips such slides too).
+      empty += entries.filter { $0.instanceCount == 0 }.map(\.slideID)
+      return try entries.filter { $0.instanceCount > 0 }.map { entry in
         guard let record = entry.record, let label = task.label(of: record) else {
           throw InputError.badData(
             path: store.directory,
@@ -139,9 +150,6 @@ public enum MILData {
         }
         let bag: FeatureBag
         do { bag = try store.load(entry.slideID) } catch { throw InputError.badData(path: entry.path, message: "\(error)") }
-        guard bag.instanceCount > 0 else {
-          throw InputError.badData(path: entry.path, message: "bag of slide '\(entry.slideID)' has no instances")
-        }
         return MILBag(
           slideID: entry.slideID, features: bag.featureTensor, label: label, instanceLabels: bag.instanceLabels,
           survivalMonths: record.survivalMonths, event: record.event)
@@ -169,7 +177,7 @@ public enum MILData {
     let classes = max(2, ((train + val + test).map(\.label).max() ?? 1) + 1)
     return MILSplits(
       train: train, val: val, test: test, featureDimension: d, classCount: classes, dataset: dataset,
-      fullTrainCount: fullCount)
+      fullTrainCount: fullCount, emptySlides: empty)
   }
 }
 
@@ -180,7 +188,9 @@ extension RunContext {
   public func loadBags(task: MILTask, settings: BagExtractionSettings) throws -> MILSplits {
     let dataset: BagDataset
     switch data {
-    case .synthetic(let manifest, _):
+    case .synthetic(let manifest, let ref):
+      var settings = settings
+      for (k, v) in ref.parameters { settings.slideParameters[k] = v }
       let slideBar = LazyProgress(label: "generating slides", unit: "slides", make: progress)
       let bagBar = LazyProgress(label: "extracting bags", unit: "slides", make: progress)
       dataset = try BagDatasetLoader(cacheDirectory: loader.cacheDirectory).load(
