@@ -104,9 +104,10 @@ private func toyBagFolder(train: Int, test: Int, withTable: Bool = true) throws 
     #expect(abs(MILTraining.loss(logits: z, label: 0).item + logf(0.25)) < 1e-5)
     let p = MILTraining.probabilities(z)
     #expect(abs(p[1] - 0.75) < 1e-6 && abs(p[0] - 0.25) < 1e-6)
-    // Beyond the clamp (p > 1 − 1e-5) the loss is the clamped constant, without a gradient.
+    // Beyond the clamp (p > 1 − 1e-5) the loss is the clamped constant −log(1 − c), without a
+    // gradient; c = 1 − 1e-5 rounded to Float32 makes it −log(1.0014e-5) ≈ 11.5115.
     let far = MILTraining.loss(logits: Tensor(shape: [1, 1], data: [20], requiresGrad: true), label: 0)
-    #expect(abs(far.item + logf(1e-5)) < 1e-3 && !far.requiresGrad)
+    #expect(abs(far.item + logf(1e-5)) < 3e-3 && !far.requiresGrad)
   }
 
   @Test func evaluationPoolsInstancesAndRenamesMetrics() {
