@@ -61,14 +61,15 @@ import Testing
   }
 
   @Test func oneVsOneAUCIsTheMeanOfPairwiseAUCs() {
-    // A perfect ranking in every pair gives 1; swapping the scores of classes 1 and 2 makes the
-    // (1, 2) pair 0 while the pairs with class 0 stay 1 → (1 + 1 + 0)/3.
+    // A perfect ranking in every pair gives 1. Swapping the scores of classes 1 and 2: pair (0, 1)
+    // = (AUC(s₀) = 1 + AUC(s₁) = ½ tie) / 2 = ¾, pair (0, 2) likewise ¾, pair (1, 2) = (0 + 0)/2 = 0
+    // → (¾ + ¾ + 0)/3 = ½.
     let y = [0, 1, 2]
     let perfect: [[Double]] = [[0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8]]
     #expect(ClassificationMetrics.rocAUC(probabilities: perfect, labels: y) == 1)
     let swapped: [[Double]] = [[0.8, 0.1, 0.1], [0.1, 0.1, 0.8], [0.1, 0.8, 0.1]]
     let auc = ClassificationMetrics.rocAUC(probabilities: swapped, labels: y) ?? -1
-    #expect(abs(auc - 2.0 / 3) < 1e-12)
+    #expect(abs(auc - 0.5) < 1e-12)
   }
 
   @Test func bootstrapIntervalBracketsTheAUCAndIsDeterministic() {
