@@ -152,6 +152,8 @@ public enum MethodKind: String, CaseIterable, Sendable {
   case simclr
   case instdisc
   case swav
+  case abmil
+  case transmil
 
   /// The experiment type that runs this method.
   public var experiment: any Experiment.Type {
@@ -163,6 +165,8 @@ public enum MethodKind: String, CaseIterable, Sendable {
     case .simclr: return SelfSupervisedExperiment<SimCLRVariant>.self
     case .instdisc: return SelfSupervisedExperiment<InstDiscVariant>.self
     case .swav: return SelfSupervisedExperiment<SwAVVariant>.self
+    case .abmil: return ABMILExperiment.self
+    case .transmil: return TransMILExperiment.self
     }
   }
 
