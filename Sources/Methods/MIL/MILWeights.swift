@@ -1,0 +1,114 @@
+import Engine
+import Foundation
+import NN
+
+/// Why a MIL weights file cannot be used.
+public enum MILWeightsError: Error, CustomStringConvertible, Equatable {
+  /// The file does not exist or is not valid safetensors.
+  case unreadable(path: String, reason: String)
+  /// A key needed to infer the model's sizes is absent.
+  case missingKey(path: String, key: String, model: String)
+  /// A key has a shape the model cannot have.
+  case badShape(path: String, key: String, shape: [Int], expected: String)
+  /// The file's keys do not match the model's state dict exactly (names from the report).
+  case mismatch(path: String, model: String, report: StateDictReport)
+
+  public var description: String {
+    switch self {
+    case .unreadable(let path, let reason):
+      return "weights \(path): \(reason)"
+    case .missingKey(let path, let key, let model):
+      return "weights \(path): no key '\(key)' (needed to size \(model)); is this a \(model) state dict?"
+    case .badShape(let path, let key, let shape, let expected):
+      return "weights \(path): key '\(key)' has shape \(shape); expected \(expected)"
+    case .mismatch(let path, let model, let report):
+      var parts: [String] = []
+      if !report.missing.isEmpty { parts.append("missing keys: \(report.missing.joined(separator: ", "))") }
+      if !report.unexpected.isEmpty { parts.append("unexpected keys: \(report.unexpected.joined(separator: ", "))") }
+      if !report.mismatched.isEmpty { parts.append("mis-shaped keys: \(report.mismatched.joined(separator: ", "))") }
+      return "weights \(path) do not fit \(model): " + parts.joined(separator: "; ")
+    }
+  }
+}
+
+/// Saving and loading MIL models as safetensors state dicts under the official PyTorch names, so
+/// a model trained here, or converted from the official code (`save_file(model.state_dict())`),
+/// runs in `replicate predict`.
+///
+/// Model sizes are inferred from the weight shapes: ABMIL from `feature_extractor_part2.0.weight`
+/// `[L, inputDimension]`, `attention_V.0.weight` `[D, L]` and `classifier.0.weight` `[classes, L]`;
+/// TransMIL from `_fc1.0.weight` `[dim, inputDimension]` and `_fc2.weight` `[classes, dim]`
+/// (8 heads of `dim/8`, `dim/2` landmarks, as the official model). Loading is strict: every key of
+/// the model must be present with its shape and nothing else may be in the file.
+///
+/// ```swift
+/// try MILWeights.save(model, to: "abmil.safetensors", metadata: ["method": "abmil"])
+/// let restored = try MILWeights.abmil(from: "abmil.safetensors")   // evaluation mode
+/// ```
+public enum MILWeights {
+  /// Writes the model's state dict (F32, official names) to `path`.
+  public static func save(_ model: Module, to path: String, metadata: [String: String] = [:]) throws(SafeTensorsError) {
+    try SafeTensors.write(model.stateDict(), metadata: metadata, to: path)
+  }
+
+  /// The entries of a safetensors file.
+  public static func read(_ path: String) throws(MILWeightsError) -> [SafeTensorsEntry] {
+    do { return try SafeTensors.read(path).entries } catch { throw .unreadable(path: path, reason: error.description) }
+  }
+
+  /// Copies `entries` into `model`, throwing unless every key matches by name and shape.
+  public static func loadExactly(_ entries: [SafeTensorsEntry], into model: Module, path: String, name: String)
+    throws(MILWeightsError)
+  {
+    let report = model.loadStateDict(entries)
+    guard report.isExact else { throw .mismatch(path: path, model: name, report: report) }
+  }
+
+  /// An ABMIL sized and loaded from a state-dict file, in evaluation mode. The 2020–2023 key
+  /// `attention_weights.*` is accepted for `attention_w.*`.
+  public static func abmil(from path: String) throws(MILWeightsError) -> ABMIL {
+    let entries = ABMIL.canonicalStateDict(try read(path))
+    let model = "ABMIL"
+    let part2 = try matrix(entries, "feature_extractor_part2.0.weight", path: path, model: model)
+    let v = try matrix(entries, "attention_V.0.weight", path: path, model: model)
+    let classifier = try matrix(entries, "classifier.0.weight", path: path, model: model)
+    var g = RandomGenerator(seed: 0)  // overwritten by the load
+    let abmil = ABMIL(
+      inputDimension: part2[1], hidden: part2[0], attentionDimension: v[0], classes: classifier[0], using: &g)
+    try loadExactly(entries, into: abmil, path: path, name: "\(abmil)")
+    abmil.isTraining = false
+    return abmil
+  }
+
+  /// A TransMIL sized and loaded from a state-dict file, in evaluation mode.
+  public static func transMIL(from path: String, legacyOutputSlice: Bool = false) throws(MILWeightsError) -> TransMIL {
+    let entries = try read(path)
+    let model = "TransMIL"
+    let fc1 = try matrix(entries, "_fc1.0.weight", path: path, model: model)
+    let fc2 = try matrix(entries, "_fc2.weight", path: path, model: model)
+    guard fc1[0] % 8 == 0, fc1[0] >= 8 else {
+      throw .badShape(
+        path: path, key: "_fc1.0.weight", shape: fc1, expected: "[dim, input] with dim a multiple of 8 (8 heads)")
+    }
+    var g = RandomGenerator(seed: 0)  // overwritten by the load
+    let transMIL = TransMIL(
+      inputDimension: fc1[1], dimension: fc1[0], classes: fc2[0], legacyOutputSlice: legacyOutputSlice, using: &g)
+    try loadExactly(
+      entries, into: transMIL, path: path, name: "TransMIL(inputDimension: \(fc1[1]), dimension: \(fc1[0]), classes: \(fc2[0]))")
+    transMIL.isTraining = false
+    return transMIL
+  }
+
+  /// The shape of a 2-d entry.
+  static func matrix(_ entries: [SafeTensorsEntry], _ key: String, path: String, model: String) throws(MILWeightsError)
+    -> [Int]
+  {
+    guard let entry = entries.first(where: { $0.name == key }) else {
+      throw .missingKey(path: path, key: key, model: model)
+    }
+    guard entry.shape.count == 2, entry.shape.allSatisfy({ $0 > 0 }) else {
+      throw .badShape(path: path, key: key, shape: entry.shape, expected: "a non-empty matrix")
+    }
+    return entry.shape
+  }
+}

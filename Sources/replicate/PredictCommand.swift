@@ -1,0 +1,202 @@
+import ArgumentParser
+import Engine
+import Foundation
+import Harness
+import Methods
+import Slides
+
+/// `replicate predict`: runs a trained MIL model (ABMIL or TransMIL state dict) over feature bags.
+struct PredictCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "predict", abstract: "Slide predictions of a trained MIL model (abmil, transmil) on feature bags.",
+    discussion: """
+      replicate predict abmil --weights abmil.safetensors --bags bags/            # table, one row per slide
+      replicate predict transmil --weights w.safetensors --bags bags/s1.safetensors --json --out pred.json
+
+      The weights are a safetensors state dict under the official PyTorch names (as written by
+      `save_file(model.state_dict())`, or by the harness); the model's sizes (input features, width,
+      classes) come from the weight shapes. --bags is a folder from `replicate slides extract`
+      (bags.csv) or one .safetensors bag (a 'features' tensor [N, D]).
+
+      Per slide: the class probabilities, the predicted class (argmax; for a one-logit ABMIL
+      p ≥ 0.5 as the official code, reported as [1 − p, p]) and instance scores: ABMIL's attention
+      weights (sum 1 over the bag). TransMIL reports no instance scores: its slide token mixes the
+      instances through two Nyström attentions and a convolution, and has no per-instance weight.
+      """)
+
+  /// The methods `predict` runs.
+  enum Method: String, CaseIterable {
+    case abmil, transmil
+  }
+
+  @Argument(help: "abmil or transmil.")
+  var method: String
+
+  @Option(help: "Model weights (.safetensors state dict, official names).")
+  var weights: String
+
+  @Option(help: "A bag folder (bags.csv) or a single .safetensors bag.")
+  var bags: String
+
+  @Flag(help: "TransMIL: nystrom-attention 0.0.9's output slice (the version the TransMIL authors pinned).")
+  var legacyOutputSlice = false
+
+  @Flag(help: "Write JSON instead of a table.")
+  var json = false
+
+  @Option(help: "Write the predictions to this file instead of standard output.")
+  var out: String?
+
+  @Option(help: "Threads for the engine and BLAS (default: all cores).")
+  var threads: Int?
+
+  /// One slide's prediction.
+  struct Prediction {
+    var slideID: String
+    var instances: Int
+    var probabilities: [Float]
+    var predicted: Int
+    /// ABMIL attention; nil for TransMIL.
+    var instanceScores: [Float]?
+  }
+
+  func run() throws {
+    guard let method = Method(rawValue: method.lowercased()) else {
+      throw InputError.badArgument(
+        option: "method", value: method, expected: Method.allCases.map(\.rawValue).joined(separator: " or "))
+    }
+    let t = try threadCount(threads)
+    Parallel.setThreadCount(t)
+    BLAS.setThreadCount(t)
+    if legacyOutputSlice && method != .transmil {
+      throw InputError.badArgument(option: "--legacy-output-slice", value: "set", expected: "only with transmil")
+    }
+    let (inputDimension, model) = try loadModel(method)
+    var predictions: [Prediction] = []
+    for (slideID, path) in try bagList() {
+      let features = try Self.features(path: path)
+      guard features.shape[1] == inputDimension else {
+        throw InputError.badData(
+          path: path,
+          message: "bag '\(slideID)' has \(features.shape[1])-d features; the \(method.rawValue) weights expect \(inputDimension)")
+      }
+      let (p, scores) = Tensor.withoutGrad { model(features) }
+      let predicted = p.indices.max { p[$0] < p[$1] } ?? 0
+      predictions.append(
+        Prediction(slideID: slideID, instances: features.shape[0], probabilities: p, predicted: predicted, instanceScores: scores))
+    }
+    let text = json ? Self.jsonText(predictions, method: method) : Self.table(predictions)
+    if let out {
+      do { try text.write(toFile: out, atomically: true, encoding: .utf8) } catch {
+        throw InputError.badArgument(option: "--out", value: out, expected: "a writable file path")
+      }
+      print("\(predictions.count) predictions written to \(out)")
+    } else {
+      print(text, terminator: "")
+    }
+  }
+
+  /// A bag → (probabilities, instance scores) function for `method`, and the input width its weights expect.
+  func loadModel(_ method: Method) throws -> (Int, (Tensor) -> (probabilities: [Float], scores: [Float]?)) {
+    do {
+      switch method {
+      case .abmil:
+        let abmil = try MILWeights.abmil(from: weights)
+        return (
+          abmil.inputDimension,
+          { bag in
+            var g = RandomGenerator(seed: 0)  // evaluation mode draws nothing
+            let (logits, attention) = abmil(bag, using: &g)
+            let p = ABMIL.probabilities(logits).data
+            return (p.count == 1 ? [1 - p[0], p[0]] : p, attention.data)
+          }
+        )
+      case .transmil:
+        let transMIL = try MILWeights.transMIL(from: weights, legacyOutputSlice: legacyOutputSlice)
+        return (
+          transMIL.fc1.weight.shape[1],
+          { bag in
+            var g = RandomGenerator(seed: 0)
+            let logits = transMIL(bag.reshaped([1] + bag.shape), using: &g)
+            return (logits.softmax(axis: -1).data, nil)
+          }
+        )
+      }
+    } catch {
+      throw InputError.badData(path: weights, message: "\(error)")
+    }
+  }
+
+  /// (slide id, bag path) for every bag, in `bags.csv` order for a folder.
+  func bagList() throws -> [(String, String)] {
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: bags, isDirectory: &isDirectory) else {
+      throw BagError.cannotRead(path: bags, reason: "no such file or folder")
+    }
+    if isDirectory.boolValue {
+      let store = try BagStore(directory: bags)
+      guard !store.entries.isEmpty else { throw InputError.badData(path: bags, message: "bags.csv lists no bags") }
+      return store.entries.map { ($0.slideID, $0.path) }
+    }
+    return [(((bags as NSString).lastPathComponent as NSString).deletingPathExtension, bags)]
+  }
+
+  /// The `features` `[N, D]` of a bag file (its sidecar, when present, is checked by `FeatureBag.read`).
+  static func features(path: String) throws -> Tensor {
+    if FileManager.default.fileExists(atPath: FeatureBag.sidecarPath(for: path)) {
+      let bag = try FeatureBag.read(path: path)
+      guard bag.instanceCount > 0 else { throw InputError.badData(path: path, message: "the bag has no instances") }
+      return bag.featureTensor
+    }
+    let entries: [SafeTensorsEntry]
+    do { entries = try SafeTensors.read(path).entries } catch {
+      throw InputError.badData(path: path, message: error.description)
+    }
+    guard let f = entries.first(where: { $0.name == "features" }) else {
+      throw InputError.badData(path: path, message: "no 'features' tensor; expected a bag [N, D]")
+    }
+    guard f.shape.count == 2, f.shape[0] > 0, f.shape[1] > 0 else {
+      throw InputError.badData(path: path, message: "'features' has shape \(f.shape); expected [N, D] with N, D ≥ 1")
+    }
+    return Tensor(shape: f.shape, data: f.values)
+  }
+
+  /// A number as JSON reads it back exactly (shortest round-trip form).
+  static func number(_ v: Float) -> String { v.isFinite ? "\(v)" : "null" }
+
+  static func jsonText(_ predictions: [Prediction], method: Method) -> String {
+    let rows = predictions.map { p in
+      var fields = [
+        "\"slide_id\": \(jsonQuote(p.slideID))", "\"instances\": \(p.instances)",
+        "\"probabilities\": [\(p.probabilities.map(number).joined(separator: ", "))]", "\"predicted\": \(p.predicted)",
+      ]
+      fields.append(
+        "\"instance_scores\": " + (p.instanceScores.map { "[\($0.map(number).joined(separator: ", "))]" } ?? "null"))
+      return "    {" + fields.joined(separator: ", ") + "}"
+    }
+    let scores = method == .abmil ? "attention" : "none"
+    return "{\n  \"method\": \"\(method.rawValue)\",\n  \"instance_scores\": \"\(scores)\",\n  \"slides\": [\n"
+      + rows.joined(separator: ",\n") + "\n  ]\n}\n"
+  }
+
+  static func table(_ predictions: [Prediction]) -> String {
+    let classes = predictions.map(\.probabilities.count).max() ?? 0
+    let idWidth = max(5, predictions.map(\.slideID.count).max() ?? 0)
+    func pad(_ s: String, _ w: Int) -> String { s.count >= w ? s : s + String(repeating: " ", count: w - s.count) }
+    var lines = [
+      pad("slide", idWidth) + "  instances  predicted  " + (0..<classes).map { pad("p(\($0))", 8) }.joined(separator: " ")
+        + "  top instance (score)"
+    ]
+    for p in predictions {
+      var line = pad(p.slideID, idWidth) + "  " + pad(String(p.instances), 9) + "  " + pad(String(p.predicted), 9) + "  "
+      line += p.probabilities.map { pad(String(format: "%.4f", $0), 8) }.joined(separator: " ")
+      if let s = p.instanceScores, let top = s.indices.max(by: { s[$0] < s[$1] }) {
+        line += "  \(top) (\(String(format: "%.4f", s[top])))"
+      } else {
+        line += "  -"
+      }
+      lines.append(line)
+    }
+    return lines.joined(separator: "\n") + "\n"
+  }
+}

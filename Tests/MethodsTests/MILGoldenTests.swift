@@ -1,0 +1,109 @@
+import Engine
+import Foundation
+import Methods
+import NN
+import Testing
+
+/// TransMIL and ABMIL against the official PyTorch code on the same weights and bags
+/// (Fixtures/make_mil_fixtures.py; versions and sources in Fixtures/mil_fixtures.json): the
+/// official state dicts load by name, and logits, probabilities and ABMIL attention agree to
+/// 1e-4 relative for bags of 1, 7, 30, 50 and 300 instances.
+@Suite struct MILGoldenTests {
+  struct Fixture {
+    let byName: [String: SafeTensorsEntry]
+    let meta: [String: Any]
+
+    init() throws {
+      func url(_ name: String, _ ext: String) throws -> URL {
+        try #require(Bundle.module.url(forResource: name, withExtension: ext, subdirectory: "Fixtures"))
+      }
+      byName = Dictionary(
+        uniqueKeysWithValues: try SafeTensors.read(try url("mil_golden", "safetensors").path).entries.map { ($0.name, $0) })
+      meta = try #require(
+        try JSONSerialization.jsonObject(with: Data(contentsOf: try url("mil_fixtures", "json"))) as? [String: Any])
+    }
+
+    static func weights(_ name: String) throws -> [SafeTensorsEntry] {
+      let url = try #require(Bundle.module.url(forResource: name, withExtension: "safetensors", subdirectory: "Fixtures"))
+      return try SafeTensors.read(url.path).entries
+    }
+
+    var bagSizes: [Int] { (meta["bag_sizes"] as? [Int]) ?? [] }
+
+    func tensor(_ key: String) throws -> Tensor {
+      let e = try #require(byName[key], "mil_golden has no \(key)")
+      return Tensor(shape: e.shape, data: e.values)
+    }
+  }
+
+  /// `max |a − b| / max |b|` (1 when the counts differ).
+  static func relativeError(_ a: Tensor, _ b: Tensor) -> Float {
+    guard a.shape == b.shape else { return 1 }
+    var diff: Float = 0, scale: Float = 0
+    for (x, y) in zip(a.data, b.data) {
+      diff = max(diff, abs(x - y))
+      scale = max(scale, abs(y))
+    }
+    return diff / max(scale, 1e-12)
+  }
+
+  @Test(arguments: [false, true]) func transMILMatchesTheOfficialCode(legacyOutputSlice: Bool) throws {
+    let fixture = try Fixture()
+    var g = RandomGenerator(seed: 0)
+    let model = TransMIL(inputDimension: 32, dimension: 64, classes: 3, legacyOutputSlice: legacyOutputSlice, using: &g)
+    model.isTraining = false
+    let report = model.loadStateDict(try Fixture.weights("mil_transmil"))
+    #expect(report.isExact, "\(report)")
+    let key = legacyOutputSlice ? "transmil_legacy" : "transmil"
+    #expect(fixture.bagSizes.count == 5)
+    for n in fixture.bagSizes {
+      let bag = try fixture.tensor("bag.\(n)")
+      let logits = model(bag.reshaped([1, n, 32]), using: &g)
+      let logitError = Self.relativeError(logits, try fixture.tensor("\(key).logits.\(n)"))
+      let probError = Self.relativeError(logits.softmax(axis: -1), try fixture.tensor("\(key).prob.\(n)"))
+      #expect(logitError <= 1e-4, "\(key) N=\(n): logits relative error \(logitError)")
+      #expect(probError <= 1e-4, "\(key) N=\(n): probabilities relative error \(probError)")
+      print("MIL golden \(key) N=\(n): logits \(logitError), probabilities \(probError)")
+    }
+  }
+
+  /// The two nystrom-attention versions disagree on padded bags, so the flag is exercised.
+  @Test func legacySliceChangesPaddedBags() throws {
+    let fixture = try Fixture()
+    let current = try fixture.tensor("transmil.logits.300"), legacy = try fixture.tensor("transmil_legacy.logits.300")
+    #expect(Self.relativeError(current, legacy) > 1e-3)
+  }
+
+  @Test func abmilMatchesTheOfficialGatedAttention() throws {
+    let fixture = try Fixture()
+    var g = RandomGenerator(seed: 0)
+    let model = ABMIL(inputDimension: 32, using: &g)
+    model.isTraining = false
+    let report = model.loadStateDict(try Fixture.weights("mil_abmil"))
+    #expect(report.isExact, "\(report)")
+    for n in fixture.bagSizes {
+      let (logits, attention) = model(try fixture.tensor("bag.\(n)"), using: &g)
+      let errors = [
+        ("logit", Self.relativeError(logits, try fixture.tensor("abmil.logit.\(n)"))),
+        ("probability", Self.relativeError(ABMIL.probabilities(logits), try fixture.tensor("abmil.prob.\(n)"))),
+        ("attention", Self.relativeError(attention, try fixture.tensor("abmil.attention.\(n)"))),
+      ]
+      for (name, error) in errors { #expect(error <= 1e-4, "ABMIL N=\(n): \(name) relative error \(error)") }
+      print("MIL golden abmil N=\(n): " + errors.map { "\($0.0) \($0.1)" }.joined(separator: ", "))
+    }
+  }
+
+  /// The Swift TransMIL at its default (official) sizes has exactly the official state-dict keys
+  /// and shapes of `TransMIL(n_classes=2)` at width 512 and 1024 input features.
+  @Test func transMILDefaultSizesHaveTheOfficialKeysAndShapes() throws {
+    let fixture = try Fixture()
+    let official = try #require(fixture.meta["transmil_official_keys"] as? [[Any]])
+    let expected = official.compactMap { pair -> String? in
+      guard let name = pair.first as? String, let shape = pair.last as? [Int] else { return nil }
+      return "\(name) \(shape)"
+    }
+    var g = RandomGenerator(seed: 0)
+    let model = TransMIL(classes: 2, using: &g)
+    #expect(model.namedParameters.map { "\($0.name) \($0.tensor.shape)" } == expected)
+  }
+}
