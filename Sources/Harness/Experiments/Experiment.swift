@@ -154,6 +154,7 @@ public enum MethodKind: String, CaseIterable, Sendable {
   case swav
   case abmil
   case transmil
+  case panther
 
   /// The experiment type that runs this method.
   public var experiment: any Experiment.Type {
@@ -167,6 +168,7 @@ public enum MethodKind: String, CaseIterable, Sendable {
     case .swav: return SelfSupervisedExperiment<SwAVVariant>.self
     case .abmil: return ABMILExperiment.self
     case .transmil: return TransMILExperiment.self
+    case .panther: return PantherExperiment.self
     }
   }
 
