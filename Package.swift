@@ -69,7 +69,7 @@ let package = Package(
     .testTarget(name: "NNTests", dependencies: ["NN", "_TestSupport"], resources: [.copy("Fixtures")]),
     .testTarget(name: "VisionTests", dependencies: ["Vision"], resources: [.copy("Fixtures")]),
     .testTarget(name: "SlidesTests", dependencies: ["Slides", "Basics"], resources: [.copy("Fixtures")]),
-    .testTarget(name: "MethodsTests", dependencies: ["Methods"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "MethodsTests", dependencies: ["Methods", "_TestSupport"], resources: [.copy("Fixtures")]),
     .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
     .testTarget(name: "HarnessTests", dependencies: ["Harness", "_TestSupport"]),
     .testTarget(
