@@ -313,24 +313,11 @@ struct SlidesCommand: ParsableCommand {
       }
       let outDir = URL(fileURLWithPath: out).standardizedFileURL.path
       let line = ProgressLine("extracting bags", total: sources.slides.count, unit: "slides")
-      var entries: [BagStore.Entry] = []
-      var times = StageTimes()
       let start = Date()
-      for slide in sources.slides {
-        let (bag, stage) = try extractor.extract(slidePath: slide.path, slideID: slide.id, annotations: slide.annotations)
-        times.add(stage)
-        let path = outDir + "/\(slide.id).safetensors"
-        try bag.write(to: path)
-        entries.append(
-          BagStore.Entry(
-            slideID: slide.id, path: path, instanceCount: bag.instanceCount, featureDimension: bag.featureDimension,
-            counts: bag.info.counts, tumourInstances: bag.instanceLabels.map { $0.reduce(0, +) }))
-        line.advance(note: "\(slide.id): \(bag.instanceCount) tiles")
-      }
+      let (entries, times) = try extractor.writeStore(
+        sources.slides.map { BagExtractor.SlideInput(id: $0.id, path: $0.path, annotations: $0.annotations) },
+        table: sources.table, to: outDir, progress: { _, _, note in line.advance(note: note) })
       line.finish()
-      try BagStore.tableText(entries, directory: outDir).write(
-        toFile: outDir + "/" + BagStore.tableName, atomically: true, encoding: .utf8)
-      if let table = sources.table { try table.write(to: outDir + "/" + BagStore.slideTableName) }
       let seconds = Date().timeIntervalSince(start)
       let instances = entries.reduce(0) { $0 + $1.instanceCount }
       print(

@@ -1,0 +1,202 @@
+import Engine
+import Foundation
+import Slides
+
+/// The slide-level task a MIL target learns, read from the slide table (`SlideRecord`).
+public enum MILTask: String, CaseIterable, Sendable {
+  /// Tumour present (`label`): one tumour instance suffices (the classic MIL assumption).
+  case tumour
+  /// `relational_label`: lymphoid aggregates AND necrosis both present, which no attention-
+  /// weighted pooling of independent instance scores can decide (see `SyntheticSlides`).
+  case relational
+  /// Survival (`survival_months`, `event`); the class label is the event indicator.
+  case survival
+
+  /// The slide table column the task reads (for messages).
+  public var column: String {
+    switch self {
+    case .tumour: "label"
+    case .relational: "relational_label"
+    case .survival: "survival_months, event"
+    }
+  }
+
+  /// The slide's class label for this task, or nil when the table lacks it.
+  public func label(of record: SlideRecord) -> Int? {
+    switch self {
+    case .tumour: record.label
+    case .relational: record.relationalLabel
+    case .survival: record.survivalMonths == nil ? nil : record.event
+    }
+  }
+}
+
+/// One slide as a MIL bag: its features, its task label and, when annotated, its instance labels.
+public struct MILBag: @unchecked Sendable {
+  /// Slide id.
+  public var slideID: String
+  /// Instance features `[N, D]` (no gradient).
+  public var features: Tensor
+  /// The task's slide label (class index; for `survival` the event indicator).
+  public var label: Int
+  /// Per-instance labels (tumour fraction ≥ 0.5), when the bag was extracted with annotations.
+  public var instanceLabels: [Int]?
+  /// Survival time and event indicator, when the slide table has them.
+  public var survivalMonths: Double?
+  public var event: Int?
+
+  /// Instances N.
+  public var instanceCount: Int { features.shape[0] }
+
+  public init(
+    slideID: String, features: Tensor, label: Int, instanceLabels: [Int]? = nil, survivalMonths: Double? = nil,
+    event: Int? = nil
+  ) {
+    self.slideID = slideID
+    self.features = features
+    self.label = label
+    self.instanceLabels = instanceLabels
+    self.survivalMonths = survivalMonths
+    self.event = event
+  }
+}
+
+/// The bags of a MIL run, split into training (after `--subset`), validation and test slides.
+public struct MILSplits: @unchecked Sendable {
+  public var train: [MILBag]
+  public var val: [MILBag]
+  public var test: [MILBag]
+  /// Feature dimension D.
+  public var featureDimension: Int
+  /// Number of classes: the largest label in any split plus one, at least 2.
+  public var classCount: Int
+  /// The bag folder and its identity.
+  public var dataset: BagDataset
+  /// Training slides before `--subset`.
+  public var fullTrainCount: Int
+}
+
+/// Shared data handling of the MIL targets (ABMIL, TransMIL, PANTHER, INS): config keys for the
+/// bag extraction, loading the splits, and `--subset` over the training slides.
+///
+/// ```swift
+/// let data = try context.loadBags(task: .tumour, settings: MILData.extraction(config))
+/// for bag in data.train { … bag.features [N, D], bag.label, bag.instanceLabels … }
+/// ```
+public enum MILData {
+  /// Config keys every MIL target shares (add them to the experiment's schema).
+  public static var schema: [ConfigKey] {
+    [
+      ConfigKey("encoder", .string, default: .string("small"), "tile encoder of the synthetic bags: small | resnet18", check: { v in
+        if case .string(let s) = v, TileEncoderKind(rawValue: s) != nil { return nil }
+        return "expected small or resnet18"
+      }),
+      ConfigKey("preset", .string, default: .string("camelyon16"), "tiling preset of the synthetic bags (Datasets/presets/tiling.yaml)"),
+      ConfigKey("trainPerClass", .int, default: .int(0), "synthetic slides per slide label in train (0: the manifest's 20)", check: nonNegative),
+      ConfigKey("valPerClass", .int, default: .int(0), "synthetic slides per slide label in val (0: the manifest's 4)", check: nonNegative),
+      ConfigKey("testPerClass", .int, default: .int(0), "synthetic slides per slide label in test (0: the manifest's 8)", check: nonNegative),
+      ConfigKey("bootstrap", .int, default: .int(1000), "bootstrap resamples of the test AUC interval", check: nonNegative),
+    ]
+  }
+
+  static let nonNegative: @Sendable (ConfigValue) -> String? = { v in
+    if case .int(let n) = v, n >= 0, n <= 100_000 { return nil }
+    return "expected an integer in 0...100000"
+  }
+
+  /// Extraction settings from the shared keys (split sizes of 0 keep the manifest's).
+  public static func extraction(_ config: ResolvedConfig) -> BagExtractionSettings {
+    var s = BagExtractionSettings()
+    s.encoder = TileEncoderKind(rawValue: config.string("encoder")) ?? .small
+    s.preset = config.string("preset")
+    for (split, key) in [("train", "trainPerClass"), ("val", "valPerClass"), ("test", "testPerClass")] {
+      let n = config.int(key)
+      if n > 0 { s.perClass[split] = n }
+    }
+    return s
+  }
+
+  /// Seed of the `--subset` selection (one subset for every run seed, as the SSL targets).
+  public static let subsetSeed: UInt64 = 0x5B5E7_B465
+
+  /// Seed of the validation carve-out for a bag folder without a `val` split.
+  public static let validationSeed: UInt64 = 0x7A1
+
+  /// The splits of `dataset` for `task`: slide-table splits `train`, `val` and `test`. A folder
+  /// without `val` gives a class-stratified 20% of `train` to validation. Then `subset` (percent)
+  /// keeps a class-stratified subset of the training slides (`Sampling.stratifiedSubset`:
+  /// rounding up, at least one slide per class); validation and test never change.
+  /// - Throws: `InputError.badData` for a missing split, a slide without the task's label, or a
+  ///   bag that does not load.
+  public static func splits(of dataset: BagDataset, task: MILTask, subset: Double) throws -> MILSplits {
+    let store = dataset.store
+    func bags(_ entries: [BagStore.Entry]) throws -> [MILBag] {
+      try entries.map { entry in
+        guard let record = entry.record, let label = task.label(of: record) else {
+          throw InputError.badData(
+            path: store.directory,
+            message: "slide '\(entry.slideID)' has no \(task.column) in slides.csv (needed by the \(task.rawValue) task)")
+        }
+        let bag: FeatureBag
+        do { bag = try store.load(entry.slideID) } catch { throw InputError.badData(path: entry.path, message: "\(error)") }
+        guard bag.instanceCount > 0 else {
+          throw InputError.badData(path: entry.path, message: "bag of slide '\(entry.slideID)' has no instances")
+        }
+        return MILBag(
+          slideID: entry.slideID, features: bag.featureTensor, label: label, instanceLabels: bag.instanceLabels,
+          survivalMonths: record.survivalMonths, event: record.event)
+      }
+    }
+    var train = try bags(store.entries(inSplit: "train"))
+    var val = try bags(store.entries(inSplit: "val"))
+    let test = try bags(store.entries(inSplit: "test"))
+    guard !train.isEmpty, !test.isEmpty else {
+      throw InputError.badData(
+        path: store.directory, message: "slides.csv needs slides in the splits train and test (found \(store.splits))")
+    }
+    if val.isEmpty {
+      let held = Set(Sampling.stratifiedSubset(labels: train.map(\.label), percent: 20, seed: validationSeed))
+      val = train.indices.filter { held.contains($0) }.map { train[$0] }
+      train = train.indices.filter { !held.contains($0) }.map { train[$0] }
+    }
+    let fullCount = train.count
+    let keep = Sampling.stratifiedSubset(labels: train.map(\.label), percent: subset, seed: subsetSeed)
+    train = keep.map { train[$0] }
+    let dims = Set((train + val + test).map { $0.features.shape[1] })
+    guard dims.count == 1, let d = dims.first else {
+      throw InputError.badData(path: store.directory, message: "bags have different feature dimensions \(dims.sorted())")
+    }
+    let classes = max(2, ((train + val + test).map(\.label).max() ?? 1) + 1)
+    return MILSplits(
+      train: train, val: val, test: test, featureDimension: d, classCount: classes, dataset: dataset,
+      fullTrainCount: fullCount)
+  }
+}
+
+extension RunContext {
+  /// Opens the run's bags: the target's synthetic slides extracted with `settings` (cached), or
+  /// the user's `--data` folder of bags; reports the dataset to the runner and returns the
+  /// splits for `task` with `--subset` applied to the training slides.
+  public func loadBags(task: MILTask, settings: BagExtractionSettings) throws -> MILSplits {
+    let dataset: BagDataset
+    switch data {
+    case .synthetic(let manifest, _):
+      let slideBar = LazyProgress(label: "generating slides", unit: "slides", make: progress)
+      let bagBar = LazyProgress(label: "extracting bags", unit: "slides", make: progress)
+      dataset = try BagDatasetLoader(cacheDirectory: loader.cacheDirectory).load(
+        manifest, settings: settings, threads: spec.threads,
+        progress: { stage, done, total in (stage == "slides" ? slideBar : bagBar).update(done: done, total: total) })
+      slideBar.finish()
+      bagBar.finish()
+    case .imageFolder(let url) where BagDatasetLoader.isBagFolder(url):
+      dataset = try BagDatasetLoader.open(directory: url)
+    default:
+      throw InputError.badData(
+        path: data.label,
+        message: "expected a folder of feature bags (bags.csv and slides.csv, as `replicate slides extract` writes)")
+    }
+    onDataset(
+      TileSet(images: [], labels: [], classNames: [], names: [], datasetId: dataset.datasetId, contentHash: dataset.contentHash))
+    return try MILData.splits(of: dataset, task: task, subset: spec.subset)
+  }
+}

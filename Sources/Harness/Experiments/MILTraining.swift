@@ -1,0 +1,229 @@
+import Engine
+import Foundation
+import Methods
+import NN
+
+/// A MIL classifier the shared loop trains: one bag in, slide logits and (optionally) one score
+/// per instance out.
+public protocol MILClassifier: Module {
+  /// - Parameter bag: `[N, D]` instance features.
+  /// - Returns: logits `[1, C]` (C = 1: one logit, sigmoid + binary cross-entropy; C ≥ 2:
+  ///   softmax + cross-entropy) and instance scores `[N]` or nil.
+  func classify(_ bag: Tensor, using generator: inout RandomGenerator) -> (logits: Tensor, instanceScores: Tensor?)
+}
+
+extension TransMIL: MILClassifier {
+  /// The bag as a batch of one (`[1, N, D]`); TransMIL has no instance scores.
+  public func classify(_ bag: Tensor, using generator: inout RandomGenerator) -> (logits: Tensor, instanceScores: Tensor?) {
+    (self(bag.reshaped([1, bag.shape[0], bag.shape[1]]), using: &generator), nil)
+  }
+}
+
+/// How a MIL model is optimised: the optimiser, early stopping and gradient accumulation.
+public struct MILTrainingSettings: Sendable, Equatable {
+  /// The optimisers the MIL targets use.
+  public enum Optimizer: String, Sendable, CaseIterable {
+    /// TransMIL's `lookahead_radam`: `Lookahead(RAdam)` with TransMIL's own RAdam and Lookahead
+    /// (`RAdam.Variant.transMIL`, `Lookahead.Variant.transMIL`, α 0.5, k 6), weight decay only on
+    /// parameters with ≥ 2 dimensions (`add_weight_decay`).
+    case lookaheadRAdam = "lookahead-radam"
+    /// `torch.optim.Adam(lr, betas=(0.9, 0.999), weight_decay)` on every parameter, as the ABMIL
+    /// repository's `main.py` (lr 5e-4, weight_decay 10e-5 = 1e-4): L2 decay added to the
+    /// gradient (`g + λp`) before the Adam update.
+    case adam
+  }
+
+  public var optimizer: Optimizer
+  public var learningRate: Float
+  public var weightDecay: Float
+  /// Maximum epochs over the training bags.
+  public var maxEpochs: Int
+  /// Early stopping on the validation loss (Lightning's `EarlyStopping(monitor="val_loss",
+  /// mode="min", patience)`): stop after `patience` epochs without a strictly lower loss and
+  /// restore the weights of the best epoch (TransMIL tests its best-`val_loss` checkpoint).
+  /// 0: no early stopping; the last epoch's weights are kept.
+  public var patience: Int
+  /// Bags per optimiser step (Lightning's `accumulate_grad_batches`: each bag's loss is divided
+  /// by it; a remainder at the end of an epoch still steps).
+  public var gradientAccumulation: Int
+
+  public init(
+    optimizer: Optimizer, learningRate: Float, weightDecay: Float, maxEpochs: Int, patience: Int,
+    gradientAccumulation: Int
+  ) {
+    self.optimizer = optimizer
+    self.learningRate = learningRate
+    self.weightDecay = weightDecay
+    self.maxEpochs = maxEpochs
+    self.patience = patience
+    self.gradientAccumulation = gradientAccumulation
+  }
+
+  /// TransMIL's official training (`Camelyon/TransMIL.yaml`): Lookahead-RAdam, lr 2e-4, weight
+  /// decay 1e-5, accumulation 2, early stopping with patience 10 (max 200 epochs officially).
+  public static func transMIL(maxEpochs: Int, patience: Int = 10) -> MILTrainingSettings {
+    MILTrainingSettings(
+      optimizer: .lookaheadRAdam, learningRate: 2e-4, weightDecay: 1e-5, maxEpochs: maxEpochs, patience: patience,
+      gradientAccumulation: 2)
+  }
+}
+
+/// What a training produced: per-epoch losses and the epoch whose weights were kept.
+public struct MILTrainingResult: Sendable {
+  /// Mean training loss of each epoch (undivided by the accumulation).
+  public var trainLosses: [Double] = []
+  /// Mean validation loss after each epoch.
+  public var validationLosses: [Double] = []
+  /// 1-based epoch whose weights the model holds at the end.
+  public var bestEpoch = 0
+  /// Wall time of the training.
+  public var seconds = 0.0
+}
+
+/// The bag-at-a-time training and inference loop of the MIL targets (batch size 1, as TransMIL,
+/// ABMIL and CLAM train).
+///
+/// Each epoch visits the training bags in a fresh random order (`shuffle=True`), runs the model
+/// in training mode, back-propagates `loss / accumulation` and steps every `accumulation` bags;
+/// then the validation loss is computed in evaluation mode (no dropout) and early stopping
+/// decides. Losses: one logit → `−[y log p + (1−y) log(1−p)]` with `p = σ(z)` clamped to
+/// `[1e-5, 1 − 1e-5]` (ABMIL's `calculate_objective`); several → softmax cross-entropy.
+public enum MILTraining {
+  /// The loss of one bag's logits `[1, C]` for `label`.
+  public static func loss(logits: Tensor, label: Int) -> Tensor {
+    if logits.shape[1] == 1 {
+      let p = logits.sigmoid().reshaped([1])
+      // Clamp as ABMIL's torch.clamp(Y_prob, 1e-5, 1 - 1e-5): outside the range the gradient is 0.
+      let v = p.item
+      if v < 1e-5 || v > 1 - 1e-5 {
+        let c = Float(min(max(Double(v), 1e-5), 1 - 1e-5))
+        let constant = Tensor(shape: [1], data: [label == 1 ? -logf(c) : -logf(1 - c)])
+        return constant.reshaped([])
+      }
+      let y = Float(label)
+      let term = label == 1 ? p.log() * y : (Tensor(shape: [1], data: [1]) - p).log() * (1 - y)
+      return (term * -1).sum()
+    }
+    return Loss.crossEntropy(logits: logits, labels: [label])
+  }
+
+  /// Class probabilities of logits `[1, C]`: `[1 − σ(z), σ(z)]` for one logit, else softmax.
+  public static func probabilities(_ logits: Tensor) -> [Double] {
+    if logits.shape[1] == 1 {
+      let p = 1 / (1 + exp(-Double(logits.data[0])))
+      return [1 - p, p]
+    }
+    return logits.softmax(axis: -1).data.map(Double.init)
+  }
+
+  /// Mean loss over `bags` in evaluation mode.
+  public static func meanLoss(_ model: some MILClassifier, bags: [MILBag]) -> Double {
+    guard !bags.isEmpty else { return .nan }
+    model.isTraining = false
+    var g = RandomGenerator(seed: 0)
+    let total = Tensor.withoutGrad {
+      bags.reduce(0.0) { $0 + Double(loss(logits: model.classify($1.features, using: &g).logits, label: $1.label).item) }
+    }
+    return total / Double(bags.count)
+  }
+
+  /// Slide probabilities `[bag][class]` and instance scores (nil when the model gives none) in
+  /// evaluation mode.
+  public static func predict(_ model: some MILClassifier, bags: [MILBag]) -> (
+    probabilities: [[Double]], instanceScores: [[Double]]?
+  ) {
+    model.isTraining = false
+    var g = RandomGenerator(seed: 0)
+    var probs: [[Double]] = [], scores: [[Double]] = []
+    var haveScores = true
+    Tensor.withoutGrad {
+      for bag in bags {
+        let out = model.classify(bag.features, using: &g)
+        probs.append(probabilities(out.logits))
+        if let s = out.instanceScores { scores.append(s.data.map(Double.init)) } else { haveScores = false }
+      }
+    }
+    return (probs, haveScores ? scores : nil)
+  }
+
+  /// Trains `model` on `train`, early-stopping on `validation`.
+  /// - Parameters:
+  ///   - generator: draws the epoch orders and dropout masks (split it per model).
+  ///   - onEpoch: called after each epoch with (epoch, train loss, validation loss); throw to stop
+  ///     (for example `CancellationError` on Ctrl-C).
+  public static func train(
+    _ model: some MILClassifier, train: [MILBag], validation: [MILBag], settings: MILTrainingSettings,
+    using generator: inout RandomGenerator, onEpoch: (Int, Double, Double) throws -> Void = { _, _, _ in }
+  ) throws -> MILTrainingResult {
+    precondition(!train.isEmpty, "MILTraining.train: no training bags")
+    precondition(settings.gradientAccumulation >= 1, "MILTraining.train: accumulation must be at least 1")
+    let start = Date()
+    let parameters = model.parameters
+    let optimizer: any NN.Optimizer
+    switch settings.optimizer {
+    case .lookaheadRAdam:
+      let inner = RAdam(
+        parameters: parameters, learningRate: settings.learningRate, weightDecay: settings.weightDecay,
+        decayRule: .matricesOnly, variant: .transMIL)
+      optimizer = Lookahead(inner, parameters: parameters, alpha: 0.5, k: 6, variant: .transMIL)
+    case .adam:
+      optimizer = AdamW(parameters: parameters, learningRate: settings.learningRate, weightDecay: 0)
+    }
+    let l2: Float = settings.optimizer == .adam ? settings.weightDecay : 0
+    let step = {
+      if l2 != 0 {
+        for p in parameters {
+          guard let g = p.grad else { continue }
+          let values = p.data
+          p.grad = Tensor(shape: g.shape, data: zip(g.data, values).map { $0 + l2 * $1 })
+        }
+      }
+      optimizer.step()
+      for p in parameters { p.zeroGrad() }
+    }
+    var result = MILTrainingResult()
+    var best = Double.infinity
+    var bestWeights: [[Float]]?
+    var wait = 0
+    let scale = 1 / Float(settings.gradientAccumulation)
+    for epoch in 1...max(settings.maxEpochs, 1) {
+      model.isTraining = true
+      for p in parameters { p.zeroGrad() }
+      let order = generator.permutation(train.count)
+      var epochLoss = 0.0
+      for (i, index) in order.enumerated() {
+        let bag = train[index]
+        let loss = loss(logits: model.classify(bag.features, using: &generator).logits, label: bag.label)
+        epochLoss += Double(loss.item)
+        if loss.requiresGrad {
+          (loss * scale).backward()
+        }
+        if (i + 1) % settings.gradientAccumulation == 0 || i + 1 == order.count { step() }
+      }
+      let trainLoss = epochLoss / Double(train.count)
+      let validationLoss = validation.isEmpty ? trainLoss : meanLoss(model, bags: validation)
+      result.trainLosses.append(trainLoss)
+      result.validationLosses.append(validationLoss)
+      try onEpoch(epoch, trainLoss, validationLoss)
+      guard settings.patience > 0 else {
+        result.bestEpoch = epoch
+        continue
+      }
+      if validationLoss < best {
+        best = validationLoss
+        bestWeights = model.namedParameters.map(\.tensor.data)
+        result.bestEpoch = epoch
+        wait = 0
+      } else {
+        wait += 1
+        if wait >= settings.patience { break }
+      }
+    }
+    if let bestWeights {
+      for ((_, tensor), values) in zip(model.namedParameters, bestWeights) { tensor.assign(values) }
+    }
+    model.isTraining = false
+    result.seconds = Date().timeIntervalSince(start)
+    return result
+  }
+}

@@ -1,0 +1,115 @@
+import Engine
+import Foundation
+import Methods
+import NN
+import Testing
+import _TestSupport
+
+@Suite struct ABMILTests {
+  /// A small model in evaluation mode and a bag of `n` instances.
+  func model(classes: Int = 1, seed: UInt64 = 0) -> ABMIL {
+    var g = RandomGenerator(seed: seed)
+    let m = ABMIL(inputDimension: 6, hidden: 5, attentionDimension: 4, classes: classes, using: &g)
+    m.isTraining = false
+    return m
+  }
+
+  func bag(_ n: Int, seed: UInt64 = 1, requiresGrad: Bool = false) -> Tensor {
+    var g = RandomGenerator(seed: seed)
+    return Tensor.randomNormal([n, 6], using: &g, requiresGrad: requiresGrad)
+  }
+
+  @Test func attentionIsADistributionOverInstances() {
+    var g = RandomGenerator(seed: 2)
+    for n in [1, 3, 17] {
+      let (logits, attention) = model(classes: 3)(bag(n), using: &g)
+      #expect(logits.shape == [1, 3])
+      #expect(attention.shape == [1, n])
+      #expect(abs(attention.data.reduce(0, +) - 1) < 1e-5)
+      #expect(attention.data.allSatisfy { $0 > 0 })
+    }
+  }
+
+  /// The bag output is a function of the set: permuting the instances permutes the attention
+  /// and leaves the logits unchanged (Ilse et al. 2018, Theorem 1).
+  @Test func bagOutputIsPermutationInvariant() {
+    let m = model()
+    let x = bag(9)
+    let permutation = [4, 0, 8, 2, 7, 1, 6, 3, 5]
+    let rows = x.data
+    let permuted = Tensor(shape: [9, 6], data: permutation.flatMap { Array(rows[($0 * 6)..<($0 * 6 + 6)]) })
+    var g = RandomGenerator(seed: 3)
+    let (a, attentionA) = m(x, using: &g)
+    let (b, attentionB) = m(permuted, using: &g)
+    #expect(abs(a.data[0] - b.data[0]) < 1e-5)
+    for (i, source) in permutation.enumerated() { #expect(abs(attentionB.data[i] - attentionA.data[source]) < 1e-6) }
+  }
+
+  /// A one-instance bag attends fully to it, so the output is the classifier on `H`.
+  @Test func singleInstanceBagIsTheInstanceClassifier() {
+    let m = model(classes: 2)
+    let x = bag(1)
+    var g = RandomGenerator(seed: 4)
+    let (logits, attention) = m(x, using: &g)
+    #expect(attention.data == [1])
+    let expected = m.classifier(m.featureExtractor(x).relu()).data
+    for (v, e) in zip(logits.data, expected) { #expect(abs(v - e) < 1e-6) }
+  }
+
+  @Test func probabilitiesAreSigmoidForOneClassAndSoftmaxOtherwise() {
+    let one = ABMIL.probabilities(Tensor(shape: [1, 1], data: [0.5])).data[0]
+    #expect(abs(one - 1 / (1 + expf(-0.5))) < 1e-6)
+    let many = ABMIL.probabilities(Tensor(shape: [1, 3], data: [1, 2, 3])).data
+    #expect(abs(many.reduce(0, +) - 1) < 1e-6 && many[2] > many[1] && many[1] > many[0])
+  }
+
+  /// Autograd through the whole model (logits and attention) agrees with central differences,
+  /// for the input and every parameter.
+  @Test func gradientsMatchFiniteDifferences() {
+    for classes in [1, 3] {
+      let m = model(classes: classes, seed: 5)
+      let x = bag(4, seed: 6, requiresGrad: true)
+      var g = RandomGenerator(seed: 7)
+      let logits = GradientCheck.maxRelativeError(of: { _ in m(x, using: &g).logits }, at: [x] + m.parameters)
+      #expect(logits < 5e-2, "ABMIL logits (\(classes) classes): \(logits)")
+      let attention = GradientCheck.maxRelativeError(of: { _ in m(x, using: &g).attention }, at: [x] + m.parameters)
+      #expect(attention < 5e-2, "ABMIL attention (\(classes) classes): \(attention)")
+    }
+  }
+
+  /// Dropout acts only in training mode.
+  @Test func dropoutOnlyInTraining() {
+    var g = RandomGenerator(seed: 8)
+    let m = ABMIL(inputDimension: 6, hidden: 32, attentionDimension: 4, dropout: 0.5, using: &g)
+    let x = bag(5)
+    m.isTraining = false
+    let a = m(x, using: &g).logits.data, b = m(x, using: &g).logits.data
+    #expect(a == b)
+    m.isTraining = true
+    #expect(m(x, using: &g).logits.data != a)
+  }
+
+  @Test func stateDictNamesAreTheOfficialOnes() {
+    var g = RandomGenerator(seed: 9)
+    let m = ABMIL(inputDimension: 128, classes: 2, using: &g)
+    let names = m.namedParameters.map(\.name)
+    #expect(
+      names == [
+        "feature_extractor_part2.0.weight", "feature_extractor_part2.0.bias", "attention_V.0.weight",
+        "attention_V.0.bias", "attention_U.0.weight", "attention_U.0.bias", "attention_w.weight",
+        "attention_w.bias", "classifier.0.weight", "classifier.0.bias",
+      ])
+    let shapes = m.namedParameters.map(\.tensor.shape)
+    #expect(shapes == [[500, 128], [500], [128, 500], [128], [128, 500], [128], [1, 128], [1], [2, 500], [2]])
+    // Round trip through the state dict, with the 2020–2023 key name for attention_w.
+    let old = m.stateDict().map {
+      SafeTensorsEntry(
+        name: $0.name.replacingOccurrences(of: "attention_w.", with: "attention_weights."), shape: $0.shape,
+        values: $0.values)
+    }
+    let copy = ABMIL(inputDimension: 128, classes: 2, using: &g)
+    let report = copy.loadStateDict(ABMIL.canonicalStateDict(old))
+    #expect(report.isExact, "\(report)")
+    #expect(copy.attentionW.weight.data == m.attentionW.weight.data)
+  }
+}
