@@ -152,6 +152,7 @@ public enum MethodKind: String, CaseIterable, Sendable {
   case simclr
   case instdisc
   case swav
+  case ins
 
   /// The experiment type that runs this method.
   public var experiment: any Experiment.Type {
@@ -163,6 +164,7 @@ public enum MethodKind: String, CaseIterable, Sendable {
     case .simclr: return SelfSupervisedExperiment<SimCLRVariant>.self
     case .instdisc: return SelfSupervisedExperiment<InstDiscVariant>.self
     case .swav: return SelfSupervisedExperiment<SwAVVariant>.self
+    case .ins: return INSExperiment.self
     }
   }
 
