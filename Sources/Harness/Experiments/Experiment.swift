@@ -155,6 +155,7 @@ public enum MethodKind: String, CaseIterable, Sendable {
   case abmil
   case transmil
   case panther
+  case ins
 
   /// The experiment type that runs this method.
   public var experiment: any Experiment.Type {
@@ -169,6 +170,7 @@ public enum MethodKind: String, CaseIterable, Sendable {
     case .abmil: return ABMILExperiment.self
     case .transmil: return TransMILExperiment.self
     case .panther: return PantherExperiment.self
+    case .ins: return INSExperiment.self
     }
   }
 
