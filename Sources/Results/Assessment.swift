@@ -9,8 +9,17 @@ public struct ClaimAssessment: Sendable {
   public var expected: Verdict?
   /// Per run: seed and outcome.
   public var outcomes: [(seed: Int64, outcome: ClaimOutcome)]
-  /// Gated: fails when the verdict differs from the calibrated one.
-  public var passed: Bool { expected.map { $0 == verdict } ?? true }
+  /// Gated: fails when the verdict contradicts the calibrated one (`consistent`).
+  public var passed: Bool { expected.map { Self.consistent(verdict, calibrated: $0) } ?? true }
+
+  /// Whether a verdict over the gated runs agrees with the calibrated verdict. A definite
+  /// calibrated verdict (reproduced, not reproduced) must be met exactly. An inconclusive one means
+  /// the calibration seeds disagreed, so a run over fewer seeds may land either way and only
+  /// `not-run` contradicts it; re-running the calibration's own seeds gives inconclusive again.
+  public static func consistent(_ verdict: Verdict, calibrated: Verdict) -> Bool {
+    if calibrated == .inconclusive { return verdict != .notRun }
+    return verdict == calibrated
+  }
 }
 
 /// The runs of one (target, profile, subset) judged against the current bands.

@@ -9,7 +9,7 @@ struct CalibrateCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "calibrate",
     abstract: "Run several seeds and write the resulting bands and claim verdicts into Replications/<target>/bands.yaml.",
-    discussion: "Band rule: \(Checks.bandRule). Claims get the verdict the runs reach; a later change of verdict fails the gate.")
+    discussion: "Band rule: \(Checks.bandRule). Claims get the verdict the runs reach; a later change of a definite verdict fails the gate (an inconclusive one accepts either).")
 
   @Argument(help: "Target id.")
   var target: String
