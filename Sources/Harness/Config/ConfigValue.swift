@@ -168,3 +168,22 @@ public struct ResolvedConfig: Sendable, Equatable {
     return vs.compactMap(\.doubleValue)
   }
 }
+
+/// Validators shared by the experiments' config schemas (`ConfigKey.check`).
+public enum ConfigCheck {
+  /// An integer in `lo...hi`.
+  public static func range(_ lo: Int, _ hi: Int) -> @Sendable (ConfigValue) -> String? {
+    { v in
+      if case .int(let n) = v, n >= lo, n <= hi { return nil }
+      return "expected an integer in \(lo)...\(hi)"
+    }
+  }
+
+  /// One of `options`.
+  public static func oneOf(_ options: [String]) -> @Sendable (ConfigValue) -> String? {
+    { v in
+      if case .string(let s) = v, options.contains(s) { return nil }
+      return "expected one of \(options.joined(separator: ", "))"
+    }
+  }
+}

@@ -21,28 +21,27 @@ import NN
 /// epoch with the best *test* instance AUC).
 public enum INSExperiment: Experiment {
   public static var schema: [ConfigKey] {
-    typealias S = SelfSupervisedExperiment<MoCoV2Variant>
     return MILData.schema + [
-      ConfigKey("epochs", .int, default: .int(40), "training epochs (official 40)", check: S.range(1, 100_000)),
-      ConfigKey("warmupEpochs", .int, default: .int(1), "epochs of InfoNCE + bag constraint before prototype updating (prot_start, official 1)", check: S.range(0, 100_000)),
-      ConfigKey("batchSize", .int, default: .int(64), "instances per step (official 64)", check: S.range(2, 65_536)),
+      ConfigKey("epochs", .int, default: .int(40), "training epochs (official 40)", check: ConfigCheck.range(1, 100_000)),
+      ConfigKey("warmupEpochs", .int, default: .int(1), "epochs of InfoNCE + bag constraint before prototype updating (prot_start, official 1)", check: ConfigCheck.range(0, 100_000)),
+      ConfigKey("batchSize", .int, default: .int(64), "instances per step (official 64)", check: ConfigCheck.range(2, 65_536)),
       ConfigKey("learningRate", .double, default: .double(0.01), "SGD learning rate (official 0.01)"),
       ConfigKey("momentum", .double, default: .double(0.9), "SGD momentum (official 0.9)"),
       ConfigKey("weightDecay", .double, default: .double(1e-3), "SGD weight decay (official 1e-3)"),
       ConfigKey("cosine", .bool, default: .bool(false), "per-epoch cosine to lr·1e-3 (official --cosine, off by default)"),
       ConfigKey("bagWeight", .double, default: .double(1), "weight wl of the mean-pooling bag constraint (argparse 1, README 0.5)"),
-      ConfigKey("queueSize", .int, default: .int(8192), "queue of keys (official 8192; capped at the training instances)", check: S.range(1, 1_000_000)),
-      ConfigKey("encoderHidden", .int, default: .int(512), "hidden width of the feature encoder MLP", check: S.range(1, 65_536)),
-      ConfigKey("encoderOutput", .int, default: .int(512), "encoder output, read by classifier and head (ResNet-18: 512)", check: S.range(1, 65_536)),
-      ConfigKey("lowDimension", .int, default: .int(128), "contrastive embedding size (low_dim 128)", check: S.range(1, 65_536)),
+      ConfigKey("queueSize", .int, default: .int(8192), "queue of keys (official 8192; capped at the training instances)", check: ConfigCheck.range(1, 1_000_000)),
+      ConfigKey("encoderHidden", .int, default: .int(512), "hidden width of the feature encoder MLP", check: ConfigCheck.range(1, 65_536)),
+      ConfigKey("encoderOutput", .int, default: .int(512), "encoder output, read by classifier and head (ResNet-18: 512)", check: ConfigCheck.range(1, 65_536)),
+      ConfigKey("lowDimension", .int, default: .int(128), "contrastive embedding size (low_dim 128)", check: ConfigCheck.range(1, 65_536)),
       ConfigKey("keyMomentum", .double, default: .double(0.999), "key encoder momentum (moco_m 0.999)"),
       ConfigKey("prototypeMomentum", .double, default: .double(0.9), "prototype momentum (proto_m 0.9)"),
       ConfigKey("temperature", .double, default: .double(0.07), "contrastive temperature (0.07)"),
       ConfigKey("contrastiveWeight", .double, default: .double(0.5), "weight of L_cont (loss_weight 0.5)"),
       ConfigKey("viewDropout", .double, default: .double(0.1), "feature dropout of each view (stand-in for image augmentation)"),
       ConfigKey("abmilArm", .bool, default: .bool(true), "also train ABMIL on the same bags (attention instance scores)"),
-      ConfigKey("abmilEpochs", .int, default: .int(40), "ABMIL arm: maximum epochs", check: S.range(1, 100_000)),
-      ConfigKey("abmilPatience", .int, default: .int(10), "ABMIL arm: early-stopping patience on validation loss (0: off)", check: S.range(0, 100_000)),
+      ConfigKey("abmilEpochs", .int, default: .int(40), "ABMIL arm: maximum epochs", check: ConfigCheck.range(1, 100_000)),
+      ConfigKey("abmilPatience", .int, default: .int(10), "ABMIL arm: early-stopping patience on validation loss (0: off)", check: ConfigCheck.range(0, 100_000)),
     ]
   }
 

@@ -12,23 +12,23 @@ import NN
 public enum PantherExperiment: Experiment {
   public static var schema: [ConfigKey] {
     MILData.schema + [
-      ConfigKey("task", .string, default: .string("tumour"), "slide task of the classification head: tumour | relational", check: oneOf(["tumour", "relational"])),
+      ConfigKey("task", .string, default: .string("tumour"), "slide task of the classification head: tumour | relational", check: ConfigCheck.oneOf(["tumour", "relational"])),
       ConfigKey("survival", .bool, default: .bool(true), "also train a Cox head on the survival task and report c_index"),
-      ConfigKey("prototypes", .int, default: .int(16), "mixture components C (out_size)", check: range(1, 4096)),
-      ConfigKey("armPrototypes", .int, default: .int(32), "C of the comparison arm c<C> (0: no arm)", check: range(0, 4096)),
-      ConfigKey("emSteps", .int, default: .int(1), "EM steps L (em_step)", check: range(1, 100)),
+      ConfigKey("prototypes", .int, default: .int(16), "mixture components C (out_size)", check: ConfigCheck.range(1, 4096)),
+      ConfigKey("armPrototypes", .int, default: .int(32), "C of the comparison arm c<C> (0: no arm)", check: ConfigCheck.range(0, 4096)),
+      ConfigKey("emSteps", .int, default: .int(1), "EM steps L (em_step)", check: ConfigCheck.range(1, 100)),
       ConfigKey("tau", .double, default: .double(1), "prior weight τ of the MAP M step"),
       ConfigKey("priorVariance", .double, default: .double(1), "prior variance eps (V = eps · 1)"),
-      ConfigKey("patchesPerPrototype", .int, default: .int(100_000), "K-means sample: C · this many patches, the first ⌈n/slides⌉ of each slide", check: range(1, 100_000_000)),
-      ConfigKey("kmeansIterations", .int, default: .int(50), "Lloyd rounds per K-means restart", check: range(1, 10_000)),
-      ConfigKey("kmeansRestarts", .int, default: .int(5), "K-means restarts (n_init)", check: range(1, 1000)),
-      ConfigKey("epochs", .int, default: .int(50), "head training epochs (max_epoch)", check: range(1, 100_000)),
-      ConfigKey("batchSize", .int, default: .int(64), "slides per head batch", check: range(1, 65_536)),
+      ConfigKey("patchesPerPrototype", .int, default: .int(100_000), "K-means sample: C · this many patches, the first ⌈n/slides⌉ of each slide", check: ConfigCheck.range(1, 100_000_000)),
+      ConfigKey("kmeansIterations", .int, default: .int(50), "Lloyd rounds per K-means restart", check: ConfigCheck.range(1, 10_000)),
+      ConfigKey("kmeansRestarts", .int, default: .int(5), "K-means restarts (n_init)", check: ConfigCheck.range(1, 1000)),
+      ConfigKey("epochs", .int, default: .int(50), "head training epochs (max_epoch)", check: ConfigCheck.range(1, 100_000)),
+      ConfigKey("batchSize", .int, default: .int(64), "slides per head batch", check: ConfigCheck.range(1, 65_536)),
       ConfigKey("learningRate", .double, default: .double(1e-4), "AdamW learning rate"),
       ConfigKey("weightDecay", .double, default: .double(1e-5), "AdamW weight decay"),
-      ConfigKey("warmupEpochs", .int, default: .int(1), "warm-up epochs before the cosine", check: range(0, 10_000)),
-      ConfigKey("coxTimes", .string, default: .string("bins"), "what orders the Cox risk sets: bins (the official code: quantile time bins) | months", check: oneOf(["bins", "months"])),
-      ConfigKey("timeBins", .int, default: .int(4), "quantile bins of the uncensored training times (n_label_bins)", check: range(1, 100)),
+      ConfigKey("warmupEpochs", .int, default: .int(1), "warm-up epochs before the cosine", check: ConfigCheck.range(0, 10_000)),
+      ConfigKey("coxTimes", .string, default: .string("bins"), "what orders the Cox risk sets: bins (the official code: quantile time bins) | months", check: ConfigCheck.oneOf(["bins", "months"])),
+      ConfigKey("timeBins", .int, default: .int(4), "quantile bins of the uncensored training times (n_label_bins)", check: ConfigCheck.range(1, 100)),
     ]
   }
 
@@ -167,19 +167,5 @@ public enum PantherExperiment: Experiment {
     return Survival.concordanceIndex(
       events: data.test.map { ($0.event ?? 0) == 1 }, times: data.test.map { $0.survivalMonths ?? 0 }, risks: risks)?
       .cIndex
-  }
-
-  static func range(_ lo: Int, _ hi: Int) -> @Sendable (ConfigValue) -> String? {
-    { v in
-      if case .int(let n) = v, n >= lo, n <= hi { return nil }
-      return "expected an integer in \(lo)...\(hi)"
-    }
-  }
-
-  static func oneOf(_ options: [String]) -> @Sendable (ConfigValue) -> String? {
-    { v in
-      if case .string(let s) = v, options.contains(s) { return nil }
-      return "expected one of \(options.joined(separator: ", "))"
-    }
   }
 }

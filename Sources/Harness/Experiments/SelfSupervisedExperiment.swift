@@ -33,18 +33,18 @@ public enum SelfSupervisedExperiment<Variant: SelfSupervisedVariant>: Experiment
         if case .string(let s) = v, BackboneKind.named(s, imageSize: 32) != nil { return nil }
         return "expected resnet-small, resnet-small-wide, resnet18 or vit-tiny"
       }),
-      ConfigKey("tileSize", .int, default: .int(64), "edge of the dataset images (synthetic data)", check: range(16, 1024)),
-      ConfigKey("imageSize", .int, default: .int(32), "edge of the augmented views and evaluation images", check: range(8, 512)),
-      ConfigKey("epochs", .int, default: .int(10), "pretraining epochs over the (subset of the) training split", check: range(1, 100_000)),
-      ConfigKey("batchSize", .int, default: .int(128), "images per batch", check: range(2, 65_536)),
-      ConfigKey("maxTrainImages", .int, default: .int(0), "pretraining set size before --subset, class-stratified (0: the whole split)", check: range(0, 10_000_000)),
-      ConfigKey("optimizer", .string, default: .string("sgd"), "sgd | lars | adamw", check: oneOf(["sgd", "lars", "adamw"])),
+      ConfigKey("tileSize", .int, default: .int(64), "edge of the dataset images (synthetic data)", check: ConfigCheck.range(16, 1024)),
+      ConfigKey("imageSize", .int, default: .int(32), "edge of the augmented views and evaluation images", check: ConfigCheck.range(8, 512)),
+      ConfigKey("epochs", .int, default: .int(10), "pretraining epochs over the (subset of the) training split", check: ConfigCheck.range(1, 100_000)),
+      ConfigKey("batchSize", .int, default: .int(128), "images per batch", check: ConfigCheck.range(2, 65_536)),
+      ConfigKey("maxTrainImages", .int, default: .int(0), "pretraining set size before --subset, class-stratified (0: the whole split)", check: ConfigCheck.range(0, 10_000_000)),
+      ConfigKey("optimizer", .string, default: .string("sgd"), "sgd | lars | adamw", check: ConfigCheck.oneOf(["sgd", "lars", "adamw"])),
       ConfigKey("learningRate", .double, default: .double(0.06), "base learning rate (not rescaled)"),
       ConfigKey("weightDecay", .double, default: .double(5e-4), "weight decay"),
-      ConfigKey("warmupEpochs", .int, default: .int(0), "linear warm-up epochs before the cosine", check: range(0, 10_000)),
-      ConfigKey("knnK", .int, default: .int(200), "neighbours of the weighted kNN", check: range(1, 100_000)),
+      ConfigKey("warmupEpochs", .int, default: .int(0), "linear warm-up epochs before the cosine", check: ConfigCheck.range(0, 10_000)),
+      ConfigKey("knnK", .int, default: .int(200), "neighbours of the weighted kNN", check: ConfigCheck.range(1, 100_000)),
       ConfigKey("knnTemperature", .double, default: .double(0.1), "temperature of the kNN weights exp(sim/T)"),
-      ConfigKey("evalImages", .int, default: .int(0), "test images evaluated (0: all)", check: range(0, 10_000_000)),
+      ConfigKey("evalImages", .int, default: .int(0), "test images evaluated (0: all)", check: ConfigCheck.range(0, 10_000_000)),
       ConfigKey("linearProbe", .bool, default: .bool(true), "also fit a linear probe on frozen features"),
       ConfigKey("dataFraction", .double, default: .double(1), "fraction of the pretraining pool used (class-stratified; arms)", check: { v in
         if let x = v.doubleValue, x > 0, x <= 1 { return nil }
@@ -230,20 +230,6 @@ public enum SelfSupervisedExperiment<Variant: SelfSupervisedVariant>: Experiment
     bar.finish()
     method.setTraining(false)
     return Pretrained(method: method, losses: losses, seconds: Date().timeIntervalSince(start))
-  }
-
-  static func range(_ lo: Int, _ hi: Int) -> @Sendable (ConfigValue) -> String? {
-    { v in
-      if case .int(let n) = v, n >= lo, n <= hi { return nil }
-      return "expected an integer in \(lo)...\(hi)"
-    }
-  }
-
-  static func oneOf(_ options: [String]) -> @Sendable (ConfigValue) -> String? {
-    { v in
-      if case .string(let s) = v, options.contains(s) { return nil }
-      return "expected one of \(options.joined(separator: ", "))"
-    }
   }
 }
 
