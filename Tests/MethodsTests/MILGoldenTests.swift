@@ -67,6 +67,61 @@ import Testing
     }
   }
 
+  /// The counter-based values of Fixtures/make_transmil512_fixture.py, bit for bit: FNV-1a 64 of
+  /// the name, the splitmix64 finaliser of `h + (i + 1)·γ`, 24 bits to `u ∈ [-1, 1)`, then
+  /// `Float(offset + scale·u)` computed in Double (exact, since `scale` is a power of two).
+  enum FixtureValues {
+    static func values(_ name: String, count: Int, scale: Double, offset: Double) -> [Float] {
+      var h: UInt64 = 0xCBF2_9CE4_8422_2325
+      for byte in name.utf8 { h = (h ^ UInt64(byte)) &* 0x100_0000_01B3 }
+      return (1...max(count, 1)).prefix(count).map { i in
+        var z = h &+ UInt64(i) &* 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        z ^= z >> 31
+        let u = Double(z >> 40) / 8_388_608 - 1
+        return Float(offset + scale * u)
+      }
+    }
+  }
+
+  /// The official TransMIL at full size (width 512, 1024 inputs, 256 landmarks, 8 heads × 64) on
+  /// generated weights and bags of 1, 300 and 1000 instances: logits and probabilities agree with
+  /// the official code to 1e-4 relative, for both nystrom-attention slicings.
+  @Test(arguments: [false, true]) func fullSizeTransMILMatchesTheOfficialCode(legacyOutputSlice: Bool) throws {
+    let url = try #require(Bundle.module.url(forResource: "mil_transmil512", withExtension: "json", subdirectory: "Fixtures"))
+    let meta = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+    let tensors = try #require(meta["tensors"] as? [String: [String: Any]])
+    let outputs = try #require(meta["outputs"] as? [String: [Double]])
+    let bagSizes = try #require(meta["bag_sizes"] as? [Int])
+    var entries: [SafeTensorsEntry] = []
+    for (name, spec) in tensors.sorted(by: { $0.key < $1.key }) {
+      let shape = try #require(spec["shape"] as? [Int])
+      let scale = try #require((spec["scale"] as? NSNumber)?.doubleValue)
+      let offset = try #require((spec["offset"] as? NSNumber)?.doubleValue)
+      entries.append(.init(name: name, shape: shape,
+        values: FixtureValues.values(name, count: shape.reduce(1, *), scale: scale, offset: offset)))
+    }
+    var g = RandomGenerator(seed: 0)
+    let model = TransMIL(legacyOutputSlice: legacyOutputSlice, using: &g)
+    model.isTraining = false
+    let report = model.loadStateDict(entries)
+    #expect(report.isExact, "\(report)")
+    let key = legacyOutputSlice ? "transmil_legacy" : "transmil"
+    #expect(bagSizes == [1, 300, 1000])
+    for n in bagSizes {
+      let bag = Tensor(shape: [1, n, 1024], data: FixtureValues.values("bag.\(n)", count: n * 1024, scale: 1, offset: 0))
+      let logits = model(bag, using: &g)
+      let expectedLogits = try #require(outputs["\(key).logits.\(n)"]).map(Float.init)
+      let expectedProb = try #require(outputs["\(key).prob.\(n)"]).map(Float.init)
+      let logitError = Self.relativeError(logits, Tensor(shape: [1, 2], data: expectedLogits))
+      let probError = Self.relativeError(logits.softmax(axis: -1), Tensor(shape: [1, 2], data: expectedProb))
+      #expect(logitError <= 1e-4, "\(key) width 512, N=\(n): logits relative error \(logitError)")
+      #expect(probError <= 1e-4, "\(key) width 512, N=\(n): probabilities relative error \(probError)")
+      print("MIL golden \(key) width 512 N=\(n): logits \(logitError), probabilities \(probError)")
+    }
+  }
+
   /// The two nystrom-attention versions disagree on padded bags, so the flag is exercised.
   @Test func legacySliceChangesPaddedBags() throws {
     let fixture = try Fixture()
