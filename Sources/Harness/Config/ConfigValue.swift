@@ -179,6 +179,24 @@ public enum ConfigCheck {
     }
   }
 
+  /// A positive integer, `1...1_000_000` (counts, sizes, epochs).
+  public static let positive: @Sendable (ConfigValue) -> String? = { v in
+    if case .int(let n) = v, n >= 1, n <= 1_000_000 { return nil }
+    return "expected a positive integer (at most 1000000)"
+  }
+
+  /// A non-negative integer, `0...1_000_000` (0 usually means "off" or "the default").
+  public static let nonNegative: @Sendable (ConfigValue) -> String? = { v in
+    if case .int(let n) = v, n >= 0, n <= 1_000_000 { return nil }
+    return "expected a non-negative integer (at most 1000000)"
+  }
+
+  /// A probability that may be zero but not one (dropout rates), `[0, 1)`.
+  public static let probability: @Sendable (ConfigValue) -> String? = { v in
+    if let x = v.doubleValue, x >= 0, x < 1 { return nil }
+    return "expected a number in [0, 1)"
+  }
+
   /// One of `options`.
   public static func oneOf(_ options: [String]) -> @Sendable (ConfigValue) -> String? {
     { v in

@@ -45,29 +45,17 @@ public enum ABMILExperiment: Experiment {
   public static var schema: [ConfigKey] {
     MILData.schema + [
       ConfigKey("task", .string, default: .string("tumour"), "slide task: tumour | relational", check: classificationTask),
-      ConfigKey("hidden", .int, default: .int(500), "instance embedding size L (official M = 500)", check: positive),
-      ConfigKey("attentionDimension", .int, default: .int(128), "attention size D (official L = 128)", check: positive),
-      ConfigKey("dropout", .double, default: .double(0), "dropout on the instance embeddings (official: none)", check: probability),
+      ConfigKey("hidden", .int, default: .int(500), "instance embedding size L (official M = 500)", check: ConfigCheck.positive),
+      ConfigKey("attentionDimension", .int, default: .int(128), "attention size D (official L = 128)", check: ConfigCheck.positive),
+      ConfigKey("dropout", .double, default: .double(0), "dropout on the instance embeddings (official: none)", check: ConfigCheck.probability),
       ConfigKey("learningRate", .double, default: .double(5e-4), "Adam learning rate (official main.py: 5e-4)"),
       ConfigKey("weightDecay", .double, default: .double(1e-4), "Adam L2 weight decay (official main.py: 10e-5)"),
-      ConfigKey("maxEpochs", .int, default: .int(100), "maximum epochs (official main.py: 20, no early stopping)", check: positive),
-      ConfigKey("patience", .int, default: .int(10), "early-stopping patience on the validation loss (0: off)", check: nonNegative),
+      ConfigKey("maxEpochs", .int, default: .int(100), "maximum epochs (official main.py: 20, no early stopping)", check: ConfigCheck.positive),
+      ConfigKey("patience", .int, default: .int(10), "early-stopping patience on the validation loss (0: off)", check: ConfigCheck.nonNegative),
       ConfigKey("meanPoolingArm", .bool, default: .bool(true), "also train the embedded-mean baseline"),
     ]
   }
 
-  static let positive: @Sendable (ConfigValue) -> String? = { v in
-    if case .int(let n) = v, n >= 1, n <= 1_000_000 { return nil }
-    return "expected a positive integer"
-  }
-  static let nonNegative: @Sendable (ConfigValue) -> String? = { v in
-    if case .int(let n) = v, n >= 0, n <= 1_000_000 { return nil }
-    return "expected a non-negative integer"
-  }
-  static let probability: @Sendable (ConfigValue) -> String? = { v in
-    if let x = v.doubleValue, x >= 0, x < 1 { return nil }
-    return "expected a number in [0, 1)"
-  }
   static let classificationTask: @Sendable (ConfigValue) -> String? = { v in
     if case .string(let s) = v, s == "tumour" || s == "relational" { return nil }
     return "expected tumour or relational"

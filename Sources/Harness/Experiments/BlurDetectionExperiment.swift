@@ -13,7 +13,7 @@ import Vision
 /// as the paper's classifier (blurred when `Per < MinZero`), giving a balanced accuracy.
 public enum BlurDetectionExperiment: Experiment {
   public static let schema: [ConfigKey] = [
-    ConfigKey("tiles", .int, default: .int(64), "sharp tiles drawn (class-stratified) from the pool", check: positive),
+    ConfigKey("tiles", .int, default: .int(64), "sharp tiles drawn (class-stratified) from the pool", check: ConfigCheck.positive),
     ConfigKey("tileSize", .int, default: .int(128), "tile edge in pixels (synthetic data and slides)", check: sizeCheck),
     ConfigKey(
       "gaussianSigmas", .doubleList, default: .list([0.5, 1, 1.5, 2, 3].map(ConfigValue.double)),
@@ -23,13 +23,9 @@ public enum BlurDetectionExperiment: Experiment {
       "defocus disk radii (pixels), increasing", check: increasingPositive),
     ConfigKey("minZero", .double, default: .double(0.05), "Tong's MinZero: blurred when Per < MinZero (paper: 0.05)"),
     ConfigKey("edgeThreshold", .double, default: .double(35), "Tong's edge threshold on 0–255 grey (paper: 35)"),
-    ConfigKey("bootstrap", .int, default: .int(200), "bootstrap resamples for the AUC intervals", check: positive),
+    ConfigKey("bootstrap", .int, default: .int(200), "bootstrap resamples for the AUC intervals", check: ConfigCheck.positive),
   ]
 
-  static let positive: @Sendable (ConfigValue) -> String? = { v in
-    if case .int(let n) = v, n > 0 { return nil }
-    return "expected a positive integer"
-  }
   static let sizeCheck: @Sendable (ConfigValue) -> String? = { v in
     if case .int(let n) = v, n >= 16, n <= 4096 { return nil }
     return "expected an integer in 16...4096"

@@ -94,18 +94,14 @@ public enum MILData {
         return "expected small or resnet18"
       }),
       ConfigKey("preset", .string, default: .string("camelyon16"), "tiling preset of the synthetic bags (Datasets/presets/tiling.yaml)"),
-      ConfigKey("trainPerClass", .int, default: .int(0), "synthetic slides per slide label in train (0: the manifest's 20)", check: nonNegative),
-      ConfigKey("valPerClass", .int, default: .int(0), "synthetic slides per slide label in val (0: the manifest's 4)", check: nonNegative),
-      ConfigKey("testPerClass", .int, default: .int(0), "synthetic slides per slide label in test (0: the manifest's 8)", check: nonNegative),
-      ConfigKey("slideSide", .int, default: .int(0), "side of the synthetic slides in pixels (0: the manifest's 4096; smoke profiles use less)", check: nonNegative),
-      ConfigKey("bootstrap", .int, default: .int(1000), "bootstrap resamples of the test AUC interval", check: nonNegative),
+      ConfigKey("trainPerClass", .int, default: .int(0), "synthetic slides per slide label in train (0: the manifest's 20)", check: ConfigCheck.nonNegative),
+      ConfigKey("valPerClass", .int, default: .int(0), "synthetic slides per slide label in val (0: the manifest's 4)", check: ConfigCheck.nonNegative),
+      ConfigKey("testPerClass", .int, default: .int(0), "synthetic slides per slide label in test (0: the manifest's 8)", check: ConfigCheck.nonNegative),
+      ConfigKey("slideSide", .int, default: .int(0), "side of the synthetic slides in pixels (0: the manifest's 4096; smoke profiles use less)", check: ConfigCheck.nonNegative),
+      ConfigKey("bootstrap", .int, default: .int(1000), "bootstrap resamples of the test AUC interval", check: ConfigCheck.nonNegative),
     ]
   }
 
-  static let nonNegative: @Sendable (ConfigValue) -> String? = { v in
-    if case .int(let n) = v, n >= 0, n <= 100_000 { return nil }
-    return "expected an integer in 0...100000"
-  }
 
   /// Extraction settings from the shared keys (split sizes of 0 keep the manifest's).
   public static func extraction(_ config: ResolvedConfig) -> BagExtractionSettings {

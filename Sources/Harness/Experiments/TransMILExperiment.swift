@@ -24,16 +24,16 @@ public enum TransMILExperiment: Experiment {
         if case .int(let n) = v, n >= 8, n % 8 == 0, n <= 4096 { return nil }
         return "expected a multiple of 8 in 8...4096"
       }),
-      ConfigKey("dropout", .double, default: .double(0.1), "dropout after each Nyström attention (official 0.1)", check: ABMILExperiment.probability),
+      ConfigKey("dropout", .double, default: .double(0.1), "dropout after each Nyström attention (official 0.1)", check: ConfigCheck.probability),
       ConfigKey("legacyOutputSlice", .bool, default: .bool(false), "nystrom-attention 0.0.9 output slicing (the version the authors pinned)"),
       ConfigKey("learningRate", .double, default: .double(2e-4), "RAdam learning rate (official 2e-4)"),
       ConfigKey("weightDecay", .double, default: .double(1e-5), "weight decay on ≥2-D parameters (official 1e-5)"),
-      ConfigKey("gradientAccumulation", .int, default: .int(2), "bags per optimiser step (official 2)", check: ABMILExperiment.positive),
-      ConfigKey("maxEpochs", .int, default: .int(200), "maximum epochs (official 200)", check: ABMILExperiment.positive),
-      ConfigKey("patience", .int, default: .int(10), "early-stopping patience on the validation loss (official 10; 0: off)", check: ABMILExperiment.nonNegative),
+      ConfigKey("gradientAccumulation", .int, default: .int(2), "bags per optimiser step (official 2)", check: ConfigCheck.positive),
+      ConfigKey("maxEpochs", .int, default: .int(200), "maximum epochs (official 200)", check: ConfigCheck.positive),
+      ConfigKey("patience", .int, default: .int(10), "early-stopping patience on the validation loss (official 10; 0: off)", check: ConfigCheck.nonNegative),
       ConfigKey("arms", .bool, default: .bool(true), "train the comparison arms (ABMIL, no PPEG, control task)"),
-      ConfigKey("abmilHidden", .int, default: .int(500), "ABMIL arm: embedding size", check: ABMILExperiment.positive),
-      ConfigKey("abmilMaxEpochs", .int, default: .int(200), "ABMIL arm: maximum epochs (early stopping as TransMIL)", check: ABMILExperiment.positive),
+      ConfigKey("abmilHidden", .int, default: .int(500), "ABMIL arm: embedding size", check: ConfigCheck.positive),
+      ConfigKey("abmilMaxEpochs", .int, default: .int(200), "ABMIL arm: maximum epochs (early stopping as TransMIL)", check: ConfigCheck.positive),
       ConfigKey("abmilLearningRate", .double, default: .double(5e-4), "ABMIL arm: Adam learning rate"),
       ConfigKey("abmilWeightDecay", .double, default: .double(1e-4), "ABMIL arm: Adam L2 weight decay"),
     ]
