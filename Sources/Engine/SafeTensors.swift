@@ -13,7 +13,7 @@ public enum SafeTensorsError: Error, CustomStringConvertible, Equatable {
   /// match the shape, a truncated or over-long buffer.
   case malformed(path: String, reason: String)
   /// The tensor `name` has a dtype this reader does not convert to Float32 (for example
-  /// `C64`, `U8`, `BOOL` or the F8 formats).
+  /// `C64`, `I8`, `BOOL` or the F8 formats).
   case unsupportedDType(path: String, name: String, dtype: String)
   /// The file could not be written, or the entries to write are inconsistent.
   case cannotWrite(path: String, reason: String)
@@ -35,10 +35,19 @@ public enum SafeTensorsError: Error, CustomStringConvertible, Equatable {
   }
 }
 
+/// The dtypes `SafeTensors.write` stores.
+public enum SafeTensorsStorage: String, Sendable, Equatable {
+  /// Little-endian IEEE binary32 (`F32`), the default.
+  case float32 = "F32"
+  /// One unsigned byte per value (`U8`): 8-bit images. Values must be integers in 0…255.
+  case uint8 = "U8"
+}
+
 /// One named tensor of a safetensors file, as row-major Float32 values.
 ///
 /// `values.count` equals the product of `shape` (1 for a scalar, shape `[]`; 0 when any
-/// dimension is 0).
+/// dimension is 0). `storage` is the dtype `write` stores the values as; `read` sets `.uint8`
+/// for `U8` tensors and `.float32` for every other (converted) dtype.
 public struct SafeTensorsEntry: Sendable, Equatable {
   /// The tensor's key in the header (any string other than `"__metadata__"`).
   public var name: String
@@ -46,12 +55,15 @@ public struct SafeTensorsEntry: Sendable, Equatable {
   public var shape: [Int]
   /// Row-major (C order) values.
   public var values: [Float]
+  /// The dtype in the file.
+  public var storage: SafeTensorsStorage
 
   /// Creates an entry; `values.count` should equal the product of `shape`.
-  public init(name: String, shape: [Int], values: [Float]) {
+  public init(name: String, shape: [Int], values: [Float], storage: SafeTensorsStorage = .float32) {
     self.name = name
     self.shape = shape
     self.values = values
+    self.storage = storage
   }
 }
 
@@ -66,7 +78,7 @@ public struct SafeTensorsEntry: Sendable, Equatable {
 /// element count times the dtype size.
 public enum SafeTensors {
   /// The dtypes `read` converts to Float32.
-  public static let readableDTypes = ["F32", "F16", "BF16", "F64", "I64", "I32"]
+  public static let readableDTypes = ["F32", "F16", "BF16", "F64", "I64", "I32", "U8"]
 
   /// The largest header the reference implementation accepts, in bytes.
   static let maxHeaderLength: UInt64 = 100_000_000
@@ -76,9 +88,10 @@ public enum SafeTensors {
   /// F32 is taken as is; F16 (IEEE binary16, with subnormals, infinities and NaN payloads),
   /// BF16 and F64 are converted (F64 rounds to nearest even, overflowing to ±infinity); I64
   /// and I32 are converted too, so integer buffers such as BatchNorm's `num_batches_tracked`
-  /// load (integers above 2^24 in magnitude round). Entries come in file order of their data
-  /// offsets (ties, which only zero-size tensors can have, by name). The file is memory-mapped
-  /// and each tensor's bytes are copied once, into its `values`.
+  /// load (integers above 2^24 in magnitude round); U8 (8-bit images) converts exactly.
+  /// Entries come in file order of their data offsets (ties, which only zero-size tensors can
+  /// have, by name). The file is memory-mapped and each tensor's bytes are copied once, into
+  /// its `values`.
   ///
   /// - Throws: `.cannotRead` if the file cannot be opened, `.malformed` if it breaks the
   ///   format, `.unsupportedDType` for a dtype outside `readableDTypes`.
@@ -98,7 +111,8 @@ public enum SafeTensors {
     return try result.get()
   }
 
-  /// Writes `entries` as F32 tensors, with `metadata` as the `"__metadata__"` map.
+  /// Writes `entries` as F32 tensors (U8 for entries with `storage: .uint8`), with `metadata`
+  /// as the `"__metadata__"` map.
   ///
   /// Matches the reference writer (`safetensors.numpy.save_file`) byte for byte: tensors
   /// sorted by name (UTF-8 byte order) and stored in that order, compact JSON with keys in
@@ -109,7 +123,8 @@ public enum SafeTensors {
   /// is written to a temporary sibling and renamed into place.
   ///
   /// - Throws: `.cannotWrite` if a name repeats or is `"__metadata__"`, a shape has a
-  ///   negative dimension or does not match `values.count`, or the file cannot be written.
+  ///   negative dimension or does not match `values.count`, a U8 value is not an integer in
+  ///   0…255, or the file cannot be written.
   public static func write(
     _ entries: [SafeTensorsEntry], metadata: [String: String] = [:], to path: String
   ) throws(SafeTensorsError) {
@@ -130,8 +145,15 @@ public enum SafeTensors {
           reason: "tensor '\(entry.name)' has shape \(entry.shape) but \(entry.values.count) "
             + "values; expected non-negative dimensions whose product is the value count")
       }
-      offsets.append((end, end + 4 * count))
-      end += 4 * count
+      if entry.storage == .uint8,
+        let bad = entry.values.first(where: { !($0 >= 0 && $0 <= 255 && $0.rounded() == $0) })
+      {
+        throw .cannotWrite(
+          path: path, reason: "tensor '\(entry.name)' is U8 but holds \(bad); expected integers in 0...255")
+      }
+      let bytes = (entry.storage == .uint8 ? 1 : 4) * count
+      offsets.append((end, end + bytes))
+      end += bytes
     }
 
     var header = "{"
@@ -150,7 +172,7 @@ public enum SafeTensors {
       if !first { header += "," }
       first = false
       let shape = entry.shape.map(String.init).joined(separator: ",")
-      header += jsonString(entry.name) + ":{\"dtype\":\"F32\",\"shape\":[\(shape)],"
+      header += jsonString(entry.name) + ":{\"dtype\":\"\(entry.storage.rawValue)\",\"shape\":[\(shape)],"
         + "\"data_offsets\":[\(range.begin),\(range.end)]}"
     }
     header += "}"
@@ -174,6 +196,7 @@ extension SafeTensors {
     case "F64", "I64": return 8
     case "F32", "I32": return 4
     case "F16", "BF16": return 2
+    case "U8": return 1
     default: return nil
     }
   }
@@ -249,7 +272,9 @@ extension SafeTensors {
     for info in infos {
       let bytes = UnsafeRawBufferPointer(rebasing: buffer[info.begin..<info.end])
       let values = convert(bytes, dtype: info.dtype, count: info.count)
-      entries.append(SafeTensorsEntry(name: info.name, shape: info.shape, values: values))
+      entries.append(
+        SafeTensorsEntry(
+          name: info.name, shape: info.shape, values: values, storage: info.dtype == "U8" ? .uint8 : .float32))
     }
     return (entries, metadata)
   }
@@ -414,6 +439,7 @@ extension SafeTensors {
       case "F64": fill(out, count, bytes, UInt64.self) { Float(Double(bitPattern: $0)) }
       case "I64": fill(out, count, bytes, UInt64.self) { Float(Int64(bitPattern: $0)) }
       case "I32": fill(out, count, bytes, UInt32.self) { Float(Int32(bitPattern: $0)) }
+      case "U8": for i in 0..<count { out[i] = Float(bytes[i]) }
       default:
         // Unreachable: parseHeader only admits dtypes with a size.
         out.initialize(repeating: .nan)
@@ -494,7 +520,7 @@ extension SafeTensors {
   }
 
   /// Writes `prefix` (length field and header) and the entries' values as little-endian F32
-  /// to a temporary sibling of `path`, then renames it over `path`.
+  /// (or bytes, for U8 entries) to a temporary sibling of `path`, then renames it over `path`.
   static func writeFile(
     prefix: Data, entries: [SafeTensorsEntry], to path: String
   ) throws(SafeTensorsError) {
@@ -509,6 +535,10 @@ extension SafeTensors {
       do {
         try handle.write(contentsOf: prefix)
         for entry in entries where !entry.values.isEmpty {
+          if entry.storage == .uint8 {
+            try handle.write(contentsOf: Data(entry.values.map { UInt8($0) }))
+            continue
+          }
           #if _endian(little)
             try entry.values.withUnsafeBytes { try handle.write(contentsOf: $0) }
           #else

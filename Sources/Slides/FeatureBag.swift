@@ -53,6 +53,10 @@ public struct BagInfo: Sendable, Codable, Equatable {
 
   /// The encoder that made the features.
   public struct Encoder: Sendable, Codable, Equatable {
+    /// The `kind` of a tile-image bag: no encoder, each instance is the tile's RGB pixels
+    /// resized to `inputSize²`, row-major height × width × channel (`[N, s·s·3]`), stored as U8.
+    public static let pixelsKind = "pixels"
+
     /// `small` or `resnet18`.
     public var kind: String
     /// Human-readable architecture and initialisation.
@@ -167,7 +171,9 @@ public struct BagInfo: Sendable, Codable, Equatable {
 /// `features [N, D]`, `coords [N, 2]` (level-0 x, y of each tile's top-left corner; exact up to
 /// 2²⁴), `tissue_coverage [N]`, `focus_score [N]`, and, when annotations were given,
 /// `tumour_fraction [N]` and `instance_label [N]` (0/1), plus a JSON sidecar (`BagInfo`).
-/// Instances are in grid order (row by row).
+/// Instances are in grid order (row by row). A tile-image bag (encoder kind
+/// `BagInfo.Encoder.pixelsKind`) stores `features` as U8: each row is one tile's pixels
+/// `[s, s, 3]` (0…255), the instances of a MIL model that encodes images itself (INS on tiles).
 public struct FeatureBag: Sendable {
   /// Format tag written into the safetensors metadata and the sidecar.
   public static let format = "replicate-bag-v1"
@@ -219,7 +225,9 @@ public struct FeatureBag: Sendable {
   public func write(to path: String) throws(BagError) {
     let n = instanceCount
     var entries = [
-      SafeTensorsEntry(name: "features", shape: [n, featureDimension], values: features),
+      SafeTensorsEntry(
+        name: "features", shape: [n, featureDimension], values: features,
+        storage: info.encoder.kind == BagInfo.Encoder.pixelsKind ? .uint8 : .float32),
       SafeTensorsEntry(name: "coords", shape: [n, 2], values: coordinates.flatMap { [Float($0.x), Float($0.y)] }),
       SafeTensorsEntry(name: "tissue_coverage", shape: [n], values: tissueCoverage.map(Float.init)),
       SafeTensorsEntry(name: "focus_score", shape: [n], values: focusScores.map(Float.init)),

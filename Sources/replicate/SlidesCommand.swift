@@ -257,7 +257,9 @@ struct SlidesCommand: ParsableCommand {
         [N, D], coords [N, 2] level-0 x,y, tissue_coverage, focus_score, and with annotations tumour_fraction and
         instance_label) with a JSON sidecar per slide, bags.csv, and slides.csv when the input has a slide table.
         With an annotation folder, a slide without <id>.xml is a negative slide (every instance 0).
-        Tiles are resized to the encoder input and normalised with ImageNet mean/std.
+        Tiles are resized to the encoder input and normalised with ImageNet mean/std. --encoder pixels writes
+        tile-image bags instead: each instance is the tile's RGB pixels resized to --input-size² (default 32),
+        [N, s·s·3] stored as U8 (INS on tiles trains its own ResNet on them).
         """)
 
     @Argument(help: "A slide, a folder of slides, a synthetic-slides folder, or synthetic-slides (the cached set).")
@@ -266,10 +268,10 @@ struct SlidesCommand: ParsableCommand {
     @Option(help: "Output folder for the bags.")
     var out: String
 
-    @Option(help: "Encoder: small (ResNet.small, 128-d) or resnet18 (512-d).")
+    @Option(help: "Encoder: small (ResNet.small, 128-d), resnet18 (512-d), or pixels (tile images, no encoder).")
     var encoder: String = TileEncoderKind.small.rawValue
 
-    @Option(help: "Encoder input side (default 64 for small, 224 for resnet18).")
+    @Option(help: "Encoder input side (default 64 for small, 224 for resnet18, 32 for pixels).")
     var inputSize: Int?
 
     @Option(help: "Weights (safetensors state dict with torchvision names); default: random init from --seed.")

@@ -123,6 +123,25 @@ private func f32(_ floats: [Float]) -> [UInt8] {
     #expect(againMetadata.isEmpty)
   }
 
+  @Test func uint8TensorsRoundTripAsBytes() throws {
+    let path = directory + "/pixels.safetensors"
+    let pixels = SafeTensorsEntry(name: "pixels", shape: [2, 3], values: [0, 1, 127, 128, 254, 255], storage: .uint8)
+    let scale = SafeTensorsEntry(name: "scale", shape: [1], values: [0.5])
+    try SafeTensors.write([pixels, scale], to: path)
+    let (read, _) = try SafeTensors.read(path)
+    #expect(read == [pixels, scale])  // pixels sorts first and takes 6 bytes, then 4 for scale
+    let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+    let n = bytes[0..<8].reversed().reduce(0) { $0 << 8 | Int($1) }
+    #expect(bytes.count == 8 + n + 6 + 4)
+    #expect(Array(bytes[(8 + n)..<(8 + n + 6)]) == [0, 1, 127, 128, 254, 255])
+    #expect(String(decoding: bytes[8..<(8 + n)], as: UTF8.self).contains("\"dtype\":\"U8\",\"shape\":[2,3]"))
+    for bad: Float in [256, -1, 0.5, .nan] {
+      #expect(throws: SafeTensorsError.self) {
+        try SafeTensors.write([SafeTensorsEntry(name: "p", shape: [1], values: [bad], storage: .uint8)], to: path)
+      }
+    }
+  }
+
   @Test func writeEmptyFile() throws {
     let path = directory + "/empty.safetensors"
     try SafeTensors.write([], to: path)
@@ -378,9 +397,9 @@ private func f32(_ floats: [Float]) -> [UInt8] {
   }
 
   @Test func errorDescriptionsNameFileAndTensor() {
-    let error = SafeTensorsError.unsupportedDType(path: "/m.safetensors", name: "w", dtype: "U8")
+    let error = SafeTensorsError.unsupportedDType(path: "/m.safetensors", name: "w", dtype: "BOOL")
     #expect(error.description.contains("/m.safetensors"))
     #expect(error.description.contains("'w'"))
-    #expect(error.description.contains("U8"))
+    #expect(error.description.contains("BOOL"))
   }
 }

@@ -86,6 +86,30 @@ func camelyonPreset() throws -> TilingPreset {
     #expect(back.info == bag.info && back.features == bag.features && back.instanceLabels == bag.instanceLabels)
   }
 
+  /// Tile-image bags (`pixels`) come from the same tiling and QC as feature bags: the same tiles
+  /// and labels, each instance the resized tile's bytes, stored as U8 and read back exactly.
+  @Test func pixelBagsHoldTheSameTilesAsFeatureBags() throws {
+    let slide = try #require(extractionSlide)
+    let path = slide.directory + "/slides/\(slide.id).tiff"
+    let xml = slide.directory + "/annotations/\(slide.id).xml"
+    var features = BagExtractor(preset: try camelyonPreset(), encoder: try TileEncoder(kind: .small, seed: 3))
+    var pixels = BagExtractor(preset: try camelyonPreset(), encoder: try TileEncoder(kind: .pixels, inputSize: 16))
+    (features.threads, pixels.threads) = (2, 2)
+    let a = try features.extract(slidePath: path, annotations: .file(xml)).bag
+    let b = try pixels.extract(slidePath: path, annotations: .file(xml)).bag
+    #expect(b.featureDimension == 16 * 16 * 3 && b.info.encoder.kind == BagInfo.Encoder.pixelsKind)
+    #expect(a.coordinates.map(\.x) == b.coordinates.map(\.x) && a.coordinates.map(\.y) == b.coordinates.map(\.y))
+    #expect(a.instanceLabels == b.instanceLabels && a.info.counts == b.info.counts)
+    #expect(b.features.allSatisfy { $0 >= 0 && $0 <= 255 && $0.rounded() == $0 })
+    let out = slide.directory + "/\(slide.id)-pixels.safetensors"
+    try b.write(to: out)
+    let size = try #require(try FileManager.default.attributesOfItem(atPath: out)[.size] as? Int)
+    #expect(size < b.features.count * 2, "stored as one byte per value")
+    let back = try FeatureBag.read(path: out)
+    #expect(back.features == b.features && back.info == b.info)
+    #expect(throws: InputError.self) { try TileEncoder(kind: .pixels, weights: out) }
+  }
+
   /// The same seed gives the same features; weights saved from the encoder load back to the same
   /// features; a state dict of another architecture is an input error naming the keys.
   @Test func encoderSeedsAndWeights() throws {
@@ -102,7 +126,7 @@ func camelyonPreset() throws -> TilingPreset {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("enc-\(UUID().uuidString)").path
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     let weights = dir + "/small.safetensors"
-    try SafeTensors.write(a.model.stateDict(), to: weights)
+    try SafeTensors.write(try #require(a.model).stateDict(), to: weights)
     let loaded = try TileEncoder(kind: .small, seed: 99, weights: weights)
     #expect(loaded.encode(tiles) == a.encode(tiles))
     #expect(loaded.weightsSHA256.count == 64 && loaded.info.weights == weights)

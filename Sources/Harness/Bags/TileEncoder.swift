@@ -12,19 +12,28 @@ public enum TileEncoderKind: String, CaseIterable, Sendable {
   case small
   /// torchvision ResNet-18 (ImageNet stem) without `fc`: 512-d features; default input 224².
   case resnet18
+  /// No encoder: the tile's RGB pixels resized to `inputSize²` (`3·s²` values 0…255 per
+  /// instance, stored as U8; `BagInfo.Encoder.pixelsKind`): tile-image bags for a MIL model
+  /// that trains its own image encoder (INS on tiles). Default side 32.
+  case pixels
 
   /// The input side used when none is given.
   public var defaultInputSize: Int {
     switch self {
     case .small: 64
     case .resnet18: 224
+    case .pixels: 32
     }
   }
+
+  /// The kinds that turn tiles into feature vectors (all but `pixels`).
+  public static let featureEncoders: [TileEncoderKind] = [.small, .resnet18]
 }
 
 /// A frozen tile encoder: an engine ResNet in evaluation mode (BatchNorm uses its running
 /// statistics) run without autograd, random-initialised from a seed or loaded from a safetensors
-/// state dict by PyTorch name.
+/// state dict by PyTorch name; or, for `.pixels`, no network at all (the resized tile itself is
+/// the instance).
 ///
 /// Input: tiles are resized to `inputSize²` (area averaging, as `cv2.INTER_AREA`), scaled to
 /// [0, 1] and normalised per channel with the ImageNet statistics torchvision's pretrained
@@ -48,8 +57,8 @@ public final class TileEncoder: @unchecked Sendable {
   public let kind: TileEncoderKind
   /// Tiles are resized to `inputSize × inputSize`.
   public let inputSize: Int
-  /// The network (feature extractor, evaluation mode).
-  public let model: ResNet
+  /// The network (feature extractor, evaluation mode); nil for `.pixels`.
+  public let model: ResNet?
   /// Seed of the random initialisation (also recorded when weights are loaded).
   public let seed: UInt64
   /// Weights file, if any.
@@ -57,26 +66,37 @@ public final class TileEncoder: @unchecked Sendable {
   /// SHA-256 of the weights file, or of the random initial state dict.
   public let weightsSHA256: String
 
-  /// Feature dimension D.
-  public var featureDimension: Int { model.featureDimension }
+  /// Feature dimension D (`3·inputSize²` for `.pixels`).
+  public var featureDimension: Int { model?.featureDimension ?? 3 * inputSize * inputSize }
 
   /// Builds the encoder.
-  /// - Throws: `InputError` for an input size below 16 or a weights file that does not load.
+  /// - Throws: `InputError` for an input size below 16 (8 for `.pixels`), a weights file that
+  ///   does not load, or weights given for `.pixels`.
   public init(kind: TileEncoderKind, inputSize: Int? = nil, seed: UInt64 = 0, weights: String? = nil) throws {
     let size = inputSize ?? kind.defaultInputSize
-    guard (16...1024).contains(size) else {
-      throw InputError.badArgument(option: "--input-size", value: String(size), expected: "an integer in 16...1024")
+    let sizes = kind == .pixels ? 8...1024 : 16...1024
+    guard sizes.contains(size) else {
+      throw InputError.badArgument(
+        option: "--input-size", value: String(size), expected: "an integer in \(sizes.lowerBound)...1024")
     }
     var rng = RandomGenerator(seed: seed)
     switch kind {
     case .small: model = ResNet.small(numClasses: nil, stem: .cifar, using: &rng)
     case .resnet18: model = ResNet.resnet18(numClasses: nil, stem: .imagenet, using: &rng)
+    case .pixels: model = nil
     }
-    model.isTraining = false
+    model?.isTraining = false
     self.kind = kind
     self.inputSize = size
     self.seed = seed
     weightsPath = weights
+    guard let model else {
+      if let weights {
+        throw InputError.badArgument(option: "--weights", value: weights, expected: "no weights for the pixels encoder")
+      }
+      weightsSHA256 = SHA256Hasher.hex(of: "pixels")
+      return
+    }
     if let weights {
       let entries: [SafeTensorsEntry]
       do { entries = try SafeTensors.read(weights).entries } catch {
@@ -114,6 +134,7 @@ public final class TileEncoder: @unchecked Sendable {
     switch kind {
     case .small: arch = "ResNet.small (BasicBlock [1,1,1,1], widths 16-32-64-128, CIFAR stem)"
     case .resnet18: arch = "ResNet-18 (torchvision, ImageNet stem)"
+    case .pixels: return "RGB pixels (no encoder), \(inputSize)² tiles, \(featureDimension) bytes per instance"
     }
     let source = weightsPath.map { "weights \(($0 as NSString).lastPathComponent)" } ?? "random init, seed \(seed)"
     return "\(arch), \(featureDimension)-d, input \(inputSize)², \(source)"
@@ -123,7 +144,8 @@ public final class TileEncoder: @unchecked Sendable {
   public var info: BagInfo.Encoder {
     BagInfo.Encoder(
       kind: kind.rawValue, description: summary, inputSize: inputSize, featureDimension: featureDimension,
-      weights: weightsPath, weightsSHA256: weightsSHA256, seed: seed, normalisation: Self.normalisation)
+      weights: weightsPath, weightsSHA256: weightsSHA256, seed: seed,
+      normalisation: kind == .pixels ? "none: raw 0-255 RGB, row-major [s, s, 3]" : Self.normalisation)
   }
 
   /// The normalised input tensor of `tiles`: `[n, 3, inputSize, inputSize]`.
@@ -147,9 +169,16 @@ public final class TileEncoder: @unchecked Sendable {
     return Tensor(shape: [tiles.count, 3, s, s], data: data)
   }
 
-  /// Features of `tiles`, row-major `[n, featureDimension]`.
+  /// Features of `tiles`, row-major `[n, featureDimension]`; for `.pixels`, each tile resized
+  /// to `inputSize²` (area averaging) as its bytes `[s, s, 3]`.
   public func encode(_ tiles: [RGBImage]) -> [Float] {
     guard !tiles.isEmpty else { return [] }
+    guard let model else {
+      let s = inputSize
+      return tiles.flatMap { tile in
+        (tile.width == s && tile.height == s ? tile : tile.resized(width: s, height: s)).pixels.map(Float.init)
+      }
+    }
     let x = input(tiles)
     return Tensor.withoutGrad { model.features(x) }.data
   }

@@ -3,6 +3,7 @@ import Evaluation
 import Foundation
 import Methods
 import NN
+import Vision
 
 /// The INS target: the instance classifier of Qu et al. (`Methods/MIL/INS.swift`) trained on the
 /// tumour task's bags from bag labels only, evaluated per instance (`instance_auc`) and per slide
@@ -11,9 +12,18 @@ import NN
 /// ABMIL repository) whose attention weights are its instance scores, for the claim that INS's
 /// instance classifier ranks instances better than attention (`instance_auc_gain`).
 ///
+/// Two inputs (`input`): on bags of features (the default) the encoder is an MLP over the tile
+/// features and the two views are feature dropouts; on tiles (`input: tiles`) the instances are
+/// the slides' RGB tiles resized to `tileSide`² (tile-image bags, `TileEncoderKind.pixels`,
+/// cut by the same tiling, tissue and focus QC as the feature bags), the encoder is the
+/// engine's ResNet (`tileEncoder`, CIFAR stem) trained from scratch, and the views are the
+/// project's MoCo v2 augmentations. In both the ABMIL arm runs on the feature bags: on tiles these
+/// are the same slides' same tiles in the same order, so both instance AUCs score the same
+/// instances.
+///
 /// Differences from the official Camelyon16 script, all forced by feature bags or a fair test:
-/// the encoder is an MLP over tile features (`INSNetwork`); the two image views are feature
-/// dropouts; candidates and the true-negative reset come from **bag** labels (the official
+/// on features the encoder is an MLP over tile features (`INSNetwork`) and the two image views
+/// are feature dropouts; candidates and the true-negative reset come from **bag** labels (the official
 /// `dataset_CAMELYON16.py` builds the batch's `[1,0]`/`[0,1]` labels and `point` from the
 /// *instance* labels, a leak of the annotations); no slide downsampling (0.6/0.8/0.5); the queue
 /// is capped at the training-instance count (rounded down to whole batches) so it holds no
@@ -22,6 +32,9 @@ import NN
 public enum INSExperiment: Experiment {
   public static var schema: [ConfigKey] {
     return MILData.schema + [
+      ConfigKey("input", .string, default: .string("features"), "INS instances: features (MLP encoder over tile features) | tiles (RGB tiles, ResNet encoder, MoCo v2 views)", check: ConfigCheck.oneOf(["features", "tiles"])),
+      ConfigKey("tileSide", .int, default: .int(32), "input: tiles — tiles are resized to this side (area averaging)", check: ConfigCheck.range(8, 256)),
+      ConfigKey("tileEncoder", .string, default: .string("resnet18"), "input: tiles — the engine's ResNet (CIFAR stem): resnet18 (official trunk) | resnet-small (16-32-64-128) | resnet-small-wide (32-64-128-256)", check: ConfigCheck.oneOf(["resnet18", "resnet-small", "resnet-small-wide"])),
       ConfigKey("epochs", .int, default: .int(40), "training epochs (official 40)", check: ConfigCheck.range(1, 100_000)),
       ConfigKey("warmupEpochs", .int, default: .int(1), "epochs of InfoNCE + bag constraint before prototype updating (prot_start, official 1)", check: ConfigCheck.range(0, 100_000)),
       ConfigKey("batchSize", .int, default: .int(64), "instances per step (official 64)", check: ConfigCheck.range(2, 65_536)),
@@ -31,14 +44,14 @@ public enum INSExperiment: Experiment {
       ConfigKey("cosine", .bool, default: .bool(false), "per-epoch cosine to lr·1e-3 (official --cosine, off by default)"),
       ConfigKey("bagWeight", .double, default: .double(1), "weight wl of the mean-pooling bag constraint (argparse 1, README 0.5)"),
       ConfigKey("queueSize", .int, default: .int(8192), "queue of keys (official 8192; capped at the training instances)", check: ConfigCheck.range(1, 1_000_000)),
-      ConfigKey("encoderHidden", .int, default: .int(512), "hidden width of the feature encoder MLP", check: ConfigCheck.range(1, 65_536)),
-      ConfigKey("encoderOutput", .int, default: .int(512), "encoder output, read by classifier and head (ResNet-18: 512)", check: ConfigCheck.range(1, 65_536)),
+      ConfigKey("encoderHidden", .int, default: .int(512), "input: features — hidden width of the feature encoder MLP", check: ConfigCheck.range(1, 65_536)),
+      ConfigKey("encoderOutput", .int, default: .int(512), "input: features — encoder output, read by classifier and head (ResNet-18: 512)", check: ConfigCheck.range(1, 65_536)),
       ConfigKey("lowDimension", .int, default: .int(128), "contrastive embedding size (low_dim 128)", check: ConfigCheck.range(1, 65_536)),
       ConfigKey("keyMomentum", .double, default: .double(0.999), "key encoder momentum (moco_m 0.999)"),
       ConfigKey("prototypeMomentum", .double, default: .double(0.9), "prototype momentum (proto_m 0.9)"),
       ConfigKey("temperature", .double, default: .double(0.07), "contrastive temperature (0.07)"),
       ConfigKey("contrastiveWeight", .double, default: .double(0.5), "weight of L_cont (loss_weight 0.5)"),
-      ConfigKey("viewDropout", .double, default: .double(0.1), "feature dropout of each view (stand-in for image augmentation)"),
+      ConfigKey("viewDropout", .double, default: .double(0.1), "input: features — feature dropout of each view (stand-in for image augmentation)"),
       ConfigKey("abmilArm", .bool, default: .bool(true), "also train ABMIL on the same bags (attention instance scores)"),
       ConfigKey("abmilEpochs", .int, default: .int(40), "ABMIL arm: maximum epochs", check: ConfigCheck.range(1, 100_000)),
       ConfigKey("abmilPatience", .int, default: .int(10), "ABMIL arm: early-stopping patience on validation loss (0: off)", check: ConfigCheck.range(0, 100_000)),
@@ -61,19 +74,44 @@ public enum INSExperiment: Experiment {
     let config = context.spec.config
     Parallel.setThreadCount(context.spec.threads)
     BLAS.setThreadCount(context.spec.threads)
-    let data = try context.loadBags(task: .tumour, settings: MILData.extraction(config))
+    let onTiles = config.string("input") == "tiles"
+    // Feature bags: INS's instances on features, the ABMIL arm's in both modes.
+    let featureData = !onTiles || config.bool("abmilArm")
+      ? try context.loadBags(task: .tumour, settings: MILData.extraction(config)) : nil
+    var tileSettings = MILData.extraction(config)
+    (tileSettings.encoder, tileSettings.inputSize) = (.pixels, config.int("tileSide"))
+    // Loaded last, so the run records the tile-image bags as its dataset.
+    let tileData = onTiles ? try context.loadBags(task: .tumour, settings: tileSettings) : nil
+    guard let data = tileData ?? featureData else { return ExperimentOutput() }  // unreachable: one is loaded
     var output = ExperimentOutput()
     var generator = context.generator.split("ins")
+    let tiles = tileData.map { _ in
+      (side: config.int("tileSide"), views: TwoViewPipeline(recipe: .mocoV2(size: config.int("tileSide"))))
+    }
+    /// The INS instances of `bags`, bag after bag.
+    func instances(_ bags: [MILBag]) -> INSInstances {
+      guard let tiles else {
+        let rows = bags.reduce(0) { $0 + $1.instanceCount }
+        return .features(Tensor(shape: [rows, data.featureDimension], data: bags.flatMap(\.features.data)))
+      }
+      let images = bags.flatMap { bag in
+        let pixels = bag.features.data.map { UInt8($0) }  // [N, s·s·3], 0…255
+        let size = 3 * tiles.side * tiles.side
+        return (0..<bag.instanceCount).map {
+          RGBImage(width: tiles.side, height: tiles.side, pixels: Array(pixels[($0 * size)..<(($0 + 1) * size)]))
+        }
+      }
+      return .tiles(images, views: tiles.views, normalize: .imageNet)
+    }
 
     // Training instances, bag after bag.
-    var rows: [Float] = [], ranges: [Range<Int>] = []
+    var ranges: [Range<Int>] = []
     for bag in data.train {
-      ranges.append(rows.count / data.featureDimension..<(rows.count / data.featureDimension + bag.instanceCount))
-      rows += bag.features.data
+      let start = ranges.last?.upperBound ?? 0
+      ranges.append(start..<(start + bag.instanceCount))
     }
     let trainingSet = INSTrainingSet(
-      features: Tensor(shape: [rows.count / data.featureDimension, data.featureDimension], data: rows),
-      bagRanges: ranges, bagLabels: data.train.map(\.label))
+      instances: instances(data.train), bagRanges: ranges, bagLabels: data.train.map(\.label))
     var schedule = INSSchedule()
     schedule.epochs = config.int("epochs")
     schedule.warmupEpochs = config.int("warmupEpochs")
@@ -84,8 +122,17 @@ public enum INSExperiment: Experiment {
     schedule.cosine = config.bool("cosine")
     schedule.bagWeight = Float(config.double("bagWeight"))
     var ins = INSConfiguration(inputDimension: data.featureDimension)
-    let instances = trainingSet.features.shape[0]
-    let wholeBatches = max(schedule.batchSize, instances / schedule.batchSize * schedule.batchSize)
+    if onTiles {
+      switch BackboneKind.named(config.string("tileEncoder"), imageSize: config.int("tileSide")) {
+      case .resnetSmall(let widths): ins.encoder = .resnet(widths: widths, blocksPerStage: 1)
+      default: ins.encoder = .resnet(widths: [64, 128, 256, 512], blocksPerStage: 2)  // resnet18
+      }
+      output.notes.append(
+        "tiles: \(trainingSet.count) training tiles of \(config.int("tileSide"))² px, encoder \(config.string("tileEncoder")) "
+          + "(CIFAR stem) from scratch, MoCo v2 views")
+    }
+    let instanceCount = trainingSet.count
+    let wholeBatches = max(schedule.batchSize, instanceCount / schedule.batchSize * schedule.batchSize)
     ins.queueSize = min(config.int("queueSize"), wholeBatches)
     ins.encoderHidden = config.int("encoderHidden")
     ins.encoderOutput = config.int("encoderOutput")
@@ -97,7 +144,7 @@ public enum INSExperiment: Experiment {
     ins.contrastiveWeight = Float(config.double("contrastiveWeight"))
     ins.viewDropout = Float(config.double("viewDropout"))
     if ins.queueSize < config.int("queueSize") {
-      output.notes.append("queue capped at \(ins.queueSize) keys (\(instances) training instances)")
+      output.notes.append("queue capped at \(ins.queueSize) keys (\(instanceCount) training instances)")
     }
 
     let start = Date()
@@ -122,7 +169,9 @@ public enum INSExperiment: Experiment {
     metrics["final_loss"] = finalLoss
 
     // Test: instance P(tumour); slides by mean (official auc_bag) and max (auc_bag_ins2).
-    let scores = data.test.map { bag in model.positiveProbabilities(bag.features).map(Double.init) }
+    let scores = data.test.map { bag in
+      model.positiveProbabilities(instances([bag]).input(Array(0..<bag.instanceCount))).map(Double.init)
+    }
     let labels = data.test.map(\.label)
     let meanScores = scores.map { $0.reduce(0, +) / Double($0.count) }
     var bootstrapGenerator = generator.split("bootstrap")
@@ -139,14 +188,20 @@ public enum INSExperiment: Experiment {
       output.notes.append("instance_auc undefined: the test bags have no instance labels of both kinds")
     }
 
-    if config.bool("abmilArm") {
+    if config.bool("abmilArm"), let featureData {
+      if onTiles,
+        !zip(featureData.test, data.test).allSatisfy({ $0.slideID == $1.slideID && $0.instanceCount == $1.instanceCount })
+        || featureData.test.count != data.test.count
+      {
+        output.notes.append("the feature bags' test tiles differ from the tile bags': the instance AUCs score different tiles")
+      }
       var armGenerator = context.generator.split("abmil")
-      let abmil = AttentionScoredABMIL(ABMIL(inputDimension: data.featureDimension, using: &armGenerator))
+      let abmil = AttentionScoredABMIL(ABMIL(inputDimension: featureData.featureDimension, using: &armGenerator))
       let settings = MILTrainingSettings(
         optimizer: .adam, learningRate: 5e-4, weightDecay: 1e-4, maxEpochs: config.int("abmilEpochs"),
         patience: config.int("abmilPatience"), gradientAccumulation: 1)
       let arm = try MILArm.run(
-        abmil, data: data, settings: settings, label: "abmil", bootstrap: 0, context: context, using: &armGenerator)
+        abmil, data: featureData, settings: settings, label: "abmil", bootstrap: 0, context: context, using: &armGenerator)
       output.series += arm.series
       if let v = arm.metrics["instance_auc"] { metrics["instance_auc.abmil"] = v }
       if let v = arm.metrics["auc"] { metrics["auc.abmil"] = v }

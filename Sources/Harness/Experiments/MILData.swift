@@ -89,10 +89,9 @@ public enum MILData {
   /// Config keys every MIL target shares (add them to the experiment's schema).
   public static var schema: [ConfigKey] {
     [
-      ConfigKey("encoder", .string, default: .string("small"), "tile encoder of the synthetic bags: small | resnet18", check: { v in
-        if case .string(let s) = v, TileEncoderKind(rawValue: s) != nil { return nil }
-        return "expected small or resnet18"
-      }),
+      ConfigKey(
+        "encoder", .string, default: .string("small"), "tile encoder of the synthetic bags: small | resnet18",
+        check: ConfigCheck.oneOf(TileEncoderKind.featureEncoders.map(\.rawValue))),
       ConfigKey("preset", .string, default: .string("camelyon16"), "tiling preset of the synthetic bags (Datasets/presets/tiling.yaml)"),
       ConfigKey("trainPerClass", .int, default: .int(0), "synthetic slides per slide label in train (0: the manifest's 20)", check: ConfigCheck.nonNegative),
       ConfigKey("valPerClass", .int, default: .int(0), "synthetic slides per slide label in val (0: the manifest's 4)", check: ConfigCheck.nonNegative),

@@ -1,23 +1,82 @@
 import Engine
 import NN
+import Vision
+
+/// The instances INS trains on, and how its two views of them are made.
+///
+/// - `features`: tile features `[N, D]`; each view is an independent feature dropout
+///   (`INSConfiguration.viewDropout`), the stand-in for image augmentation.
+/// - `tiles`: RGB tile images (all the same size); the views are two draws of an augmentation
+///   recipe (the project's MoCo v2 pipeline, as the official two `RandomResizedCrop` + flip views
+///   of one patch), and the un-augmented input is the tile normalised as the recipe's last step.
+public enum INSInstances: @unchecked Sendable {
+  case features(Tensor)
+  case tiles([RGBImage], views: TwoViewPipeline, normalize: Normalize)
+
+  /// Instances N.
+  public var count: Int {
+    switch self {
+    case .features(let x): x.shape[0]
+    case .tiles(let images, _, _): images.count
+    }
+  }
+
+  /// The un-augmented network input of `indices`: feature rows `[b, D]`, or normalised tiles
+  /// `[b, 3, s, s]` (for scoring).
+  public func input(_ indices: [Int]) -> Tensor {
+    switch self {
+    case .features(let x): x.indexSelect(axis: 0, indices)
+    case .tiles(let images, _, let normalize): FloatImage.batch(indices.map { images[$0] }, normalize: normalize)
+    }
+  }
+
+  /// The query and key views of `indices` (the official `img_w`, `img_s`).
+  func views(_ indices: [Int], dropout p: Float, using generator: inout RandomGenerator) -> (Tensor, Tensor) {
+    switch self {
+    case .features(let x):
+      let rows = x.indexSelect(axis: 0, indices)
+      return (rows.dropout(p, using: &generator), rows.dropout(p, using: &generator))
+    case .tiles(let images, let pipeline, _):
+      return pipeline.batch(images, indices, using: &generator)
+    }
+  }
+
+  /// One view of the bag `range` for the bag constraint: a dropout of its features, or the
+  /// first augmented view of its tiles.
+  func bagView(_ range: Range<Int>, dropout p: Float, using generator: inout RandomGenerator) -> Tensor {
+    switch self {
+    case .features(let x): x.narrowed(axis: 0, start: range.lowerBound, length: range.count).dropout(p, using: &generator)
+    case .tiles(let images, let pipeline, _): pipeline.batch(images, Array(range), using: &generator).0
+    }
+  }
+}
 
 /// The training instances of INS: every instance of every training bag, with its bag.
-public struct INSTrainingSet {
-  /// `[N, D]` instances of all training bags, bag after bag.
-  public let features: Tensor
-  /// Rows of `features` of each bag.
+public struct INSTrainingSet: @unchecked Sendable {
+  /// All instances of all training bags, bag after bag.
+  public let instances: INSInstances
+  /// Rows of `instances` of each bag.
   public let bagRanges: [Range<Int>]
   /// 0/1 label of each bag.
   public let bagLabels: [Int]
 
   /// - Precondition: the ranges tile `0..<N` in order and there is one label per bag.
-  public init(features: Tensor, bagRanges: [Range<Int>], bagLabels: [Int]) {
+  public init(instances: INSInstances, bagRanges: [Range<Int>], bagLabels: [Int]) {
     precondition(bagRanges.count == bagLabels.count, "INSTrainingSet: \(bagRanges.count) bags, \(bagLabels.count) labels")
-    precondition(bagRanges.last?.upperBound ?? 0 == features.shape[0], "INSTrainingSet: ranges do not cover \(features.shape)")
-    self.features = features
+    precondition(
+      bagRanges.last?.upperBound ?? 0 == instances.count, "INSTrainingSet: ranges do not cover \(instances.count) instances")
+    self.instances = instances
     self.bagRanges = bagRanges
     self.bagLabels = bagLabels
   }
+
+  /// Feature instances `[N, D]` (views by dropout).
+  public init(features: Tensor, bagRanges: [Range<Int>], bagLabels: [Int]) {
+    self.init(instances: .features(features), bagRanges: bagRanges, bagLabels: bagLabels)
+  }
+
+  /// Instances N.
+  public var count: Int { instances.count }
 
   /// The bag label of every instance (row).
   public var instanceBagLabels: [Int] {
@@ -73,7 +132,8 @@ extension INS {
   /// uniform), then one SGD step per training bag on `bagWeight · L_bag` (`train_bag`). After:
   /// instance steps over all training instances with confidence updates and SupCon.
   /// Batches are a fresh shuffle with the last incomplete batch dropped (`drop_last=True`), or
-  /// one batch of everything when there are fewer instances than a batch.
+  /// one batch of everything when there are fewer instances than a batch. The same loop serves
+  /// feature and tile instances; only the views differ (`INSInstances`).
   public func trainEpoch(
     _ epoch: Int, schedule: INSSchedule, data: INSTrainingSet, optimizer: any Optimizer,
     using generator: inout RandomGenerator
@@ -81,7 +141,7 @@ extension INS {
     let warmup = epoch < schedule.warmupEpochs
     optimizer.learningRate = schedule.learningRate(epoch: epoch)
     let phi = configuration.phi(epoch: epoch, epochs: schedule.epochs)
-    var pool = warmup ? data.positiveBagInstances : Array(0..<data.features.shape[0])
+    var pool = warmup ? data.positiveBagInstances : Array(0..<data.count)
     pool.shuffle(using: &generator)
     let b = Swift.min(schedule.batchSize, pool.count)
     var result = EpochLoss()
@@ -89,10 +149,8 @@ extension INS {
     let p = configuration.viewDropout
     for start in stride(from: 0, through: pool.count - b, by: b) {
       let indices = Array(pool[start..<(start + b)])
-      let x = data.features.indexSelect(axis: 0, indices)
-      let step = instanceStep(
-        indices: indices, query: x.dropout(p, using: &generator), key: x.dropout(p, using: &generator),
-        prototypePhase: !warmup, phi: phi)
+      let (query, key) = data.instances.views(indices, dropout: p, using: &generator)
+      let step = instanceStep(indices: indices, query: query, key: key, prototypePhase: !warmup, phi: phi)
       network.zeroGrad()
       step.total.backward()
       optimizer.step()
@@ -104,8 +162,8 @@ extension INS {
     result.contrastive /= Double(result.steps)
     if warmup && schedule.bagWeight > 0 {
       for (range, label) in zip(data.bagRanges, data.bagLabels) {  // shuffle=False in the official loader
-        let bag = data.features.narrowed(axis: 0, start: range.lowerBound, length: range.count)
-        let loss = bagConstraintLoss(bag.dropout(p, using: &generator), label: label) * schedule.bagWeight
+        let bag = data.instances.bagView(range, dropout: p, using: &generator)
+        let loss = bagConstraintLoss(bag, label: label) * schedule.bagWeight
         network.zeroGrad()
         loss.backward()
         optimizer.step()

@@ -19,9 +19,11 @@ import NN
 /// 5. The keys and their classifier scores are enqueued; `L = L_cls + w·L_cont`, where
 ///    `L_cls = −mean Σ_c conf_c · log softmax(logits)_c` uses the (just updated) confidence.
 ///
-/// On feature bags the encoder is an MLP over the tile features (see `INSNetwork`); the official
-/// image views (two `RandomResizedCrop(224, 0.2–1)` + flip) become two independent feature
-/// dropouts (`INSConfiguration.viewDropout`).
+/// On bags of features the encoder is an MLP over the tile features and the official image views
+/// (two `RandomResizedCrop(224, 0.2–1)` + flip) become two independent feature dropouts
+/// (`INSConfiguration.viewDropout`); on tiles it is the engine's ResNet and the views are the
+/// MoCo v2 augmentations (`INSConfiguration.Encoder`, `INSInstances`). Both run the same step
+/// and epoch code.
 public final class INS {
   public let configuration: INSConfiguration
   /// The query network: its classifier gives the instance predictions.
@@ -37,6 +39,8 @@ public final class INS {
   public private(set) var prototypes: ClassPrototypes
   /// Candidates and confidences of every training instance.
   public private(set) var confidence: PartialLabelConfidence
+  /// Instances per forward pass when scoring (`positiveProbabilities`).
+  public var evaluationBatchSize = 256
 
   /// - Parameters:
   ///   - configuration: sizes and constants.
@@ -73,7 +77,7 @@ public final class INS {
   /// One instance step (steps 1–5 above); the caller runs backward and the optimiser.
   /// - Parameters:
   ///   - indices: training-instance indices of the batch (rows of `confidence`).
-  ///   - query: view 1 `[b, inputDimension]`; `key`: view 2, same shape.
+  ///   - query: view 1 `[b, inputDimension]` (tiles: `[b, 3, s, s]`); `key`: view 2, same shape.
   ///   - prototypePhase: `epoch ≥ warmupEpochs` (the official `start_upd_prot`).
   ///   - phi: the confidence moving-average weight φ of this epoch.
   public func instanceStep(indices: [Int], query xq: Tensor, key xk: Tensor, prototypePhase: Bool, phi: Float)
@@ -133,19 +137,43 @@ public final class INS {
     return Loss.crossEntropy(logits: pooled.softmax(axis: 1), labels: [label])
   }
 
-  /// P(positive) of every instance, `softmax(fc(encoder(x)))[:, 1]`, without gradients.
-  /// - Parameter instances: `[n, inputDimension]`.
+  /// P(positive) of every instance, `softmax(fc(encoder(x)))[:, 1]`, without gradients, in
+  /// evaluation mode (batch norm on its running statistics; restored afterwards), in chunks of
+  /// `evaluationBatchSize`.
+  /// - Parameter instances: `[n, inputDimension]` (tiles: normalised `[n, 3, s, s]`).
   public func positiveProbabilities(_ instances: Tensor) -> [Float] {
-    Tensor.withoutGrad {
-      let p = network.classifierLogits(instances).softmax(axis: 1).data
-      return (0..<instances.shape[0]).map { p[$0 * 2 + 1] }
+    let wasTraining = network.isTraining
+    network.isTraining = false
+    defer { network.isTraining = wasTraining }
+    let n = instances.shape[0]
+    return Tensor.withoutGrad {
+      stride(from: 0, to: n, by: evaluationBatchSize).flatMap { start -> [Float] in
+        let count = Swift.min(evaluationBatchSize, n - start)
+        let chunk = count == n ? instances : instances.narrowed(axis: 0, start: start, length: count)
+        let p = network.classifierLogits(chunk).softmax(axis: 1).data
+        return (0..<count).map { p[$0 * 2 + 1] }
+      }
     }
   }
 }
 
 /// INS's sizes and constants (official defaults in brackets).
 public struct INSConfiguration: Sendable, Equatable {
-  /// Tile feature size D of the bags.
+  /// The instance encoder of `INSNetwork`.
+  public enum Encoder: Sendable, Equatable {
+    /// On bags of features: `Linear(D, encoderHidden) → ReLU → Linear(encoderHidden,
+    /// encoderOutput)` over the tile features.
+    case mlp
+    /// On tiles: the engine's `ResNet` (BasicBlock, CIFAR stem: 3×3 conv, no max-pool, for
+    /// small tiles) with these stage widths and blocks per stage, without its `fc`; the pooled
+    /// feature (`widths.last`) feeds `fc` and `head`. `[64, 128, 256, 512]` with 2 blocks is
+    /// the official ResNet-18 trunk (CIFAR stem).
+    case resnet(widths: [Int], blocksPerStage: Int)
+  }
+
+  /// The encoder [official: ResNet-18 on tiles].
+  public var encoder: Encoder = .mlp
+  /// Tile feature size D of the bags (`.mlp` only).
   public var inputDimension: Int
   /// Hidden width of the feature encoder MLP [512].
   public var encoderHidden: Int = 512
@@ -174,6 +202,21 @@ public struct INSConfiguration: Sendable, Equatable {
 
   public init(inputDimension: Int) { self.inputDimension = inputDimension }
 
+  /// A configuration for tile instances with the ResNet encoder `widths`/`blocksPerStage`.
+  public init(tileEncoderWidths widths: [Int], blocksPerStage: Int) {
+    inputDimension = 0
+    encoder = .resnet(widths: widths, blocksPerStage: blocksPerStage)
+  }
+
+  /// The encoder's output, read by `fc` and `head` (`encoderOutput` for the MLP, the last
+  /// stage width for the ResNet).
+  public var featureDimension: Int {
+    switch encoder {
+    case .mlp: encoderOutput
+    case .resnet(let widths, _): widths.last ?? 0
+    }
+  }
+
   /// φ of `epoch` (0-based) out of `epochs`, as the official loop sets it: `set_conf_ema_m` runs
   /// at the **end** of each epoch, so epoch e ≥ 1 uses `start + (e − 1)/epochs · (end − start)`
   /// and epoch 0 the constructor's 0.8 (never used: updates start after the warm-up, ≥ 1 epoch).
@@ -183,28 +226,66 @@ public struct INSConfiguration: Sendable, Equatable {
   }
 }
 
-/// The instance network of INS on feature bags: the official `SupConResNet` with its ResNet-18
-/// trunk replaced by an MLP over the tile features.
+/// The instance network of INS: the official `SupConResNet` — an encoder, the instance
+/// classifier `fc` and the contrastive `head` — with the encoder chosen by
+/// `INSConfiguration.encoder`.
 ///
-/// `encoder`: `Linear(D, hidden) → ReLU → Linear(hidden, out)` (the feature encoder left
-/// commented out in the official `resnet.py`, `Linear(512, 512) → ReLU → Linear(512, 512)`);
-/// `fc`: `Linear(out, 2)`, the instance classifier; `head`: `Linear(out, out) → ReLU →
-/// Linear(out, low)`, L2-normalised. Parameter names follow the official module
-/// (`encoder.0.weight`, `fc.weight`, `head.2.bias`, …).
+/// `encoder`: on feature bags `Linear(D, hidden) → ReLU → Linear(hidden, out)` (the feature
+/// encoder left commented out in the official `resnet.py`, `Linear(512, 512) → ReLU →
+/// Linear(512, 512)`); on tiles the engine's `ResNet` without `fc` (CIFAR stem), its pooled
+/// feature being `out`. `fc`: `Linear(out, 2)`, the instance classifier; `head`: `Linear(out,
+/// out) → ReLU → Linear(out, low)`, L2-normalised. Parameter names follow the official module
+/// (`encoder.0.weight` or `encoder.conv1.weight`, `encoder.layer1.0.bn1.running_mean`,
+/// `fc.weight`, `head.2.bias`, …).
 ///
-/// Shape: `[n, D]` → logits `[n, 2]`, embedding `[n, low]`.
+/// Shape: `[n, D]` (tiles: `[n, 3, s, s]`) → logits `[n, 2]`, embedding `[n, low]`.
 public final class INSNetwork: Module {
-  public let encoder: MLPHead
+  /// The instance encoder: an MLP over features, or a ResNet over tiles.
+  public enum Encoder {
+    case mlp(MLPHead)
+    case resnet(ResNet)
+
+    /// The module, for parameters and the train/eval switch.
+    public var module: any Module {
+      switch self {
+      case .mlp(let m): m
+      case .resnet(let r): r
+      }
+    }
+
+    /// Features `[n, out]`.
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+      switch self {
+      case .mlp(let m): m(x)
+      case .resnet(let r): r.features(x)  // [n, 3, s, s] → [n, widths.last]
+      }
+    }
+  }
+
+  public let encoder: Encoder
   public let fc: Linear
   public let head: MLPHead
-  public var isTraining = true
+  /// Training mode (batch norm on batch statistics); set on every child.
+  public var isTraining = true {
+    didSet {
+      encoder.module.isTraining = isTraining
+      fc.isTraining = isTraining
+      head.isTraining = isTraining
+    }
+  }
 
   public init(configuration c: INSConfiguration, using generator: inout RandomGenerator) {
-    encoder = MLPHead(
-      input: c.inputDimension, layers: [.init(output: c.encoderHidden, relu: true), .init(output: c.encoderOutput)],
-      using: &generator)
-    fc = Linear(inputSize: c.encoderOutput, outputSize: 2, using: &generator)
-    head = MLPHead.mocoV2(input: c.encoderOutput, output: c.lowDimension, using: &generator)
+    switch c.encoder {
+    case .mlp:
+      encoder = .mlp(
+        MLPHead(
+          input: c.inputDimension, layers: [.init(output: c.encoderHidden, relu: true), .init(output: c.encoderOutput)],
+          using: &generator))
+    case .resnet(let widths, let blocks):
+      encoder = .resnet(ResNet.small(widths: widths, blocksPerStage: blocks, numClasses: nil, stem: .cifar, using: &generator))
+    }
+    fc = Linear(inputSize: c.featureDimension, outputSize: 2, using: &generator)
+    head = MLPHead.mocoV2(input: c.featureDimension, output: c.lowDimension, using: &generator)
   }
 
   /// Encoder features `[n, out]` (the official `return_feat` / `bag_flag` path).
@@ -220,7 +301,7 @@ public final class INSNetwork: Module {
   }
 
   public var namedParameters: [(name: String, tensor: Tensor)] {
-    prefixed("encoder", encoder) + prefixed("fc", fc) + prefixed("head", head)
+    prefixed("encoder", encoder.module) + prefixed("fc", fc) + prefixed("head", head)
   }
 }
 
