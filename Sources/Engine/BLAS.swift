@@ -1,4 +1,5 @@
 import CBLAS
+import Dispatch
 import Synchronization
 
 #if canImport(Glibc)
@@ -13,11 +14,21 @@ public enum BLAS {
     return String(cString: c).trimmingCharacters(in: " ")
   }
 
-  /// Threads OpenBLAS uses for one call.
-  public static var threadCount: Int { Int(openblas_get_num_threads()) }
+  private static let splitThreads = Atomic<Int>(1)
 
-  /// Sets the threads OpenBLAS uses (recorded with the run; part of what determinism depends on).
-  public static func setThreadCount(_ n: Int) { openblas_set_num_threads(Int32(n)) }
+  /// Threads one GEMM is split over (recorded with the run; part of what determinism depends on).
+  public static var threadCount: Int { splitThreads.load(ordering: .relaxed) }
+
+  /// Sets the threads a GEMM is split over. OpenBLAS itself is kept single-threaded: its idle
+  /// workers spin in `sched_yield` for about 0.1 s after every call, and on a 2-core machine that
+  /// spinning took a quarter of the CPU from the engine's own parallel loops between GEMMs
+  /// (`perf`, resnet_small at 2 threads). Instead, `gemm` cuts C into `n` row or column blocks
+  /// and runs one single-threaded `cblas_sgemm` per block on the engine's threads, which sleep
+  /// when idle.
+  public static func setThreadCount(_ n: Int) {
+    openblas_set_num_threads(1)
+    splitThreads.store(Swift.max(1, n), ordering: .relaxed)
+  }
 }
 
 extension String {
@@ -36,22 +47,66 @@ extension BLAS {
   ///   - transA, transB: whether to use Aᵀ, Bᵀ.
   ///   - m, n, k: op(A) is m×k, op(B) is k×n, C is m×n.
   ///   - a, b, c: row-major storage; leading dimensions are the stored row lengths.
+  ///   - threads: threads to split this call over (default `threadCount`); 1 inside loops that
+  ///     are already spread over the engine's threads.
   public static func gemm(
     transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
     a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int, beta: Float = 0,
-    c: UnsafeMutablePointer<Float>, ldc: Int
+    c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int? = nil
   ) {
     guard GEMMCounter.isEnabled else {
-      cblas_sgemm(
-        CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, Int32(m), Int32(n),
-        Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+      split(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+        beta: beta, c: c, ldc: ldc, threads: threads ?? threadCount)
       return
     }
     let start = GEMMCounter.now()
-    cblas_sgemm(
-      CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, Int32(m), Int32(n),
-      Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    split(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+      beta: beta, c: c, ldc: ldc, threads: threads ?? threadCount)
     GEMMCounter.add(flops: 2 * m * n * k, nanoseconds: GEMMCounter.now() - start)
+  }
+
+  /// OpenBLAS starts with one thread per core; the first GEMM turns that off even when nobody
+  /// called `setThreadCount` (tests, tools), so every GEMM takes the same path.
+  private static let openBLASSingleThreaded: Void = { openblas_set_num_threads(1) }()
+
+  /// Work below which a GEMM is not split (about 0.1 ms on one core).
+  static let splitMinimumFlops = 1 << 22
+
+  /// One `cblas_sgemm`, or one per block of C's rows (when m ≥ n) or columns, on the engine's
+  /// threads. Blocks are multiples of 16 rows/columns; every element of C is computed by one
+  /// call with the same k-order as an unsplit call.
+  private static func split(
+    transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
+    b: UnsafePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int
+  ) {
+    _ = openBLASSingleThreaded
+    let ta = transA ? CblasTrans : CblasNoTrans, tb = transB ? CblasTrans : CblasNoTrans
+    let byRows = m >= n
+    let extent = byRows ? m : n
+    let parts = Swift.min(threads, extent / 32, Swift.max(1, 2 * m * n * k / splitMinimumFlops))
+    if parts <= 1 {
+      cblas_sgemm(
+        CblasRowMajor, ta, tb, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+      return
+    }
+    let blocks = (extent + 15) / 16
+    let box = UncheckedBox((a, b, c))
+    DispatchQueue.concurrentPerform(iterations: parts) { i in
+      let (a, b, c) = box.value
+      let lo = Swift.min(extent, blocks * i / parts * 16), hi = Swift.min(extent, blocks * (i + 1) / parts * 16)
+      guard lo < hi else { return }
+      if byRows {
+        let aPart = transA ? a + lo : a + lo * lda
+        cblas_sgemm(
+          CblasRowMajor, ta, tb, Int32(hi - lo), Int32(n), Int32(k), alpha, aPart, Int32(lda), b, Int32(ldb), beta,
+          c + lo * ldc, Int32(ldc))
+      } else {
+        let bPart = transB ? b + lo * ldb : b + lo
+        cblas_sgemm(
+          CblasRowMajor, ta, tb, Int32(m), Int32(hi - lo), Int32(k), alpha, a, Int32(lda), bPart, Int32(ldb), beta,
+          c + lo, Int32(ldc))
+      }
+    }
   }
 }
 

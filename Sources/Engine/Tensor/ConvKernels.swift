@@ -2,11 +2,27 @@
 // a direct depthwise kernel (a GEMM with one row per group would waste the BLAS call).
 
 enum ConvKernels {
+  /// Output planes at least this large (32×32 with the default) go image by image: each image's
+  /// column matrix is unfolded, multiplied and (in the backward pass) folded back while it is
+  /// still in cache, and the GEMM writes straight into `y`. Smaller planes are batched into one
+  /// GEMM per chunk of images, since a GEMM over 16 or 64 columns would waste the kernel.
+  static let perImageMinimumPlane = 256
+
+  /// The images of `0..<batch` split into `parts` contiguous ranges (fixed by the thread count).
+  static func imageRanges(_ batch: Int) -> [Range<Int>] {
+    let parts = Swift.max(1, Swift.min(Parallel.threadCount, batch))
+    return (0..<parts).map { batch * $0 / parts..<batch * ($0 + 1) / parts }
+  }
+
   /// `y = W ∗ x (+ b)` for a dense or grouped convolution.
   static func denseForward(
     _ geo: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>, bias: [Float]?,
     y: UnsafeMutablePointer<Float>
   ) {
+    if geo.colCols >= perImageMinimumPlane {
+      denseForwardPerImage(geo, x: x, w: w, bias: bias, y: y)
+      return
+    }
     let hw = geo.colCols, chunk = geo.imagesPerChunk
     let (outC, groupOut, colRows) = (geo.outChannels, geo.groupOut, geo.colRows)
     let pointwise =
@@ -57,12 +73,99 @@ enum ConvKernels {
     }
   }
 
+  /// `denseForward` image by image, the images spread over the engine's threads.
+  static func denseForwardPerImage(
+    _ geo: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>, bias: [Float]?,
+    y: UnsafeMutablePointer<Float>
+  ) {
+    let hw = geo.colCols
+    let (outC, groupOut, colRows) = (geo.outChannels, geo.groupOut, geo.colRows)
+    let pointwise =
+      geo.kernelH == 1 && geo.kernelW == 1 && geo.strideH == 1 && geo.strideW == 1 && geo.padH == 0
+      && geo.padW == 0 && geo.groups == 1
+    let ranges = imageRanges(geo.batch)
+    Parallel.forEach(ranges.count) { part in
+      let cols = UnsafeMutablePointer<Float>.allocate(capacity: pointwise ? 1 : colRows * hw)
+      defer { cols.deallocate() }
+      for i in ranges[part] {
+        for g in 0..<geo.groups {
+          let source: UnsafePointer<Float>
+          if pointwise {
+            source = x + i * geo.channels * hw
+          } else {
+            geo.im2col(x, image: i, group: g, into: cols, ld: hw, column: 0)
+            source = UnsafePointer(cols)
+          }
+          BLAS.gemm(
+            m: groupOut, n: hw, k: colRows, a: w + g * groupOut * colRows, lda: colRows, b: source, ldb: hw,
+            c: y + (i * outC + g * groupOut) * hw, ldc: hw, threads: 1)
+        }
+        if let bias {
+          for o in 0..<outC {
+            let row = y + (i * outC + o) * hw
+            let v = bias[o]
+            for j in 0..<hw { row[j] += v }
+          }
+        }
+      }
+    }
+  }
+
+  /// `denseBackward` image by image: each thread takes a fixed range of images, unfolds one
+  /// image at a time, adds its `∂W` into a partial of its own (summed in range order at the
+  /// end) and folds `∂cols` back into its images' `∂x`.
+  static func denseBackwardPerImage(
+    _ geo: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>, gy: UnsafePointer<Float>,
+    dx: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>?
+  ) {
+    let hw = geo.colCols
+    let (outC, groupOut, colRows) = (geo.outChannels, geo.groupOut, geo.colRows)
+    let ranges = imageRanges(geo.batch)
+    let weightCount = outC * colRows
+    let partials = UnsafeMutablePointer<Float>.allocate(capacity: dw == nil ? 1 : ranges.count * weightCount)
+    defer { partials.deallocate() }
+    if dw != nil { partials.initialize(repeating: 0, count: ranges.count * weightCount) }
+    Parallel.forEach(ranges.count) { part in
+      let cols = UnsafeMutablePointer<Float>.allocate(capacity: colRows * hw)
+      defer { cols.deallocate() }
+      let partial = partials + part * weightCount
+      for i in ranges[part] {
+        for g in 0..<geo.groups {
+          let gyi = gy + (i * outC + g * groupOut) * hw
+          if dw != nil {
+            geo.im2col(x, image: i, group: g, into: cols, ld: hw, column: 0)
+            // ∂W_g += ∂Y_i [o/g, hw] · cols_iᵀ [hw, colRows]
+            BLAS.gemm(
+              transB: true, m: groupOut, n: colRows, k: hw, a: gyi, lda: hw, b: cols, ldb: hw, beta: 1,
+              c: partial + g * groupOut * colRows, ldc: colRows, threads: 1)
+          }
+          if let dx {
+            BLAS.gemm(
+              transA: true, m: colRows, n: hw, k: groupOut, a: w + g * groupOut * colRows, lda: colRows, b: gyi,
+              ldb: hw, c: cols, ldc: hw, threads: 1)
+            geo.col2im(cols, ld: hw, column: 0, image: i, group: g, into: dx)
+          }
+        }
+      }
+    }
+    if let dw {
+      for part in 0..<ranges.count {
+        let partial = partials + part * weightCount
+        for j in 0..<weightCount { dw[j] += partial[j] }
+      }
+    }
+  }
+
   /// Gradients of a dense or grouped convolution: `∂x` (when `dx` is given) and `∂W` (added
   /// into `dw` when given). Chunks are fixed by the geometry, not the thread count.
   static func denseBackward(
     _ geo: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>, gy: UnsafePointer<Float>,
     dx: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>?
   ) {
+    if geo.colCols >= perImageMinimumPlane {
+      denseBackwardPerImage(geo, x: x, w: w, gy: gy, dx: dx, dw: dw)
+      return
+    }
     let hw = geo.colCols, chunk = geo.imagesPerChunk
     let (outC, groupOut, colRows) = (geo.outChannels, geo.groupOut, geo.colRows)
     let cols = UnsafeMutablePointer<Float>.allocate(capacity: colRows * chunk * hw)

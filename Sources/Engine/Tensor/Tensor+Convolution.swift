@@ -165,10 +165,7 @@ extension Tensor {
         gy.data.withUnsafeBufferPointer { gp in
           for n in 0..<geo.batch {
             for o in 0..<geo.outChannels {
-              let base = (n * geo.outChannels + o) * hw
-              var s: Float = 0
-              for i in 0..<hw { s += gp[base + i] }
-              db[o] += s
+              db[o] += Vectorized.sum(gp.baseAddress! + (n * geo.outChannels + o) * hw, hw)
             }
           }
         }

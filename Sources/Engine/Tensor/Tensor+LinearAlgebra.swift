@@ -38,6 +38,14 @@ extension Tensor {
             // One GEMM over the folded batch: [batch·m, k] × op(B).
             BLAS.gemm(
               transB: tb, m: batch * m, n: n, k: k, a: ap, lda: ac, b: bp, ldb: bc, c: cp, ldc: n)
+          } else if batch >= Parallel.threadCount && batch > 1 {
+            // Batch elements (attention heads, images) spread over the threads, one whole
+            // single-threaded GEMM each: the same arithmetic per element as an unsplit call.
+            Parallel.forEach(batch) { i in
+              BLAS.gemm(
+                transA: ta, transB: tb, m: m, n: n, k: k, a: ap + i * ar * ac, lda: ac,
+                b: bp + (shared ? 0 : i * br * bc), ldb: bc, c: cp + i * m * n, ldc: n, threads: 1)
+            }
           } else {
             for i in 0..<batch {
               BLAS.gemm(

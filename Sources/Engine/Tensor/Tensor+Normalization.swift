@@ -30,23 +30,12 @@ extension Tensor {
             guard let x = xb.baseAddress, let mp = mb.baseAddress, let vp = vb.baseAddress else { return }
             Parallel.forEach(c) { ch in
               var total = 0.0
-              for i in 0..<n {
-                let p = x + (i * c + ch) * inner
-                var s: Float = 0
-                for j in 0..<inner { s += p[j] }
-                total += Double(s)
-              }
+              for i in 0..<n { total += Double(Vectorized.sum(x + (i * c + ch) * inner, inner)) }
               let mu = total / Double(Swift.max(m, 1))
               let muF = Float(mu)
               var sq = 0.0
               for i in 0..<n {
-                let p = x + (i * c + ch) * inner
-                var s: Float = 0
-                for j in 0..<inner {
-                  let d = p[j] - muF
-                  s += d * d
-                }
-                sq += Double(s)
+                sq += Double(Vectorized.sumOfSquaredDeviations(x + (i * c + ch) * inner, inner, from: muF))
               }
               mp[ch] = muF
               vp[ch] = Float(sq / Double(Swift.max(m, 1)))
@@ -86,11 +75,7 @@ extension Tensor {
                 let mu = mean[ch]
                 for i in 0..<n {
                   let off = (i * c + ch) * inner
-                  var s1: Float = 0, s2: Float = 0
-                  for j in 0..<inner {
-                    s1 += gp[off + j]
-                    s2 += gp[off + j] * (x[off + j] - mu)
-                  }
+                  let (s1, s2) = Vectorized.sumAndCenteredDot(gp + off, x + off, inner, mu: mu)
                   a += Double(s1)
                   b += Double(s2)
                 }
@@ -163,14 +148,8 @@ extension Tensor {
                 Parallel.forEachChunk(rows, minimumChunk: Swift.max(1, 8192 / Swift.max(d, 1))) { range in
                   for r in range {
                     let p = x + r * d
-                    var s = 0.0
-                    for j in 0..<d { s += Double(p[j]) }
-                    let mu = Float(s / Double(d))
-                    var q = 0.0
-                    for j in 0..<d {
-                      let t = Double(p[j] - mu)
-                      q += t * t
-                    }
+                    let mu = Float(Double(Vectorized.sum(p, d)) / Double(d))
+                    let q = Double(Vectorized.sumOfSquaredDeviations(p, d, from: mu))
                     let inv = 1 / (Float(q / Double(d)) + epsilon).squareRoot()
                     mp[r] = mu
                     sp[r] = inv
@@ -204,14 +183,29 @@ extension Tensor {
                     for r in (block * blockRows)..<Swift.min(rows, (block + 1) * blockRows) {
                       let xr = x + r * d, gr = gp + r * d, dr = dp + r * d
                       let mu = mean[r], s = invStd[r]
-                      var sumG: Float = 0, sumGX: Float = 0
-                      for j in 0..<d {
+                      // Σ ĝ and Σ ĝ x̂ in 8 lanes; ∂γ and ∂β partials element-wise.
+                      var laneG = SIMD8<Float>(), laneGX = SIMD8<Float>()
+                      let muV = SIMD8<Float>(repeating: mu), sV = SIMD8<Float>(repeating: s)
+                      var j = 0
+                      while j + 8 <= d {
+                        let xhat = (Vectorized.load(xr, j) - muV) * sV
+                        let gv = Vectorized.load(gr, j)
+                        let gh = gv * Vectorized.load(w, j)
+                        laneG += gh
+                        laneGX += gh * xhat
+                        Vectorized.store(Vectorized.load(accW, j) + gv * xhat, accW, j)
+                        Vectorized.store(Vectorized.load(accB, j) + gv, accB, j)
+                        j += 8
+                      }
+                      var sumG = laneG.sum(), sumGX = laneGX.sum()
+                      while j < d {
                         let xhat = (xr[j] - mu) * s
                         let gh = gr[j] * w[j]
                         sumG += gh
                         sumGX += gh * xhat
                         accW[j] += gr[j] * xhat
                         accB[j] += gr[j]
+                        j += 1
                       }
                       let k = s / Float(d)
                       for j in 0..<d {
