@@ -1,5 +1,4 @@
 import CBLAS
-import Dispatch
 import Synchronization
 
 #if canImport(Glibc)
@@ -90,9 +89,7 @@ extension BLAS {
       return
     }
     let blocks = (extent + 15) / 16
-    let box = UncheckedBox((a, b, c))
-    DispatchQueue.concurrentPerform(iterations: parts) { i in
-      let (a, b, c) = box.value
+    Parallel.forEach(parts) { i in
       let lo = Swift.min(extent, blocks * i / parts * 16), hi = Swift.min(extent, blocks * (i + 1) / parts * 16)
       guard lo < hi else { return }
       if byRows {

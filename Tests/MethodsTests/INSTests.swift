@@ -138,6 +138,23 @@ import _TestSupport
 
   /// Toy MIL: 8-d instances, tumour instances shifted by +2 along feature 0; 16 bags of 12,
   /// half positive with a third of their instances tumour.
+  /// INS trained by its shared loop with plain SGD for `schedule.epochs` epochs; the loss of
+  /// every epoch (used by the feature and the tile tests).
+  static func train(_ config: INSConfiguration, _ schedule: INSSchedule, _ data: INSTrainingSet, seed: UInt64)
+    -> (INS, [INS.EpochLoss])
+  {
+    var g = RandomGenerator(seed: seed)
+    let ins = INS(configuration: config, instanceBagLabels: data.instanceBagLabels, using: &g)
+    let optimizer = SGD(
+      parameters: ins.trainableParameters, learningRate: schedule.learningRate, momentum: schedule.momentum,
+      weightDecay: schedule.weightDecay)
+    var losses: [INS.EpochLoss] = []
+    for epoch in 0..<schedule.epochs {
+      losses.append(ins.trainEpoch(epoch, schedule: schedule, data: data, optimizer: optimizer, using: &g))
+    }
+    return (ins, losses)
+  }
+
   static func toyBags(seed: UInt64) -> (set: INSTrainingSet, instanceLabels: [Int]) {
     var g = RandomGenerator(seed: seed)
     var values: [Float] = [], ranges: [Range<Int>] = [], bagLabels: [Int] = [], instanceLabels: [Int] = []
@@ -173,15 +190,7 @@ import _TestSupport
     (config.encoderHidden, config.encoderOutput, config.lowDimension, config.queueSize) = (32, 32, 16, 64)
     var schedule = INSSchedule()
     (schedule.epochs, schedule.batchSize, schedule.learningRate) = (12, 16, 0.05)
-    var g = RandomGenerator(seed: 2)
-    let ins = INS(configuration: config, instanceBagLabels: data.instanceBagLabels, using: &g)
-    let optimizer = SGD(
-      parameters: ins.trainableParameters, learningRate: schedule.learningRate, momentum: schedule.momentum,
-      weightDecay: schedule.weightDecay)
-    var losses: [INS.EpochLoss] = []
-    for epoch in 0..<schedule.epochs {
-      losses.append(ins.trainEpoch(epoch, schedule: schedule, data: data, optimizer: optimizer, using: &g))
-    }
+    let (ins, losses) = INSTests.train(config, schedule, data, seed: 2)
     #expect(losses[0].bag > 0 && losses[1].bag == 0)  // the bag constraint runs in warm-up only
     #expect(losses.last!.classification < losses[1].classification, "\(losses.map(\.classification))")
     let auc = INSTests.auc(ins.positiveProbabilities(data.instances.input(Array(0..<data.count))), truth)

@@ -76,15 +76,7 @@ import Vision
     (config.lowDimension, config.queueSize) = (8, 48)
     var schedule = INSSchedule()
     (schedule.epochs, schedule.batchSize, schedule.learningRate) = (8, 24, 0.05)
-    var g = RandomGenerator(seed: 4)
-    let ins = INS(configuration: config, instanceBagLabels: data.instanceBagLabels, using: &g)
-    let optimizer = SGD(
-      parameters: ins.trainableParameters, learningRate: schedule.learningRate, momentum: schedule.momentum,
-      weightDecay: schedule.weightDecay)
-    var losses: [INS.EpochLoss] = []
-    for epoch in 0..<schedule.epochs {
-      losses.append(ins.trainEpoch(epoch, schedule: schedule, data: data, optimizer: optimizer, using: &g))
-    }
+    let (ins, losses) = INSTests.train(config, schedule, data, seed: 4)
     #expect(losses[0].bag > 0 && losses[1].bag == 0)  // the bag constraint runs in warm-up only
     let total = losses.map { $0.classification + Double(config.contrastiveWeight) * $0.contrastive }
     #expect(total.allSatisfy { $0.isFinite })

@@ -25,9 +25,6 @@ enum ConvKernels {
     }
     let hw = geo.colCols, chunk = geo.imagesPerChunk
     let (outC, groupOut, colRows) = (geo.outChannels, geo.groupOut, geo.colRows)
-    let pointwise =
-      geo.kernelH == 1 && geo.kernelW == 1 && geo.strideH == 1 && geo.strideW == 1 && geo.padH == 0
-      && geo.padW == 0 && geo.groups == 1
     let cols = UnsafeMutablePointer<Float>.allocate(capacity: colRows * chunk * hw)
     let product = UnsafeMutablePointer<Float>.allocate(capacity: groupOut * chunk * hw)
     defer {
@@ -40,17 +37,7 @@ enum ConvKernels {
       for g in 0..<geo.groups {
         let wg = w + g * groupOut * colRows
         if b == 1 {
-          // One image: the GEMM writes straight into y; a 1×1 convolution reads x as it is.
-          let source: UnsafePointer<Float>
-          if pointwise {
-            source = x + start * geo.channels * hw
-          } else {
-            geo.im2col(x, image: start, group: g, into: cols, ld: hw, column: 0)
-            source = UnsafePointer(cols)
-          }
-          BLAS.gemm(
-            m: groupOut, n: hw, k: colRows, a: wg, lda: colRows, b: source, ldb: hw,
-            c: y + (start * outC + g * groupOut) * hw, ldc: hw)
+          forwardImageGroup(geo, x: x, w: w, image: start, group: g, cols: cols, y: y, threads: nil)
         } else {
           Parallel.forEach(b) { i in geo.im2col(x, image: start + i, group: g, into: cols, ld: ld, column: i * hw) }
           BLAS.gemm(m: groupOut, n: ld, k: colRows, a: wg, lda: colRows, b: cols, ldb: ld, c: product, ldc: ld)
@@ -61,15 +48,38 @@ enum ConvKernels {
           }
         }
       }
-      if let bias {
-        Parallel.forEach(b) { i in
-          for o in 0..<outC {
-            let row = y + ((start + i) * outC + o) * hw
-            let v = bias[o]
-            for j in 0..<hw { row[j] += v }
-          }
-        }
-      }
+      if let bias { Parallel.forEach(b) { i in addBias(bias, geo, image: start + i, y: y) } }
+    }
+  }
+
+  /// One image's group: unfolded into `cols` (a 1×1 convolution reads x as it is), then one GEMM
+  /// straight into y.
+  @inline(__always)
+  static func forwardImageGroup(
+    _ geo: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>, image i: Int, group g: Int,
+    cols: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>, threads: Int?
+  ) {
+    let (hw, groupOut, colRows) = (geo.colCols, geo.groupOut, geo.colRows)
+    let source: UnsafePointer<Float>
+    if geo.isPointwise {
+      source = x + i * geo.channels * hw
+    } else {
+      geo.im2col(x, image: i, group: g, into: cols, ld: hw, column: 0)
+      source = UnsafePointer(cols)
+    }
+    BLAS.gemm(
+      m: groupOut, n: hw, k: colRows, a: w + g * groupOut * colRows, lda: colRows, b: source, ldb: hw,
+      c: y + (i * geo.outChannels + g * groupOut) * hw, ldc: hw, threads: threads)
+  }
+
+  /// Adds `bias[o]` to every output of channel o of one image.
+  @inline(__always)
+  static func addBias(_ bias: [Float], _ geo: ConvGeometry, image i: Int, y: UnsafeMutablePointer<Float>) {
+    let hw = geo.colCols
+    for o in 0..<geo.outChannels {
+      let row = y + (i * geo.outChannels + o) * hw
+      let v = bias[o]
+      for j in 0..<hw { row[j] += v }
     }
   }
 
@@ -78,35 +88,15 @@ enum ConvKernels {
     _ geo: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>, bias: [Float]?,
     y: UnsafeMutablePointer<Float>
   ) {
-    let hw = geo.colCols
-    let (outC, groupOut, colRows) = (geo.outChannels, geo.groupOut, geo.colRows)
-    let pointwise =
-      geo.kernelH == 1 && geo.kernelW == 1 && geo.strideH == 1 && geo.strideW == 1 && geo.padH == 0
-      && geo.padW == 0 && geo.groups == 1
     let ranges = imageRanges(geo.batch)
     Parallel.forEach(ranges.count) { part in
-      let cols = UnsafeMutablePointer<Float>.allocate(capacity: pointwise ? 1 : colRows * hw)
+      let cols = UnsafeMutablePointer<Float>.allocate(capacity: geo.isPointwise ? 1 : geo.colRows * geo.colCols)
       defer { cols.deallocate() }
       for i in ranges[part] {
         for g in 0..<geo.groups {
-          let source: UnsafePointer<Float>
-          if pointwise {
-            source = x + i * geo.channels * hw
-          } else {
-            geo.im2col(x, image: i, group: g, into: cols, ld: hw, column: 0)
-            source = UnsafePointer(cols)
-          }
-          BLAS.gemm(
-            m: groupOut, n: hw, k: colRows, a: w + g * groupOut * colRows, lda: colRows, b: source, ldb: hw,
-            c: y + (i * outC + g * groupOut) * hw, ldc: hw, threads: 1)
+          forwardImageGroup(geo, x: x, w: w, image: i, group: g, cols: cols, y: y, threads: 1)
         }
-        if let bias {
-          for o in 0..<outC {
-            let row = y + (i * outC + o) * hw
-            let v = bias[o]
-            for j in 0..<hw { row[j] += v }
-          }
-        }
+        if let bias { addBias(bias, geo, image: i, y: y) }
       }
     }
   }

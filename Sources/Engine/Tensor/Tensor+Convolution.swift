@@ -13,6 +13,10 @@ struct ConvGeometry {
   /// Rows of a group's column matrix: `C/g · kh · kw`.
   var colRows: Int { groupChannels * kernelH * kernelW }
   var colCols: Int { outH * outW }
+  /// A 1×1, stride-1, unpadded, ungrouped convolution: the input already is the column matrix.
+  var isPointwise: Bool {
+    kernelH == 1 && kernelW == 1 && strideH == 1 && strideW == 1 && padH == 0 && padW == 0 && groups == 1
+  }
   /// One output channel per input channel and group: the direct depthwise kernel applies.
   var isDepthwise: Bool { groups == channels && outChannels == channels && groups > 1 }
 
