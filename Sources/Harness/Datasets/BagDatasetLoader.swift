@@ -99,39 +99,25 @@ public struct BagDatasetLoader: Sendable {
     let datasetId =
       "\(slides.datasetId)/bags{encoder=\(encoder.kind.rawValue)@\(encoder.inputSize),seed=\(encoder.seed),"
       + "preset=\(preset.name),focus=\(focusText)}"
-    let fm = FileManager.default
     let dir = bagsDirectory.appendingPathComponent("\(manifest.id)-\(key.prefix(16))", isDirectory: true)
-    if let stored = try? String(contentsOf: dir.appendingPathComponent("sha256"), encoding: .utf8),
-      let hash = try? Self.contentHash(of: dir), hash == stored.trimmingCharacters(in: .whitespacesAndNewlines),
-      let store = try? BagStore(directory: dir.path)
-    {
+    func complete(_ dir: URL) -> BagDataset? {
+      guard let stored = try? String(contentsOf: dir.appendingPathComponent("sha256"), encoding: .utf8),
+        let hash = try? Self.contentHash(of: dir), hash == stored.trimmingCharacters(in: .whitespacesAndNewlines),
+        let store = try? BagStore(directory: dir.path)
+      else { return nil }
       return BagDataset(store: store, datasetId: datasetId, contentHash: hash)
-    }
-    let partial = bagsDirectory.appendingPathComponent("\(dir.lastPathComponent).partial-\(HostFacts.pid)")
-    _ = try? fm.removeItem(at: partial)
-    do {
-      try fm.createDirectory(at: partial, withIntermediateDirectories: true)
-    } catch {
-      throw InputError.badData(path: bagsDirectory.path, message: "cannot create the bag cache: \(error.localizedDescription)")
     }
     let inputs = slides.table.records.map { record in
       BagExtractor.SlideInput(
         id: record.slideID, path: slides.slidePath(record.slideID),
         annotations: slides.annotationPath(record.slideID).map { .file($0) } ?? .negative)
     }
-    do {
+    return try CachePublisher.entry(at: dir, isComplete: complete) { partial in
       _ = try extractor.writeStore(
         inputs, table: slides.table, to: partial.path, progress: { done, total, _ in progress?("bags", done, total) },
         isCancelled: { Interruption.requested })
       let hash = try Self.contentHash(of: partial)
       try (hash + "\n").write(to: partial.appendingPathComponent("sha256"), atomically: true, encoding: .utf8)
-      _ = try? fm.removeItem(at: dir)
-      try fm.moveItem(at: partial, to: dir)
-      // The entries' absolute paths point into the partial folder: reopen from the final one.
-      return BagDataset(store: try BagStore(directory: dir.path), datasetId: datasetId, contentHash: hash)
-    } catch {
-      _ = try? fm.removeItem(at: partial)
-      throw error
     }
   }
 
@@ -167,7 +153,7 @@ public struct BagDatasetLoader: Sendable {
     for name in names {
       let url = directory.appendingPathComponent(name)
       guard let data = fm.contents(atPath: url.path) else {
-        throw InputError.badData(path: url.path, message: "cannot read a file of the bag folder")
+        throw InputError.badData(path: url.path, message: "cannot read a file of the bag folder", option: "")
       }
       hasher.update("\(name)\u{0}\(data.count)\u{0}")
       data.withUnsafeBytes { hasher.update($0) }

@@ -34,9 +34,11 @@ public struct SyntheticSlideSet: Sendable {
 /// folder) and finds it again afterwards.
 ///
 /// Cache: `<cache>/synthetic-slides-v<version>-<key>`, the key hashing the dataset id (resolved
-/// parameters), the splits and `generatorRevision`. A set is generated into a temporary sibling
-/// and renamed into place when complete, so a half-written set is never read; its content hash
-/// is stored beside it (`sha256`) and checked on every load (a mismatch regenerates it).
+/// parameters), the splits and `generatorRevision`. A set is generated into a private temporary
+/// sibling and renamed into place when complete (`CachePublisher`: one writer at a time under a
+/// lock file, a complete set is never deleted), so a half-written set is never read and
+/// concurrent runs in threads or processes share one generation; its content hash is stored
+/// beside it (`sha256`) and checked on every load (a mismatch regenerates it).
 public struct SlideDatasetLoader: Sendable {
   /// Where generated datasets are cached.
   public let cacheDirectory: URL
@@ -118,30 +120,20 @@ public struct SlideDatasetLoader: Sendable {
     let key = SHA256Hasher.hex(of: "\(datasetId)|rev=\(Self.generatorRevision)")
     let dir = cacheDirectory.appendingPathComponent(
       "\(manifest.id)-v\(manifest.version)-\(key.prefix(16))", isDirectory: true)
-    let fm = FileManager.default
-    let hashURL = dir.appendingPathComponent("sha256")
-    if let stored = try? String(contentsOf: hashURL, encoding: .utf8),
-      let table = try? SlideTable.read(path: dir.appendingPathComponent("slides.csv").path),
-      let hash = try? Self.contentHash(of: dir),
-      hash == stored.trimmingCharacters(in: .whitespacesAndNewlines)
-    {
+    func complete(_ dir: URL) -> SyntheticSlideSet? {
+      guard let stored = try? String(contentsOf: dir.appendingPathComponent("sha256"), encoding: .utf8),
+        let table = try? SlideTable.read(path: dir.appendingPathComponent("slides.csv").path),
+        let hash = try? Self.contentHash(of: dir),
+        hash == stored.trimmingCharacters(in: .whitespacesAndNewlines)
+      else { return nil }
       return SyntheticSlideSet(directory: dir, table: table, datasetId: datasetId, contentHash: hash)
     }
-    let partial = cacheDirectory.appendingPathComponent(
-      "\(dir.lastPathComponent).partial-\(HostFacts.pid)", isDirectory: true)
-    _ = try? fm.removeItem(at: partial)
-    do {
-      try fm.createDirectory(at: partial, withIntermediateDirectories: true)
-    } catch {
-      throw InputError.badData(path: cacheDirectory.path, message: "cannot create the dataset cache: \(error.localizedDescription)")
+    return try CachePublisher.entry(at: dir, isComplete: complete) { partial in
+      _ = try generator.generate(
+        into: partial.path, threads: threads, progress: progress, isCancelled: { Interruption.requested })
+      let hash = try Self.contentHash(of: partial)
+      try (hash + "\n").write(to: partial.appendingPathComponent("sha256"), atomically: true, encoding: .utf8)
     }
-    let table = try generator.generate(
-      into: partial.path, threads: threads, progress: progress, isCancelled: { Interruption.requested })
-    let hash = try Self.contentHash(of: partial)
-    try (hash + "\n").write(to: partial.appendingPathComponent("sha256"), atomically: true, encoding: .utf8)
-    _ = try? fm.removeItem(at: dir)
-    try fm.moveItem(at: partial, to: dir)
-    return SyntheticSlideSet(directory: dir, table: table, datasetId: datasetId, contentHash: hash)
   }
 
   /// Generates the set into `directory` (created if needed; existing files of the same names are
@@ -154,7 +146,7 @@ public struct SlideDatasetLoader: Sendable {
     do {
       try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     } catch {
-      throw InputError.badData(path: directory.path, message: "cannot create the folder: \(error.localizedDescription)")
+      throw InputError.badData(path: directory.path, message: "cannot create the folder: \(error.localizedDescription)", option: "")
     }
     let table = try generator.generate(
       into: directory.path, threads: threads, progress: progress, isCancelled: { Interruption.requested })
@@ -178,7 +170,7 @@ public struct SlideDatasetLoader: Sendable {
     for file in files {
       let url = directory.appendingPathComponent(file)
       guard let handle = try? FileHandle(forReadingFrom: url) else {
-        throw InputError.badData(path: url.path, message: "cannot read a file of the slide set")
+        throw InputError.badData(path: url.path, message: "cannot read a file of the slide set", option: "")
       }
       defer { try? handle.close() }
       let size = ((try? fm.attributesOfItem(atPath: url.path))?[.size] as? Int) ?? 0

@@ -35,13 +35,10 @@ public struct TileLoader: Sendable {
     case .imageFolder(let url):
       return try folder(url)
     case .slide(let url):
-      let slide: WholeSlideImage
-      do { slide = try WholeSlideImage(path: url.path) } catch let e as SlideError {
-        throw InputError.badData(path: url.path, message: e.description)
-      }
+      let slide = try WholeSlideImage(path: url.path)  // SlideError names the file
       let tiles = try SlideTiles.tiles(of: slide, level: 0, size: tileSize, limit: limit)
       guard !tiles.isEmpty else {
-        throw InputError.badData(path: url.path, message: "no tissue tiles of \(tileSize)² px found at level 0")
+        throw InputError.badData(path: url.path, message: "no tissue tiles of \(tileSize)² px found at level 0", option: "")
       }
       let images = tiles.map(\.image)
       let labels = [Int](repeating: 0, count: images.count)
@@ -52,10 +49,9 @@ public struct TileLoader: Sendable {
     }
   }
 
+  /// An image; `ImageIOError` names the file and what is wrong with it.
   private func readImage(_ url: URL) throws -> RGBImage {
-    do { return try ImageIO.read(url.path) } catch {
-      throw InputError.badData(path: url.path, message: error.description)
-    }
+    try ImageIO.read(url.path)
   }
 
   /// An image folder: files at the top level (one class "images"), or one sub-folder per class.
@@ -84,7 +80,7 @@ public struct TileLoader: Sendable {
     }
     guard !files.isEmpty else {
       throw InputError.badData(
-        path: url.path, message: "no .png/.tif/.tiff images in the folder or its class sub-folders")
+        path: url.path, message: "no .png/.tif/.tiff images in the folder or its class sub-folders", option: "")
     }
     let images = try files.map { try readImage($0.0) }
     let labels = files.map(\.1)
@@ -148,44 +144,36 @@ public struct TileLoader: Sendable {
     let names = (0..<count).map { "\(manifest.classes[$0 / split.perClass])/\($0 % split.perClass)" }
     let size = parameters.imageSize
     let bytesPer = size * size * 3
-    let dataURL = dir.appendingPathComponent("tiles.u8")
-    let hashURL = dir.appendingPathComponent("sha256")
-    if let data = try? Data(contentsOf: dataURL), data.count == bytesPer * count,
-      let stored = try? String(contentsOf: hashURL, encoding: .utf8)
-    {
+    func complete(_ dir: URL) -> TileSet? {
+      guard let data = try? Data(contentsOf: dir.appendingPathComponent("tiles.u8")), data.count == bytesPer * count,
+        let stored = try? String(contentsOf: dir.appendingPathComponent("sha256"), encoding: .utf8)
+      else { return nil }
       let images = (0..<count).map { i in
         RGBImage(width: size, height: size, pixels: [UInt8](data[(i * bytesPer)..<((i + 1) * bytesPer)]))
       }
       let hash = TileSet.hash(images: images, labels: labels)
-      if hash == stored.trimmingCharacters(in: .whitespacesAndNewlines) {
-        return TileSet(
-          images: images, labels: labels, classNames: manifest.classes, names: names, datasetId: datasetId,
-          contentHash: hash)
+      guard hash == stored.trimmingCharacters(in: .whitespacesAndNewlines) else { return nil }
+      return TileSet(
+        images: images, labels: labels, classNames: manifest.classes, names: names, datasetId: datasetId,
+        contentHash: hash)
+    }
+    return try CachePublisher.entry(at: dir, isComplete: complete) { partial in
+      // Every image is a pure function of (seed, label, index), so threads cannot change bytes.
+      let generator = SyntheticTissue(parameters: parameters, seed: split.seed)
+      let perClass = split.perClass
+      let images = try ConcurrentMap.map(
+        count: count, threads: threads, progress: progress, isCancelled: { Interruption.requested }
+      ) { i in
+        generator.image(label: i / perClass, index: i % perClass)
       }
-    }
-    // Generate: every image is a pure function of (seed, label, index), so threads cannot change bytes.
-    let generator = SyntheticTissue(parameters: parameters, seed: split.seed)
-    let perClass = split.perClass
-    let images = try ConcurrentMap.map(
-      count: count, threads: threads, progress: progress, isCancelled: { Interruption.requested }
-    ) { i in
-      generator.image(label: i / perClass, index: i % perClass)
-    }
-    let hash = TileSet.hash(images: images, labels: labels)
-    try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    var blob = Data(capacity: bytesPer * count)
-    for image in images { blob.append(contentsOf: image.pixels) }
-    let tmp = dir.appendingPathComponent("tiles.u8.tmp-\(HostFacts.pid)")
-    if (try? blob.write(to: tmp)) != nil {
-      _ = try? FileManager.default.removeItem(at: dataURL)
-      try? FileManager.default.moveItem(at: tmp, to: dataURL)
-      try? (hash + "\n").write(to: hashURL, atomically: true, encoding: .utf8)
+      var blob = Data(capacity: bytesPer * count)
+      for image in images { blob.append(contentsOf: image.pixels) }
+      try blob.write(to: partial.appendingPathComponent("tiles.u8"))
+      let hash = TileSet.hash(images: images, labels: labels)
+      try (hash + "\n").write(to: partial.appendingPathComponent("sha256"), atomically: false, encoding: .utf8)
       let info = "{\"dataset\": \(ConfigValue.quote(datasetId)), \"count\": \(count), \"imageSize\": \(size)}\n"
-      try? info.write(to: dir.appendingPathComponent("info.json"), atomically: true, encoding: .utf8)
+      try info.write(to: partial.appendingPathComponent("info.json"), atomically: false, encoding: .utf8)
     }
-    return TileSet(
-      images: images, labels: labels, classNames: manifest.classes, names: names, datasetId: datasetId,
-      contentHash: hash)
   }
 }
 
