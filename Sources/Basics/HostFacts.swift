@@ -62,9 +62,36 @@ public enum HostFacts {
     #endif
   }
 
-  /// Whether a process with this id is alive (used to find runs whose process died).
-  public static func isAlive(pid: Int32) -> Bool {
-    kill(pid, 0) == 0 || errno == EPERM
+  /// Whether a process with this id is alive (used to find runs whose process died). A zombie
+  /// (ended, not yet reaped by its parent) is not alive. With `startedBefore`, a live process that
+  /// started after that date is a later process that reused the id, so it does not count.
+  public static func isAlive(pid: Int32, startedBefore: Date? = nil) -> Bool {
+    guard kill(pid, 0) == 0 || errno == EPERM else { return false }
+    #if os(Linux)
+      guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+        let close = stat.lastIndex(of: ")")
+      else { return true }
+      // Fields after "comm)": state is field 3, starttime (clock ticks since boot) field 22.
+      let fields = stat[stat.index(after: close)...].split(separator: " ")
+      guard fields.count > 19 else { return true }
+      if fields[0] == "Z" || fields[0] == "X" { return false }
+      if let startedBefore, let ticks = Double(fields[19]), let boot = bootTime {
+        let started = boot.addingTimeInterval(ticks / Double(sysconf(Int32(_SC_CLK_TCK))))
+        if started > startedBefore.addingTimeInterval(2) { return false }
+      }
+    #endif
+    return true
+  }
+
+  /// When the machine booted (`btime` of `/proc/stat`), or nil off Linux.
+  static var bootTime: Date? {
+    guard let text = try? String(contentsOfFile: "/proc/stat", encoding: .utf8) else { return nil }
+    for line in text.split(separator: "\n") where line.hasPrefix("btime ") {
+      if let s = Double(line.dropFirst(6).trimmingCharacters(in: .whitespaces)) {
+        return Date(timeIntervalSince1970: s)
+      }
+    }
+    return nil
   }
 
   /// This process's id.

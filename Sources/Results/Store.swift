@@ -89,26 +89,28 @@ public final class ResultsStore: RunRecorder, @unchecked Sendable {
   public let path: String
   private let pool: DatabasePool
 
-  /// Opens (creating if needed) the store at `path` and migrates it. Runs left `running` by a
-  /// process that no longer exists are marked `interrupted`.
-  public init(path: String) throws {
-    let url = URL(fileURLWithPath: path)
-    let dir = url.deletingLastPathComponent().path
-    var isDir: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
-      throw InputError.store(path: path, message: "the folder \(dir) does not exist")
-    }
-    if FileManager.default.fileExists(atPath: path) {
-      guard FileManager.default.isWritableFile(atPath: path) else {
-        throw InputError.store(path: path, message: "the file is not writable")
-      }
-    } else if !FileManager.default.isWritableFile(atPath: dir) {
-      throw InputError.store(path: path, message: "the folder \(dir) is not writable")
-    }
+  /// Opens the store at `path` and migrates it, creating it when `create` is true. Runs left
+  /// `running` by a process that no longer exists are marked `interrupted`.
+  ///
+  /// Safe when several processes open one new store at once: creation and migration run under an
+  /// exclusive `flock` of the store's folder (not of the database file: closing a descriptor of
+  /// that file would drop SQLite's own POSIX locks), so exactly one process migrates and the
+  /// others find the schema complete. A file that is not a replicate store (not SQLite, or SQLite with other
+  /// tables, or migrations this version does not know) is refused before anything is written.
+  /// - Throws: `InputError.store` naming the path and what is wrong.
+  public init(path: String, create: Bool = true) throws {
+    try Self.checkLocation(path, create: create)
     self.path = path
+    let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+    let lock: FileLock
+    do { lock = try FileLock(path: folder, create: false) } catch let e as FileLockError {
+      throw InputError.store(path: path, message: "cannot lock its folder (\(e.reason))")
+    }
+    defer { lock.unlock() }
+    try Self.checkIsOurs(path)
     do {
       var config = Configuration()
-      config.busyMode = .timeout(10)
+      config.busyMode = .timeout(30)
       pool = try DatabasePool(path: path, configuration: config)
       try Self.migrator.migrate(pool)
     } catch let e as DatabaseError {
@@ -116,6 +118,71 @@ public final class ResultsStore: RunRecorder, @unchecked Sendable {
     }
     try markOrphans()
   }
+
+  /// Checks that the store can be opened (and created) without touching anything: its folder
+  /// exists and is writable; with `create` false the file must exist.
+  public static func checkLocation(_ path: String, create: Bool = true) throws {
+    let url = URL(fileURLWithPath: path)
+    let dir = url.deletingLastPathComponent().path
+    let fm = FileManager.default
+    var isDir: ObjCBool = false
+    if fm.fileExists(atPath: path, isDirectory: &isDir) {
+      guard !isDir.boolValue else { throw InputError.store(path: path, message: "is a folder; expected a SQLite file") }
+      guard fm.isWritableFile(atPath: path) else { throw InputError.store(path: path, message: "the file is not writable") }
+      return
+    }
+    guard create else {
+      throw InputError.store(path: path, message: "no such file; run a target first (or check --db)")
+    }
+    guard fm.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
+      throw InputError.store(path: path, message: "the folder \(dir) does not exist")
+    }
+    guard fm.isWritableFile(atPath: dir) else {
+      throw InputError.store(path: path, message: "the folder \(dir) is not writable")
+    }
+  }
+
+  /// Refuses, without writing to it, a file that is not an empty file, an empty database or a
+  /// replicate store whose migrations this version knows.
+  static func checkIsOurs(_ path: String) throws {
+    let size = ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? 0
+    if size == 0 { return }
+    var config = Configuration()
+    config.readonly = true
+    config.busyMode = .timeout(30)
+    let tables: [String]
+    let applied: [String]
+    do {
+      let queue = try DatabaseQueue(path: path, configuration: config)
+      defer { try? queue.close() }
+      (tables, applied) = try queue.read { db in
+        let names = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+        let ids = names.contains("grdb_migrations")
+          ? try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") : []
+        return (names, ids)
+      }
+    } catch let e as DatabaseError {
+      throw InputError.store(path: path, message: "not a SQLite database (\(e.message ?? "\(e.resultCode)")); refusing to write to it")
+    }
+    if tables.isEmpty { return }
+    guard tables.contains("grdb_migrations"), tables.contains("run") else {
+      throw InputError.store(
+        path: path,
+        message: "a SQLite database of another application (tables: \(tables.sorted().prefix(6).joined(separator: ", "))); "
+          + "refusing to write to it; give --db a new or existing replicate store")
+    }
+    let known = Set(knownMigrations)
+    let unknown = applied.filter { !known.contains($0) }
+    guard unknown.isEmpty else {
+      throw InputError.store(
+        path: path,
+        message: "written by a newer replicate (unknown migrations: \(unknown.sorted().joined(separator: ", "))); "
+          + "update replicate to use this store")
+    }
+  }
+
+  /// Identifiers of every migration this version knows, in order.
+  public static var knownMigrations: [String] { migrator.migrations }
 
   /// Schema history. Never edit a shipped migration: add a new one.
   static var migrator: DatabaseMigrator {
@@ -190,11 +257,18 @@ public final class ResultsStore: RunRecorder, @unchecked Sendable {
     return m
   }
 
-  /// Marks runs whose process died while `running` as interrupted.
+  /// Marks runs of this host whose process died while `running` as interrupted (a process killed
+  /// by a second Ctrl-C or `kill -9` cannot mark its own row). A zombie process, or a live one that
+  /// reused the pid after the run started, does not keep a run alive. Runs of other hosts (a store
+  /// on shared storage) are left to their own host.
   private func markOrphans() throws {
+    let host = HostFacts.hostName
     try pool.write { db in
       let running = try StoredRun.filter(Column("status") == RunStatus.running.rawValue).fetchAll(db)
-      for var run in running where !HostFacts.isAlive(pid: Int32(truncatingIfNeeded: run.pid)) {
+      for var run in running
+      where run.hostName == host
+        && !HostFacts.isAlive(pid: Int32(truncatingIfNeeded: run.pid), startedBefore: run.startedAt)
+      {
         run.status = RunStatus.interrupted.rawValue
         run.message = "the process (pid \(run.pid)) ended without finishing the run"
         run.endedAt = run.endedAt ?? Date()
@@ -291,6 +365,11 @@ public final class ResultsStore: RunRecorder, @unchecked Sendable {
     return latest.values.sorted { ($1.subset, $0.seed) < ($0.subset, $1.seed) }
   }
 
+  /// The run with this id, or nil.
+  public func run(id: Int64) throws -> StoredRun? {
+    try pool.read { db in try StoredRun.fetchOne(db, key: id) }
+  }
+
   /// Metric values of a run.
   public func metrics(runID: Int64) throws -> [String: Double] {
     try pool.read { db in
@@ -314,5 +393,56 @@ public final class ResultsStore: RunRecorder, @unchecked Sendable {
   /// Number of runs (tests use it to prove a failed command wrote nothing).
   public func runCount() throws -> Int {
     try pool.read { db in try StoredRun.fetchCount(db) }
+  }
+}
+
+/// A results store opened on the first write: a run records itself only once its input is known
+/// to be good, so a command that fails on bad input leaves a missing store missing and an
+/// existing one byte for byte as it was. The location is checked up front (folder, permissions,
+/// a foreign file), before any work starts.
+public final class DeferredStore: RunRecorder, @unchecked Sendable {
+  /// The database file.
+  public let path: String
+  private var opened: ResultsStore?
+
+  /// Checks `path` as `ResultsStore` would, without creating or writing anything.
+  public init(path: String) throws {
+    try ResultsStore.checkLocation(path, create: true)
+    if FileManager.default.fileExists(atPath: path) { try ResultsStore.checkIsOurs(path) }
+    self.path = path
+  }
+
+  /// The store, opened (created and migrated) now if it was not yet.
+  public func store() throws -> ResultsStore {
+    if let opened { return opened }
+    let s = try ResultsStore(path: path)
+    opened = s
+    return s
+  }
+
+  public func begin(spec: RunSpec, environment: RunEnvironment, dataSource: String, defaultData: Bool, invocation: String)
+    throws -> Int64
+  {
+    try store().begin(
+      spec: spec, environment: environment, dataSource: dataSource, defaultData: defaultData, invocation: invocation)
+  }
+
+  public func recordDataset(runID: Int64, datasetID: String, contentHash: String) throws {
+    try store().recordDataset(runID: runID, datasetID: datasetID, contentHash: contentHash)
+  }
+
+  public func complete(
+    runID: Int64, output: ExperimentOutput, checks: [BandCheck], claims: [ClaimOutcome], wallSeconds: Double,
+    peakMemoryBytes: Int64
+  ) throws {
+    try store().complete(
+      runID: runID, output: output, checks: checks, claims: claims, wallSeconds: wallSeconds,
+      peakMemoryBytes: peakMemoryBytes)
+  }
+
+  public func end(runID: Int64, status: RunStatus, message: String, wallSeconds: Double, peakMemoryBytes: Int64)
+    throws
+  {
+    try store().end(runID: runID, status: status, message: message, wallSeconds: wallSeconds, peakMemoryBytes: peakMemoryBytes)
   }
 }
