@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 
 /// A failure reading or writing a safetensors file; every case names the file it concerns.
@@ -563,3 +564,5 @@ extension SafeTensors {
     }
   }
 }
+
+extension SafeTensorsError: UserFacingError {}

@@ -1,3 +1,5 @@
+import Basics
+
 /// A problem with what the user asked for or supplied: a target file, an argument, a data path.
 ///
 /// Every case names the file, key or value and says what is expected. The command line prints
@@ -13,8 +15,10 @@ public enum InputError: Error, CustomStringConvertible, Equatable {
   case badArgument(option: String, value: String, expected: String)
   /// A `--set key=value` override that names no config key or has the wrong type.
   case badOverride(key: String, value: String, expected: String)
-  /// A data path that does not exist or holds nothing usable.
-  case badData(path: String, message: String)
+  /// A data path that does not exist or holds nothing usable; `option` is the command-line option
+  /// or argument that named it (`--data`, `--weights`, `--bags`, …; empty for a path the user did
+  /// not give, such as a cache file).
+  case badData(path: String, message: String, option: String = "--data")
   /// A data file that is missing or not the size its format requires (a truncated download).
   case dataFile(path: String, expected: String, found: String)
   /// The results store cannot be opened or written.
@@ -36,8 +40,8 @@ public enum InputError: Error, CustomStringConvertible, Equatable {
       return "\(option) '\(value)': expected \(expected)"
     case .badOverride(let key, let value, let expected):
       return "--set \(key)=\(value): \(expected)"
-    case .badData(let path, let message):
-      return "--data \(path): \(message)"
+    case .badData(let path, let message, let option):
+      return option.isEmpty ? "\(path): \(message)" : "\(option) \(path): \(message)"
     case .dataFile(let path, let expected, let found):
       return "\(path): expected \(expected); found \(found)"
     case .store(let path, let message):
@@ -48,3 +52,5 @@ public enum InputError: Error, CustomStringConvertible, Equatable {
     }
   }
 }
+
+extension InputError: UserFacingError {}

@@ -66,7 +66,14 @@ public enum Assessor {
 
   /// Assesses one target: the newest canonical run per (subset, seed) on the default data.
   public static func assess(target: TargetSpec, profile: String, store: ResultsStore) throws -> TargetAssessment {
-    let runs = try store.latestCanonicalRuns(target: target.id, profile: profile)
+    try assess(target: target, profile: profile, runs: store.latestCanonicalRuns(target: target.id, profile: profile), store: store)
+  }
+
+  /// Assesses the given runs of one target and profile against the bands of the default data,
+  /// whatever their canonical status (`replicate gate --run`: judging an override or audit run).
+  public static func assess(target: TargetSpec, profile: String, runs: [StoredRun], store: ResultsStore) throws
+    -> TargetAssessment
+  {
     var subsets: [SubsetAssessment] = []
     for subset in Array(Set(runs.map(\.subset))).sorted(by: >) {
       let group = runs.filter { $0.subset == subset }

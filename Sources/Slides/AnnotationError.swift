@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 /// Why an annotation file (ASAP XML, QuPath GeoJSON) could not be read or written.
 ///
@@ -54,3 +55,5 @@ extension AnnotationError {
     }
   }
 }
+
+extension AnnotationError: UserFacingError {}

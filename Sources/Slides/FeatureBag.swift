@@ -1,3 +1,4 @@
+import Basics
 import Engine
 import Foundation
 
@@ -313,3 +314,5 @@ public struct FeatureBag: Sendable {
       instanceLabels: labels.map { $0.map { Int($0) } })
   }
 }
+
+extension BagError: UserFacingError {}

@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 
 /// Why a slide or bag table (CSV) could not be read or written.
@@ -237,3 +238,5 @@ public struct SlideTable: Sendable, Equatable {
     return out
   }
 }
+
+extension SlideTableError: UserFacingError {}

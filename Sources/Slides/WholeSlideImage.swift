@@ -1,3 +1,4 @@
+import Basics
 import COpenSlide
 import Foundation
 import Vision
@@ -164,3 +165,5 @@ public final class WholeSlideImage: @unchecked Sendable {
     return RGBImage(width: width, height: height, pixels: rgb)
   }
 }
+
+extension SlideError: UserFacingError {}

@@ -1,3 +1,4 @@
+import Basics
 import CPNG
 import CTIFF
 
@@ -255,3 +256,5 @@ public enum ImageIO {
     return RGBImage(width: width, height: height, pixels: pixels)
   }
 }
+
+extension ImageIOError: UserFacingError {}

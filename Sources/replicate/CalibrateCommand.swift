@@ -37,7 +37,8 @@ struct CalibrateCommand: ParsableCommand {
     let plan = try RunPlan.make(
       registry: registry, target: target, profile: profile, seed: nil, seeds: seeds, subset: subset, data: nil,
       overrides: [], threads: threads)
-    let results = try plan.execute(store: try store.open(registry))
+    try Self.checkWritable(plan.target.bandsFile)
+    let results = try plan.execute(store: try store.deferred(registry))
     let metrics = results.map(\.output.metrics)
     let bands = Checks.deriveBands(method: plan.target.method, runs: metrics)
     var verdicts: [String: Verdict] = [:]
@@ -65,5 +66,15 @@ struct CalibrateCommand: ParsableCommand {
     }
     print("wrote \(bands.count) bands and \(verdicts.count) claim verdicts for \(profile) at \(BandTable.subsetKey(set.subset)) to \(plan.target.bandsFile.path)")
     for (id, v) in verdicts.sorted(by: { $0.key < $1.key }) { print("  claim \(id): \(v.rawValue)") }
+  }
+
+  /// Fails before any run when the bands file cannot be written afterwards.
+  static func checkWritable(_ file: URL) throws {
+    let fm = FileManager.default
+    let ok = fm.fileExists(atPath: file.path)
+      ? fm.isWritableFile(atPath: file.path) : fm.isWritableFile(atPath: file.deletingLastPathComponent().path)
+    guard ok else {
+      throw InputError.file(path: file.path, key: "", message: "cannot write the bands here (permission denied); nothing was run")
+    }
   }
 }

@@ -43,7 +43,7 @@ struct FocusCommand: ParsableCommand {
 
     func run() throws {
       guard tileSize >= 16 else { throw InputError.badArgument(option: "--tile-size", value: String(tileSize), expected: "at least 16") }
-      let source = try DataSource.user(path: path)
+      let source = try DataSource.user(path: path, option: "")
       let items: [(String, RGBImage)]
       switch source {
       case .slide(let url):

@@ -78,7 +78,8 @@ struct PredictCommand: ParsableCommand {
       guard features.shape[1] == inputDimension else {
         throw InputError.badData(
           path: path,
-          message: "bag '\(slideID)' has \(features.shape[1])-d features; the \(method.rawValue) weights expect \(inputDimension)")
+          message: "bag '\(slideID)' has \(features.shape[1])-d features; the \(method.rawValue) weights expect \(inputDimension)",
+          option: "--bags")
       }
       let (p, scores) = Tensor.withoutGrad { model(features) }
       let predicted = p.indices.max { p[$0] < p[$1] } ?? 0
@@ -123,7 +124,7 @@ struct PredictCommand: ParsableCommand {
         )
       }
     } catch {
-      throw InputError.badData(path: weights, message: "\(error)")
+      throw InputError.badData(path: weights, message: "\(error)", option: "--weights")
     }
   }
 
@@ -135,7 +136,7 @@ struct PredictCommand: ParsableCommand {
     }
     if isDirectory.boolValue {
       let store = try BagStore(directory: bags)
-      guard !store.entries.isEmpty else { throw InputError.badData(path: bags, message: "bags.csv lists no bags") }
+      guard !store.entries.isEmpty else { throw InputError.badData(path: bags, message: "bags.csv lists no bags", option: "--bags") }
       return store.entries.map { ($0.slideID, $0.path) }
     }
     return [(((bags as NSString).lastPathComponent as NSString).deletingPathExtension, bags)]
@@ -145,18 +146,18 @@ struct PredictCommand: ParsableCommand {
   static func features(path: String) throws -> Tensor {
     if FileManager.default.fileExists(atPath: FeatureBag.sidecarPath(for: path)) {
       let bag = try FeatureBag.read(path: path)
-      guard bag.instanceCount > 0 else { throw InputError.badData(path: path, message: "the bag has no instances") }
+      guard bag.instanceCount > 0 else { throw InputError.badData(path: path, message: "the bag has no instances", option: "--bags") }
       return bag.featureTensor
     }
     let entries: [SafeTensorsEntry]
     do { entries = try SafeTensors.read(path).entries } catch {
-      throw InputError.badData(path: path, message: error.description)
+      throw InputError.badData(path: path, message: error.description, option: "--bags")
     }
     guard let f = entries.first(where: { $0.name == "features" }) else {
-      throw InputError.badData(path: path, message: "no 'features' tensor; expected a bag [N, D]")
+      throw InputError.badData(path: path, message: "no 'features' tensor; expected a bag [N, D]", option: "--bags")
     }
     guard f.shape.count == 2, f.shape[0] > 0, f.shape[1] > 0 else {
-      throw InputError.badData(path: path, message: "'features' has shape \(f.shape); expected [N, D] with N, D ≥ 1")
+      throw InputError.badData(path: path, message: "'features' has shape \(f.shape); expected [N, D] with N, D ≥ 1", option: "--bags")
     }
     return Tensor(shape: f.shape, data: f.values)
   }

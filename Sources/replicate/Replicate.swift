@@ -28,14 +28,27 @@ struct StoreOptions: ParsableArguments {
   @Option(name: .long, help: "Results store (SQLite). Default: Reports/results.sqlite under the project root.")
   var db: String?
 
-  /// Opens the store (creating it if needed).
-  func open(_ registry: Registry) throws -> ResultsStore {
-    let path = db ?? registry.defaultStorePath
+  /// The store's path: `--db`, else `Reports/results.sqlite` under the project root.
+  func path(_ registry: Registry) -> String { db ?? registry.defaultStorePath }
+
+  /// Opens the store; `create` false: a missing store is an input error (exit 2).
+  func open(_ registry: Registry, create: Bool = true) throws -> ResultsStore {
+    let path = path(registry)
+    if db == nil && create {
+      try? FileManager.default.createDirectory(
+        atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+    }
+    return try ResultsStore(path: path, create: create)
+  }
+
+  /// The store for runs: checked now, created and written only when a run records itself.
+  func deferred(_ registry: Registry) throws -> DeferredStore {
+    let path = path(registry)
     if db == nil {
       try? FileManager.default.createDirectory(
         atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
     }
-    return try ResultsStore(path: path)
+    return try DeferredStore(path: path)
   }
 }
 

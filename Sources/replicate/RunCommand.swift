@@ -47,10 +47,27 @@ struct RunCommand: ParsableCommand {
     let plan = try RunPlan.make(
       registry: registry, target: target, profile: profile, seed: seed, seeds: seeds, subset: subset, data: data,
       overrides: overrides, threads: threads)
-    let results = try plan.execute(store: try store.open(registry))
-    if results.contains(where: { r in r.checks.contains { !$0.passed } }) {
-      warn("note: a metric left its band; `replicate gate` will fail")
+    let results = try plan.execute(store: try store.deferred(registry))
+    for note in Self.gateNotes(results) { warn(note) }
+  }
+
+  /// What `replicate gate` will make of these runs, so the run's last words agree with the gate.
+  static func gateNotes(_ results: [RunResult]) -> [String] {
+    let failing = results.filter { r in r.checks.contains { !$0.passed } }
+    guard !failing.isEmpty else { return [] }
+    let canonical = failing.filter(\.spec.canonical)
+    let other = failing.filter { !$0.spec.canonical }
+    var notes: [String] = []
+    if let r = canonical.first {
+      notes.append("note: a metric left its band; `replicate gate --profile \(r.spec.profile)` will fail")
     }
+    if !other.isEmpty {
+      let ids = other.map { String($0.runID) }.joined(separator: ",")
+      notes.append(
+        "note: a metric left its band in a non-canonical run (--set); `replicate gate` does not judge such runs, "
+          + "`replicate gate --run \(ids)` does (and will fail)")
+    }
+    return notes
   }
 }
 
@@ -98,7 +115,7 @@ struct RunPlan {
   }
 
   /// Runs every spec in order, printing a summary of each.
-  func execute(store: ResultsStore) throws -> [RunResult] {
+  func execute(store: RunRecorder) throws -> [RunResult] {
     let invocation = CommandLine.arguments.joined(separator: " ")
     let runner = Runner(
       registry: registry, recorder: store, invocation: invocation,

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Basics
 import Engine
 import Foundation
 import Harness
@@ -30,24 +31,9 @@ do {
   try command.run()
 } catch let error as ExitCode {
   exit(error.rawValue)
-} catch let error as InputError {
+} catch let error as UserFacingError {
   warn("error: \(error.description)")
-  exit(2)
-} catch let error as SlideError {
-  warn("error: \(error.description)")
-  exit(2)
-} catch let error as AnnotationError {
-  warn("error: \(error.description)")
-  exit(2)
-} catch let error as ImageIOError {
-  warn("error: \(error.description)")
-  exit(2)
-} catch let error as BagError {
-  warn("error: \(error.description)")
-  exit(2)
-} catch let error as SlideTableError {
-  warn("error: \(error.description)")
-  exit(2)
+  exit(error.exitCode)
 } catch is CancellationError {
   warn("interrupted; the run is marked interrupted in the store")
   exit(130)

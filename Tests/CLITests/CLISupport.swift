@@ -1,5 +1,6 @@
 import Basics
 import Foundation
+import GRDB
 import Testing
 import _TestSupport
 
@@ -90,11 +91,52 @@ struct Sandbox {
     return p
   }
 
-  /// SHA-256 of the store's files (main database and write-ahead log), to prove nothing changed.
+  /// The status of every run in the store, oldest first (empty when there is no store).
+  func runStatuses(store path: String? = nil) -> [String] {
+    let file = path ?? store
+    guard FileManager.default.fileExists(atPath: file) else { return [] }
+    var config = Configuration()
+    config.readonly = true
+    guard let queue = try? DatabaseQueue(path: file, configuration: config) else { return [] }
+    return (try? queue.read { db in try String.fetchAll(db, sql: "SELECT status FROM run ORDER BY id") }) ?? []
+  }
+
+  /// Polls the store until it holds `count` runs and the newest is running (its data is read and
+  /// training has started).
+  func waitForRunningRow(count: Int) throws {
+    let deadline = Date().addingTimeInterval(120)
+    while Date() < deadline {
+      let rows = runStatuses()
+      if rows.count == count && rows.last == "running" {
+        usleep(300_000)
+        return
+      }
+      usleep(100_000)
+    }
+    Issue.record("no running row appeared in \(store)")
+  }
+
+  /// SHA-256 of a dump of the store (every table's schema and rows in rowid order), to prove a
+  /// command changed nothing. A dump, not the file bytes: merely opening a WAL database may
+  /// checkpoint it, which moves bytes between files without changing any content.
   func storeFingerprint() -> String {
+    guard FileManager.default.fileExists(atPath: store) else { return "missing" }
+    var config = Configuration()
+    config.readonly = true
     var h = SHA256Hasher()
-    for suffix in ["", "-wal"] {
-      if let d = FileManager.default.contents(atPath: store + suffix) { h.update([UInt8](d)) }
+    do {
+      try DatabaseQueue(path: store, configuration: config).read { db in
+        let tables = try Row.fetchAll(db, sql: "SELECT name, sql FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        for table in tables {
+          let name: String = table["name"]
+          h.update("\(name)\u{0}\(table["sql"] as String? ?? "")\u{0}")
+          for row in try Row.fetchAll(db, sql: "SELECT * FROM \"\(name)\" ORDER BY rowid") {
+            h.update("\(row.description)\u{0}")
+          }
+        }
+      }
+    } catch {
+      return "unreadable: \(error)"
     }
     return h.finalize()
   }

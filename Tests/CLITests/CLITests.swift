@@ -92,9 +92,17 @@ import _TestSupport
     #expect(r.stdout.contains("non-canonical"))
     #expect(r.stdout.contains("subset 50%"))
     #expect(r.stdout.contains("seed 3"))
+    // The plain gate never judges an override run, so it has nothing to judge: that fails.
     let gate = try box.run(["gate", "--profile", "smoke"])
-    #expect(gate.status == 0)
+    #expect(gate.status == 1)
     #expect(gate.stdout.contains("not run"))
+    #expect(gate.stderr.contains("nothing to judge"))
+    // `gate --run` judges it against the bands of its profile and subset.
+    let id = 1  // the sandbox's first run
+    #expect(r.stdout.contains("· run \(id) (non-canonical)"))
+    let judged = try box.run(["gate", "--run", String(id)])
+    #expect([0, 1].contains(judged.status), "\(judged.stderr)")
+    #expect(judged.stdout.contains("blur-detection run \(id) (non-canonical)"), "\(judged.stdout)")
   }
 
   @Test func calibrateWritesBandsThatTheNextRunPasses() throws {
@@ -112,7 +120,7 @@ import _TestSupport
     #expect(show.status == 0 && show.stdout.contains("calibrated over seeds 0,1,2"))
   }
 
-  @Test func interruptedRunIsMarkedSo() throws {
+  @Test func interruptedBeforeTheDataIsReadLeavesNoRow() throws {
     let box = try Sandbox()
     // Generating 1,200 tiles of 512² takes tens of seconds: interrupt it after two.
     let p = try box.start(["blur-detection", "--profile", "smoke", "--set", "tileSize=512"])
@@ -120,8 +128,27 @@ import _TestSupport
     kill(p.processIdentifier, SIGINT)
     p.waitUntilExit()
     #expect(p.terminationStatus == 130)
+    #expect(!FileManager.default.fileExists(atPath: box.store), "nothing was computed, so nothing is stored")
+  }
+
+  /// Ctrl-C during training marks the run interrupted; a second Ctrl-C right after exits at once,
+  /// and the next command that opens the store marks the orphaned row interrupted.
+  @Test func interruptedTrainingIsMarkedSo() throws {
+    let box = try Sandbox()
+    for presses in [1, 2] {
+      let p = try box.start(["moco-v2", "--profile", "smoke", "--set", "epochs=400", "--seed", String(presses)])
+      try box.waitForRunningRow(count: presses)
+      kill(p.processIdentifier, SIGINT)
+      if presses == 2 {
+        usleep(50_000)
+        kill(p.processIdentifier, SIGINT)
+      }
+      p.waitUntilExit()
+      #expect(p.terminationStatus == 130)
+    }
     let html = box.path("Reports/index.html")
     #expect(try box.run(["report", "--html", html]).status == 0)
+    #expect(box.runStatuses() == ["interrupted", "interrupted"])
     let page = try String(contentsOfFile: html, encoding: .utf8)
     #expect(page.contains("Failed and interrupted runs") && page.contains("interrupted by the user"))
   }

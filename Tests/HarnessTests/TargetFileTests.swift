@@ -98,8 +98,8 @@ func shippedBlurTarget() throws -> String {
   @Test func subsets() throws {
     #expect(try RunArguments.subset("50%") == 50)
     #expect(try RunArguments.subset("12.5%") == 12.5)
-    #expect(try RunArguments.subset("100") == 100)
-    for bad in ["150%", "0%", "abc", "-5%", "nan%", ""] {
+    #expect(try RunArguments.subset("100%") == 100)
+    for bad in ["150%", "0%", "abc", "-5%", "nan%", "", "50", "0.5", "%"] {
       #expect(throws: InputError.self) { try RunArguments.subset(bad) }
     }
   }
@@ -108,7 +108,7 @@ func shippedBlurTarget() throws -> String {
     #expect(try RunArguments.seeds("0-4") == [0, 1, 2, 3, 4])
     #expect(try RunArguments.seeds("3") == [3])
     #expect(try RunArguments.seeds("0,2,5") == [0, 2, 5])
-    for bad in ["4-0", "a", "1,1", "-", ""] {
+    for bad in ["4-0", "a", "1,1", "-", "", "1,,2", ",1", "1,"] {
       #expect(throws: InputError.self) { try RunArguments.seeds(bad) }
     }
   }

@@ -100,7 +100,7 @@ public final class TileEncoder: @unchecked Sendable {
     if let weights {
       let entries: [SafeTensorsEntry]
       do { entries = try SafeTensors.read(weights).entries } catch {
-        throw InputError.badData(path: weights, message: error.description)
+        throw InputError.badData(path: weights, message: error.description, option: "--weights")
       }
       let report = model.loadStateDict(entries)
       let missing = report.missing.filter { !$0.hasSuffix("num_batches_tracked") }
@@ -115,7 +115,7 @@ public final class TileEncoder: @unchecked Sendable {
         throw InputError.badData(
           path: weights,
           message: "not a \(kind.rawValue) state dict: \(parts.joined(separator: "; ")) "
-            + "(expected torchvision names such as conv1.weight, layer1.0.bn1.weight)")
+            + "(expected torchvision names such as conv1.weight, layer1.0.bn1.weight)", option: "--weights")
       }
       weightsSHA256 = try Self.fileSHA256(weights)
     } else {
@@ -185,7 +185,7 @@ public final class TileEncoder: @unchecked Sendable {
 
   static func fileSHA256(_ path: String) throws -> String {
     guard let handle = FileHandle(forReadingAtPath: path) else {
-      throw InputError.badData(path: path, message: "cannot read the weights file")
+      throw InputError.badData(path: path, message: "cannot read the weights file", option: "--weights")
     }
     defer { try? handle.close() }
     var hasher = SHA256Hasher()

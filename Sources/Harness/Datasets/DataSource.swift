@@ -15,10 +15,11 @@ public enum DataSource: Sendable {
   case slide(URL)
 
   /// Classifies a `--data` path: a folder, a slide OpenSlide recognises, or an image file.
-  public static func user(path: String) throws -> DataSource {
+  /// `option` names the path in messages (`--data`, or empty for a positional argument).
+  public static func user(path: String, option: String = "--data") throws -> DataSource {
     var isDir: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
-      throw InputError.badData(path: path, message: "no such file or folder")
+      throw InputError.badData(path: path, message: "no such file or folder", option: option)
     }
     let url = URL(fileURLWithPath: path).standardizedFileURL
     if isDir.boolValue { return .imageFolder(url) }
@@ -30,7 +31,7 @@ public enum DataSource: Sendable {
     }
     if ImageIO.supportedExtensions.contains(ext) { return .imageFile(url) }
     throw InputError.badData(
-      path: path, message: "expected a folder of PNG/TIFF images, an image file or a slide")
+      path: path, message: "expected a folder of PNG/TIFF images, an image file or a slide", option: option)
   }
 
   /// Whether OpenSlide opens the TIFF with more than one level or as a vendor format (a slide),

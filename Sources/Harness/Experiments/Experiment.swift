@@ -55,13 +55,14 @@ public struct RunContext {
   public let progress: (_ label: String, _ total: Int, _ unit: String) -> ProgressSink
   /// Reads or generates data.
   public let loader: TileLoader
-  /// Told what data the run read (the runner records its id and content hash).
-  public let onDataset: (TileSet) -> Void
+  /// Told what data the run read, once it is read and validated (the runner then records the
+  /// run, with the data's id and content hash). Input errors must be thrown before this call.
+  public let onDataset: (TileSet) throws -> Void
 
   public init(
     spec: RunSpec, data: DataSource, generator: RandomGenerator,
     progress: @escaping (String, Int, String) -> ProgressSink, loader: TileLoader,
-    onDataset: @escaping (TileSet) -> Void
+    onDataset: @escaping (TileSet) throws -> Void
   ) {
     self.spec = spec
     self.data = data
@@ -79,7 +80,7 @@ public struct RunContext {
       bar.update(done: done, total: total)
     }
     bar.finish()
-    onDataset(tiles)
+    try onDataset(tiles)
     return tiles
   }
 
@@ -111,10 +112,16 @@ public struct RunContext {
       pair = (part({ !testPart.contains($0) }, "train80"), part({ testPart.contains($0) }, "test20"))
     }
     bar.finish()
+    for (set, role) in [(pair.0, "training"), (pair.1, "test")] where set.images.isEmpty {
+      throw InputError.badData(
+        path: data.label,
+        message: "the \(role) split is empty (\(pair.0.images.count) training and \(pair.1.images.count) test images); "
+          + "SSL runs need images for both (a user folder is split 80/20 per class: give at least 5 images per class)")
+    }
     var h = SHA256Hasher()
     h.update(Array(pair.0.contentHash.utf8))
     h.update(Array(pair.1.contentHash.utf8))
-    onDataset(
+    try onDataset(
       TileSet(
         images: [], labels: [], classNames: pair.0.classNames, names: [],
         datasetId: "\(pair.0.datasetId)+\(pair.1.datasetId)", contentHash: h.finalize()))

@@ -200,8 +200,9 @@ extension RunContext {
         path: data.label,
         message: "expected a folder of feature bags (bags.csv and slides.csv, as `replicate slides extract` writes)")
     }
-    onDataset(
+    let splits = try MILData.splits(of: dataset, task: task, subset: spec.subset)
+    try onDataset(
       TileSet(images: [], labels: [], classNames: [], names: [], datasetId: dataset.datasetId, contentHash: dataset.contentHash))
-    return try MILData.splits(of: dataset, task: task, subset: spec.subset)
+    return splits
   }
 }

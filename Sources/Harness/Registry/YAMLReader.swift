@@ -23,12 +23,23 @@ struct YAMLReader {
   static func parse(_ text: String, path: String) throws -> YAMLReader {
     let node: Node?
     do { node = try Yams.compose(yaml: text) } catch {
-      throw InputError.file(path: path, key: "", message: "malformed YAML: \(error)")
+      throw InputError.file(path: path, key: "", message: "malformed YAML: \(Self.summary(of: error))")
     }
     guard let node, let mapping = node.mapping else {
       throw InputError.file(path: path, key: "", message: "expected a YAML mapping at the top level")
     }
     return YAMLReader(path: path, keyPath: "", mapping: mapping)
+  }
+
+  /// One line for a YAML error: the problem and its line, never the file's text (Yams's own
+  /// description of a duplicate key quotes the whole mapping).
+  static func summary(of error: Error) -> String {
+    if let e = error as? YamlError, case .duplicatedKeysInMapping(let duplicates, let context) = e {
+      let keys = duplicates.sorted().map { "'\($0)'" }.joined(separator: ", ")
+      return "duplicate key \(keys) in the mapping that starts at line \(context.mark.line); each key may appear once"
+    }
+    let first = "\(error)".split(separator: "\n", omittingEmptySubsequences: true).first.map(String.init) ?? "\(error)"
+    return first.count > 300 ? String(first.prefix(300)) + "…" : first
   }
 
   init(path: String, keyPath: String, mapping: Node.Mapping) {

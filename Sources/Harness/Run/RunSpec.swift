@@ -33,10 +33,15 @@ public struct RunSpec: Sendable {
 
 /// Parsing of the run-selection arguments (`--subset`, `--seeds`).
 public enum RunArguments {
-  /// Parses `50%`, `50` or `12.5%` into a percentage in (0, 100].
+  /// Parses `50%` or `12.5%` into a percentage in (0, 100]. The `%` is required: a bare `50` or
+  /// `0.5` could mean either a percentage or a fraction, so it is refused rather than guessed.
   public static func subset(_ text: String) throws -> Double {
     var t = text.trimmingCharacters(in: .whitespaces)
-    if t.hasSuffix("%") { t.removeLast() }
+    guard t.hasSuffix("%") else {
+      let hint = Double(t).map { v in v > 0 && v <= 1 ? " (\(ConfigValue.format(v * 100))% for the fraction \(t)?)" : " (\(t)%?)" } ?? ""
+      throw InputError.badArgument(option: "--subset", value: text, expected: "a percentage with its % sign, such as 50%\(hint)")
+    }
+    t.removeLast()
     guard let v = Double(t), v.isFinite else {
       throw InputError.badArgument(option: "--subset", value: text, expected: "a percentage such as 50%")
     }
@@ -52,7 +57,7 @@ public enum RunArguments {
     let bad = InputError.badArgument(
       option: "--seeds", value: text, expected: "a range such as 0-4 or a list such as 0,1,2")
     var out: [UInt64] = []
-    for part in text.split(separator: ",") {
+    for part in text.split(separator: ",", omittingEmptySubsequences: false) {
       let bounds = part.split(separator: "-", omittingEmptySubsequences: false)
       if bounds.count == 1, let v = UInt64(bounds[0].trimmingCharacters(in: .whitespaces)) {
         out.append(v)

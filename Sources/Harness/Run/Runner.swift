@@ -5,6 +5,9 @@ import Foundation
 /// The status of a run in the store.
 public enum RunStatus: String, Sendable, Codable {
   case running, completed, failed, interrupted
+  /// The run's data turned out to be bad after the run was recorded (exit 2); gate and reports
+  /// ignore it. Input errors found before the data is loaded leave no row at all.
+  case rejectedInput = "rejected-input"
 }
 
 /// Where a run is recorded (the results store implements it; the harness knows no SQLite).
@@ -55,34 +58,52 @@ public struct Runner {
   }
 
   /// Runs once and records everything; rethrows the experiment's error after marking the run.
+  ///
+  /// The run's row is written only once its data has been read and validated (the experiment's
+  /// `onDataset`), so an input error found while loading (an empty folder, a corrupt image, a
+  /// split with no test image) exits 2 and leaves the store as it was, not even created. An input
+  /// error found later marks the row `rejected-input`; gate and reports ignore such rows.
   public func run(target: TargetSpec, spec: RunSpec, data: DataSource) throws -> RunResult {
     let environment = RunEnvironment.current(registry: registry, threads: spec.threads)
     BLAS.setThreadCount(spec.threads)
     let onDefault: Bool
     if case .synthetic = data { onDefault = true } else { onDefault = false }
-    let runID = try recorder.begin(
-      spec: spec, environment: environment, dataSource: data.label, defaultData: onDefault,
-      invocation: invocation)
     let start = Date()
-    let datasetBox = DatasetBox()
+    let record = RunRecord()
+    let begin = { () throws -> Int64 in
+      if let id = record.id { return id }
+      let id = try self.recorder.begin(
+        spec: spec, environment: environment, dataSource: data.label, defaultData: onDefault,
+        invocation: self.invocation)
+      record.id = id
+      return id
+    }
     let context = RunContext(
       spec: spec, data: data, generator: RandomGenerator(seed: spec.seed), progress: makeProgress,
       loader: TileLoader(cacheDirectory: registry.cacheDirectory()),
       onDataset: { tiles in
-        datasetBox.id = tiles.datasetId
-        try? self.recorder.recordDataset(runID: runID, datasetID: tiles.datasetId, contentHash: tiles.contentHash)
+        record.datasetID = tiles.datasetId
+        let id = try begin()
+        try self.recorder.recordDataset(runID: id, datasetID: tiles.datasetId, contentHash: tiles.contentHash)
       })
     let output: ExperimentOutput
     do {
       output = try spec.method.experiment.run(context)
     } catch {
+      let inputError = (error as? UserFacingError).map { $0.exitCode == 2 } ?? false
       let interrupted = error is CancellationError
-      try? recorder.end(
-        runID: runID, status: interrupted ? .interrupted : .failed,
-        message: interrupted ? "interrupted by the user" : String(describing: error),
-        wallSeconds: Date().timeIntervalSince(start), peakMemoryBytes: HostFacts.peakMemoryBytes)
+      // Bad input or an interruption before any data was read: nothing worth a row.
+      if record.id == nil && (inputError || interrupted) { throw error }
+      if let id = try? begin() {
+        let status: RunStatus = interrupted ? .interrupted : inputError ? .rejectedInput : .failed
+        try? recorder.end(
+          runID: id, status: status,
+          message: interrupted ? "interrupted by the user" : String(describing: error),
+          wallSeconds: Date().timeIntervalSince(start), peakMemoryBytes: HostFacts.peakMemoryBytes)
+      }
       throw error
     }
+    let runID = try begin()
     let bandSet = onDefault ? target.bands.set(profile: spec.profile, subset: spec.subset) : nil
     let checks = Checks.bandChecks(bandSet, metrics: output.metrics)
     let claims = target.claims.filter { $0.profiles.contains(spec.profile) }.map {
@@ -94,10 +115,12 @@ public struct Runner {
       peakMemoryBytes: HostFacts.peakMemoryBytes)
     return RunResult(
       runID: runID, spec: spec, output: output, checks: checks, claims: claims, wallSeconds: wall,
-      datasetID: datasetBox.id ?? data.label, onDefaultData: onDefault)
+      datasetID: record.datasetID ?? data.label, onDefaultData: onDefault)
   }
 }
 
-private final class DatasetBox: @unchecked Sendable {
-  var id: String?
+/// The run's row id once written, and the dataset it read.
+private final class RunRecord: @unchecked Sendable {
+  var id: Int64?
+  var datasetID: String?
 }

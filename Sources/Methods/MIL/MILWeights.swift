@@ -1,3 +1,4 @@
+import Basics
 import Engine
 import Foundation
 import NN
@@ -12,6 +13,8 @@ public enum MILWeightsError: Error, CustomStringConvertible, Equatable {
   case badShape(path: String, key: String, shape: [Int], expected: String)
   /// The file's keys do not match the model's state dict exactly (names from the report).
   case mismatch(path: String, model: String, report: StateDictReport)
+  /// A tensor holds NaN or infinite values (a diverged or corrupted checkpoint).
+  case nonFinite(path: String, key: String, count: Int)
 
   public var description: String {
     switch self {
@@ -27,6 +30,9 @@ public enum MILWeightsError: Error, CustomStringConvertible, Equatable {
       if !report.unexpected.isEmpty { parts.append("unexpected keys: \(report.unexpected.joined(separator: ", "))") }
       if !report.mismatched.isEmpty { parts.append("mis-shaped keys: \(report.mismatched.joined(separator: ", "))") }
       return "weights \(path) do not fit \(model): " + parts.joined(separator: "; ")
+    case .nonFinite(let path, let key, let count):
+      return "weights \(path): key '\(key)' holds \(count) NaN or infinite values; expected finite weights "
+        + "(a diverged or corrupted checkpoint)"
     }
   }
 }
@@ -53,7 +59,13 @@ public enum MILWeights {
 
   /// The entries of a safetensors file.
   public static func read(_ path: String) throws(MILWeightsError) -> [SafeTensorsEntry] {
-    do { return try SafeTensors.read(path).entries } catch { throw .unreadable(path: path, reason: error.description) }
+    let entries: [SafeTensorsEntry]
+    do { entries = try SafeTensors.read(path).entries } catch { throw .unreadable(path: path, reason: error.description) }
+    for e in entries {
+      let bad = e.values.reduce(0) { $0 + ($1.isFinite ? 0 : 1) }
+      if bad > 0 { throw .nonFinite(path: path, key: e.name, count: bad) }
+    }
+    return entries
   }
 
   /// Copies `entries` into `model`, throwing unless every key matches by name and shape.
@@ -112,3 +124,5 @@ public enum MILWeights {
     return entry.shape
   }
 }
+
+extension MILWeightsError: UserFacingError {}
