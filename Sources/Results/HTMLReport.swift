@@ -32,7 +32,7 @@ public enum HTMLReport {
         "checks": checkSummary(a), "claims": a.subsets.flatMap(\.claims).map(\.verdict.rawValue).joined(separator: ", "),
       ]
     }
-    let failed = allRuns.filter { $0.runStatus != .completed && $0.runStatus != .running }.suffix(20)
+    let failed = allRuns.filter { ![.completed, .running, .rejectedInput].contains($0.runStatus) }.suffix(20)
     let context: [String: Any] = [
       "hasFailedRuns": !failed.isEmpty,
       "generated": ISO8601DateFormatter().string(from: generatedAt),

@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Testing
 
 /// Helpers shared by the test targets (not part of the product).
 public enum TestSupport {
@@ -63,5 +64,37 @@ public enum GradientCheck {
       }
     }
     return worst
+  }
+}
+
+/// Records a test issue unless `|actual − expected| ≤ atol + rtol·|expected|` (numpy's `isclose`
+/// rule), naming both values and the tolerance. Non-finite values must match exactly.
+public func expectClose(
+  _ actual: Double, _ expected: Double, rtol: Double = 1e-6, atol: Double = 0, _ comment: String = "",
+  sourceLocation: SourceLocation = #_sourceLocation
+) {
+  let ok =
+    actual.isFinite && expected.isFinite
+    ? abs(actual - expected) <= atol + rtol * abs(expected)
+    : actual == expected || (actual.isNaN && expected.isNaN)
+  if !ok {
+    var message = "\(actual) is not close to \(expected) (rtol \(rtol), atol \(atol); off by \(abs(actual - expected)))"
+    if !comment.isEmpty { message += ": " + comment }
+    Issue.record(Comment(rawValue: message), sourceLocation: sourceLocation)
+  }
+}
+
+/// `expectClose` element by element; the shapes (counts) must agree.
+public func expectClose(
+  _ actual: [Float], _ expected: [Float], rtol: Double = 1e-6, atol: Double = 0, _ comment: String = "",
+  sourceLocation: SourceLocation = #_sourceLocation
+) {
+  guard actual.count == expected.count else {
+    Issue.record(Comment(rawValue: "\(actual.count) values, expected \(expected.count)"), sourceLocation: sourceLocation)
+    return
+  }
+  for (i, (a, e)) in zip(actual, expected).enumerated() {
+    let where_ = comment.isEmpty ? "index \(i)" : "index \(i), \(comment)"
+    expectClose(Double(a), Double(e), rtol: rtol, atol: atol, where_, sourceLocation: sourceLocation)
   }
 }

@@ -45,7 +45,7 @@ struct Sandbox {
   func path(_ relative: String) -> String { root.appendingPathComponent(relative).path }
 
   /// A `replicate` process for this sandbox, not yet started.
-  private func process(_ arguments: [String], cache: URL) -> Process {
+  private func process(_ arguments: [String], cache: URL, environment: [String: String] = [:]) -> Process {
     let p = Process()
     p.executableURL = replicateBinary
     p.arguments = arguments
@@ -53,6 +53,7 @@ struct Sandbox {
     var env = ProcessInfo.processInfo.environment
     env["REPLICATE_ROOT"] = root.path
     env["REPLICATE_CACHE"] = cache.path
+    for (k, v) in environment { env[k] = v }
     p.environment = env
     p.standardInput = FileHandle.nullDevice
     return p
@@ -60,12 +61,12 @@ struct Sandbox {
 
   /// Runs `replicate` with `arguments` inside the sandbox.
   @discardableResult
-  func run(_ arguments: [String]) throws -> CommandResult {
+  func run(_ arguments: [String], environment: [String: String] = [:]) throws -> CommandResult {
     guard FileManager.default.isExecutableFile(atPath: replicateBinary.path) else {
       Issue.record("missing \(replicateBinary.path): run the tests with scripts/test.sh (swift test -c release)")
       return CommandResult(status: -1, stdout: "", stderr: "")
     }
-    let p = process(arguments, cache: sharedCache)
+    let p = process(arguments, cache: sharedCache, environment: environment)
     let out = Pipe(), err = Pipe()
     p.standardOutput = out
     p.standardError = err

@@ -164,14 +164,30 @@ import _TestSupport
 }
 
 @Suite struct CommandLineTests {
-  @Test func helpOnEveryCommand() throws {
+  /// `--help` of every command against its committed snapshot (`Tests/CLITests/Snapshots`), at a
+  /// fixed width (COLUMNS=100). After a deliberate change of a command's options, rewrite them
+  /// with `REPLICATE_UPDATE_SNAPSHOTS=1 scripts/test.sh --filter CommandLineTests` and review the diff.
+  @Test func helpOnEveryCommandMatchesItsSnapshot() throws {
     let box = try Sandbox()
-    for args in [["--help"], ["run", "--help"], ["list", "--help"], ["show", "--help"], ["calibrate", "--help"],
-                 ["report", "--help"], ["gate", "--help"], ["focus", "--help"], ["focus", "score", "--help"],
-                 ["bench", "--help"], ["bench", "focus", "--help"]] {
-      let r = try box.run(args)
-      #expect(r.status == 0, "\(args)")
-      #expect(r.stdout.contains("USAGE"), "\(args)")
+    let commands: [[String]] = [
+      [], ["run"], ["list"], ["show"], ["calibrate"], ["report"], ["gate"], ["focus"], ["focus", "score"],
+      ["bench"], ["bench", "focus"], ["bench", "engine"], ["bench", "slides"], ["dataset"], ["dataset", "probe"],
+      ["slides"], ["slides", "generate"], ["slides", "tile"], ["slides", "extract"], ["slides", "show"], ["predict"],
+    ]
+    let folder = projectRoot.appendingPathComponent("Tests/CLITests/Snapshots")
+    let update = ProcessInfo.processInfo.environment["REPLICATE_UPDATE_SNAPSHOTS"] == "1"
+    if update { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
+    for command in commands {
+      let r = try box.run(command + ["--help"], environment: ["COLUMNS": "100"])
+      #expect(r.status == 0, "\(command)")
+      let name = (["replicate"] + command).joined(separator: "-") + ".txt"
+      let file = folder.appendingPathComponent(name)
+      if update {
+        try r.stdout.write(to: file, atomically: true, encoding: .utf8)
+      } else {
+        let snapshot = try? String(contentsOf: file, encoding: .utf8)
+        #expect(snapshot == r.stdout, "replicate \(command.joined(separator: " ")) --help differs from Snapshots/\(name)")
+      }
     }
   }
 
