@@ -13,7 +13,8 @@ struct Replicate: ParsableCommand {
       Run a target with `replicate <target> [options]` (the same as `replicate run <target>`), for example
       `replicate blur-detection --profile ci` or `replicate moco-v3 --subset 50%`.
 
-      Exit codes: 0 success; 1 a gated check failed (gate) or a run failed; 2 bad input or usage.
+      Exit codes: 0 success; 1 a gated check failed or nothing was judged (gate), or a run failed; 2 bad \
+      input or usage (nothing is written to the store); 130 interrupted (Ctrl-C; the run is marked interrupted).
       """,
     subcommands: [
       RunCommand.self, ListCommand.self, ShowCommand.self, CalibrateCommand.self, ReportCommand.self,

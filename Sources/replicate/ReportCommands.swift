@@ -62,12 +62,12 @@ struct GateCommand: ParsableCommand {
     commandName: "gate",
     abstract: "Fail (exit 1) when a gated metric left its band, a claim changed its calibrated verdict, or nothing was judged.",
     discussion: """
-      Looks at the newest canonical completed run per (target, subset, seed) of the profile, on each target's
-      embedded data, against the bands in the target files now. A gate that judges nothing fails: a store
-      without a single canonical run of the profile exits 1, and so does a target named in --targets (or,
-      with --require-all, any target with calibrated bands) that has no run. --run judges the given runs
-      (an override or audit run, which the plain gate never looks at) against their target's bands.
-      Exit codes: 0 all hold, 1 a check failed or nothing to judge, 2 bad input (a missing store, an unknown
+      Looks at the newest canonical completed run per (target, subset, seed) of the profile, on each target's \
+      embedded data, against the bands in the target files now. A gate that judges nothing fails: a store \
+      without a single canonical run of the profile exits 1, and so does a target named in --targets (or, \
+      with --require-all, any target with calibrated bands) that has no run. --run judges the given runs \
+      (an override or audit run, which the plain gate never looks at) against their target's bands. \
+      Exit codes: 0 all hold, 1 a check failed or nothing to judge, 2 bad input (a missing store, an unknown \
       target or profile).
       """)
 
