@@ -257,18 +257,15 @@ public final class ResultsStore: RunRecorder, @unchecked Sendable {
     return m
   }
 
-  /// Marks runs of this host whose process died while `running` as interrupted (a process killed
-  /// by a second Ctrl-C or `kill -9` cannot mark its own row). A zombie process, or a live one that
-  /// reused the pid after the run started, does not keep a run alive. Runs of other hosts (a store
-  /// on shared storage) are left to their own host.
+  /// Marks runs whose process died while `running` as interrupted (a process killed by a second
+  /// Ctrl-C or `kill -9` cannot mark its own row). A zombie process, or a live one that reused the
+  /// pid after the run started, does not keep a run alive. (A store is written by one host: on a
+  /// cluster every task writes its own store.)
   private func markOrphans() throws {
-    let host = HostFacts.hostName
     try pool.write { db in
       let running = try StoredRun.filter(Column("status") == RunStatus.running.rawValue).fetchAll(db)
       for var run in running
-      where run.hostName == host
-        && !HostFacts.isAlive(pid: Int32(truncatingIfNeeded: run.pid), startedBefore: run.startedAt)
-      {
+      where !HostFacts.isAlive(pid: Int32(truncatingIfNeeded: run.pid), startedBefore: run.startedAt) {
         run.status = RunStatus.interrupted.rawValue
         run.message = "the process (pid \(run.pid)) ended without finishing the run"
         run.endedAt = run.endedAt ?? Date()

@@ -18,7 +18,7 @@ struct Replicate: ParsableCommand {
       """,
     subcommands: [
       RunCommand.self, ListCommand.self, ShowCommand.self, CalibrateCommand.self, ReportCommand.self,
-      GateCommand.self, FocusCommand.self, BenchCommand.self, DatasetCommand.self, SlidesCommand.self,
+      GateCommand.self, AuditCommand.self, FocusCommand.self, BenchCommand.self, DatasetCommand.self, SlidesCommand.self,
       PredictCommand.self,
     ],
     defaultSubcommand: RunCommand.self)

@@ -81,7 +81,7 @@ struct RunPlan {
 
   static func make(
     registry: Registry, target targetID: String, profile profileName: String, seed: UInt64?, seeds: String?,
-    subset: String, data: String?, overrides: [String], threads: Int?
+    subset: String, data: String?, overrides: [String], threads: Int?, typedOverrides: [String: ConfigValue] = [:]
   ) throws -> RunPlan {
     let target = try registry.target(targetID)
     let profile = try target.profile(profileName)
@@ -90,7 +90,7 @@ struct RunPlan {
       throw InputError.badArgument(option: "--seeds", value: seeds ?? "", expected: "either --seed or --seeds, not both")
     }
     let seedList = try seeds.map(RunArguments.seeds) ?? [seed ?? 0]
-    var parsed: [String: ConfigValue] = [:]
+    var parsed = typedOverrides
     for text in overrides {
       let (k, v) = try RunArguments.override(text, schema: target.method.configSchema)
       parsed[k] = v

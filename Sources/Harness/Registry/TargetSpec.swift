@@ -89,6 +89,18 @@ public struct Claim: Sendable {
   public enum Kind: String, Sendable { case relational, absolute }
 }
 
+/// A sabotaged variant of a target (`audit:` in target.yaml): the profile with some config keys
+/// changed so that the method cannot work (learning rate 0, its core mechanism switched off).
+/// `replicate audit` runs each with one seed; the profile's bands have power only when the gate
+/// fails every variant.
+public struct AuditVariant: Sendable {
+  public var id: String
+  /// What is sabotaged, in words.
+  public var description: String
+  /// The config values that differ from the profile (validated against the method's schema).
+  public var overrides: [String: ConfigValue]
+}
+
 /// Comparison operators a claim or a check can use.
 public enum ComparisonOperator: String, Sendable, CaseIterable {
   case greater = ">", greaterOrEqual = ">=", less = "<", lessOrEqual = "<=", equal = "=="
@@ -116,6 +128,8 @@ public struct TargetSpec: Sendable {
   /// Profiles by name, in file order.
   public var profiles: [Profile]
   public var claims: [Claim]
+  /// Sabotaged variants for `replicate audit` (empty when the target lists none).
+  public var audits: [AuditVariant] = []
   /// Calibrated bands (from `bands.yaml`; empty until calibrated).
   public var bands: BandTable
   /// The folder holding `target.yaml`.
@@ -234,6 +248,27 @@ extension TargetSpec {
           id: claimID, statement: statement, source: source, kind: kind, profiles: claimProfiles,
           conditions: conditions, reported: reported))
     }
+    var audits: [AuditVariant] = []
+    for var a in try r.children("audit") {
+      let auditID = try a.string("id")
+      let description = try a.string("description")
+      var overrides: [String: ConfigValue] = [:]
+      let set = try a.child("set")
+      for key in set.keys {
+        guard let spec = schema.first(where: { $0.name == key }) else {
+          throw set.fail(key, "unknown config key for method \(method.rawValue)")
+        }
+        guard let node = set.mapping[.init(key)], let value = spec.type.read(node) else {
+          throw set.fail(key, "expected \(spec.type.rawValue)")
+        }
+        if let problem = spec.check?(value) { throw set.fail(key, problem) }
+        overrides[key] = value
+      }
+      if overrides.isEmpty { throw a.fail("set", "expected at least one config key to change") }
+      if audits.contains(where: { $0.id == auditID }) { throw a.fail("id", "'\(auditID)' appears twice") }
+      try a.finish()
+      audits.append(AuditVariant(id: auditID, description: description, overrides: overrides))
+    }
     try r.finish()
     let bandsURL = directory.appendingPathComponent("bands.yaml")
     let bands =
@@ -243,6 +278,6 @@ extension TargetSpec {
     return TargetSpec(
       id: id, title: title, summary: summary, paper: paper, references: references, method: method,
       dataset: DatasetRef(id: datasetId, split: split, parameters: parameters), profiles: profiles,
-      claims: claims, bands: bands, directory: directory)
+      claims: claims, audits: audits, bands: bands, directory: directory)
   }
 }

@@ -9,7 +9,23 @@ public struct BandCheck: Sendable, Equatable {
   public var better: Better
   /// The measured value; nil when the run did not produce the metric (a failure).
   public var value: Double?
-  public var passed: Bool { value.map { $0 >= lower && $0 <= upper } ?? false }
+  /// One-sided where a direction is better: a model that improves is not a regression, so a
+  /// higher-is-better metric fails only below `lower` and a lower-is-better one only above
+  /// `upper`; `neither` checks both bounds. A missing or non-finite value fails.
+  public var passed: Bool {
+    guard let v = value, v.isFinite else { return false }
+    switch better {
+    case .higher: return v >= lower
+    case .lower: return v <= upper
+    case .neither: return v >= lower && v <= upper
+    }
+  }
+  /// Beyond the band on the better side (passes, and is worth a look: a recalibration, or a bug
+  /// that makes a number too good).
+  public var beyondBand: Bool {
+    guard let v = value, v.isFinite else { return false }
+    return (better == .higher && v > upper) || (better == .lower && v < lower)
+  }
 
   public init(metric: String, lower: Double, upper: Double, better: Better, value: Double?) {
     self.metric = metric
