@@ -14,7 +14,7 @@ import Testing
   /// Feature (i, j) = i + j/4 − 1 for a [5, 3] bag; coordinates (256 i, 512 i).
   static let expectedFeatures: [Float] = (0..<5).flatMap { i in (0..<3).map { j in Float(i) + Float(j) / 4 - 1 } }
 
-  @Test(arguments: ["f32_chunked", "f16", "f64"]) func readsFeaturesAndCoordinates(name: String) throws {
+  @Test(arguments: ["f32_chunked", "f16", "f64", "f32_gzip"]) func readsFeaturesAndCoordinates(name: String) throws {
     let bag = try FeatureBag.readHDF5(path: try Self.fixture(name))
     #expect(bag.instanceCount == 5 && bag.featureDimension == 3)
     #expect(bag.features == Self.expectedFeatures)

@@ -9,6 +9,7 @@ Writes, next to this script, into h5/:
   f32_chunked.h5     features float32 [5, 3] chunked (32, 3), maxshape (None, 3); coords int32
   f16.h5             features float16 [5, 3] contiguous; coords int64
   f64.h5             features float64 [5, 3] contiguous; coords float64
+  f32_gzip.h5        features float32 [5, 3] gzip-compressed chunks (2, 3); coords uint16
   no_features.h5     coords only
   bad_coords.h5      features float32 [5, 3]; coords int32 [5, 3]
   features_1d.h5     features float32 [5]; coords int32 [5, 2]
@@ -52,6 +53,9 @@ def main():
     write("f32_chunked.h5", features=(features(np.float32), 32), coords=(coords(np.int32), 32))
     write("f16.h5", features=features(np.float16), coords=coords(np.int64))
     write("f64.h5", features=features(np.float64), coords=coords(np.float64))
+    with h5py.File(os.path.join(HERE, "f32_gzip.h5"), "w") as f:
+        f.create_dataset("features", data=features(np.float32), chunks=(2, D), compression="gzip")
+        f.create_dataset("coords", data=coords(np.uint16))
     write("no_features.h5", coords=coords(np.int32))
     write("bad_coords.h5", features=features(np.float32), coords=coords(np.int32, width=3))
     write("features_1d.h5", features=features(np.float32)[:, 0].copy(), coords=coords(np.int32))
