@@ -49,6 +49,8 @@ let package = Package(
     .systemLibrary(name: "CTIFF", pkgConfig: "libtiff-4", providers: [.apt(["libtiff-dev"])]),
     .systemLibrary(name: "COpenSlide", pkgConfig: "openslide", providers: [.apt(["libopenslide-dev"])]),
     .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
+    // Debian's hdf5.pc (an alternative for hdf5-serial.pc) adds -I/usr/include/hdf5/serial.
+    .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
 
     // Hashing, progress lines, process facts: no numerics, no papers.
     .target(name: "Basics", dependencies: ["COpenSSL"], swiftSettings: release),
@@ -58,8 +60,8 @@ let package = Package(
     .target(name: "NN", dependencies: ["Engine"], swiftSettings: release),
     // Images: buffers, PNG/TIFF I/O, filters, synthetic tissue.
     .target(name: "Vision", dependencies: ["Engine", "CPNG", "CTIFF"], swiftSettings: release),
-    // Whole-slide images through OpenSlide; annotations through libxml2.
-    .target(name: "Slides", dependencies: ["Vision", "COpenSlide", "CLibXML2"], swiftSettings: release),
+    // Whole-slide images through OpenSlide; annotations through libxml2; CLAM .h5 bags through HDF5.
+    .target(name: "Slides", dependencies: ["Vision", "COpenSlide", "CLibXML2", "CHDF5"], swiftSettings: release),
     // One file (or folder) per paper method.
     .target(name: "Methods", dependencies: ["NN", "Vision", "Slides"], swiftSettings: release),
     // Metrics, probes, bootstrap.

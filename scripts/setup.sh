@@ -13,6 +13,7 @@ packages=(
   libtiff-dev       # TIFF images and pyramidal slide writing
   libpng-dev        # PNG images
   libssl-dev        # SHA-256 (libcrypto) for config and dataset hashes
+  libhdf5-dev       # CLAM's .h5 feature bags (predict --bags)
 )
 
 missing=()

@@ -15,6 +15,8 @@ public enum MILWeightsError: Error, CustomStringConvertible, Equatable {
   case mismatch(path: String, model: String, report: StateDictReport)
   /// A tensor holds NaN or infinite values (a diverged or corrupted checkpoint).
   case nonFinite(path: String, key: String, count: Int)
+  /// A variant of a model that is recognised but not implemented.
+  case unsupported(path: String, reason: String)
 
   public var description: String {
     switch self {
@@ -33,6 +35,8 @@ public enum MILWeightsError: Error, CustomStringConvertible, Equatable {
     case .nonFinite(let path, let key, let count):
       return "weights \(path): key '\(key)' holds \(count) NaN or infinite values; expected finite weights "
         + "(a diverged or corrupted checkpoint)"
+    case .unsupported(let path, let reason):
+      return "weights \(path): \(reason)"
     }
   }
 }
@@ -44,8 +48,9 @@ public enum MILWeightsError: Error, CustomStringConvertible, Equatable {
 /// Model sizes are inferred from the weight shapes: ABMIL from `feature_extractor_part2.0.weight`
 /// `[L, inputDimension]`, `attention_V.0.weight` `[D, L]` and `classifier.0.weight` `[classes, L]`;
 /// TransMIL from `_fc1.0.weight` `[dim, inputDimension]` and `_fc2.weight` `[classes, dim]`
-/// (8 heads of `dim/8`, `dim/2` landmarks, as the official model). Loading is strict: every key of
-/// the model must be present with its shape and nothing else may be in the file.
+/// (8 heads of `dim/8`, `dim/2` landmarks, as the official model); CLAM as `clam(from:)` says.
+/// Loading is strict: every key of the model must be present with its shape and nothing else may
+/// be in the file.
 ///
 /// ```swift
 /// try MILWeights.save(model, to: "abmil.safetensors", metadata: ["method": "abmil"])
@@ -109,6 +114,60 @@ public enum MILWeights {
       entries, into: transMIL, path: path, name: "TransMIL(inputDimension: \(fc1[1]), dimension: \(fc1[0]), classes: \(fc2[0]))")
     transMIL.isTraining = false
     return transMIL
+  }
+
+  /// Whether a state dict is a CLAM model's (it has `attention_net.0.weight`, also under
+  /// `nn.DataParallel`'s `.module` names), rather than an ABMIL or TransMIL one.
+  public static func isCLAM(_ entries: [SafeTensorsEntry]) -> Bool {
+    CLAM.canonicalStateDict(entries).contains { $0.name == "attention_net.0.weight" }
+  }
+
+  /// A CLAM_SB or CLAM_MB sized and loaded from a state-dict file, in evaluation mode.
+  ///
+  /// Sizes come from `attention_net.0.weight` `[L, embed_dim]` and
+  /// `attention_net.3.attention_a.0.weight` `[D, L]`; the kind from the classifier keys
+  /// (`classifiers.weight` `[n_classes, L]`: SB; `classifiers.<c>.weight` `[1, L]`: MB, with
+  /// `n_classes` from `attention_net.3.attention_c.weight` `[n_classes, D]`). Keys are first
+  /// cleaned as CLAM's `eval.py` does (`CLAM.canonicalStateDict`), then must match exactly,
+  /// `instance_classifiers.<c>` included.
+  public static func clam(from path: String) throws(MILWeightsError) -> CLAM {
+    try clam(CLAM.canonicalStateDict(try read(path)), path: path)
+  }
+
+  /// A CLAM from canonical entries (see `clam(from:)`); `path` names the source in errors.
+  public static func clam(_ entries: [SafeTensorsEntry], path: String) throws(MILWeightsError) -> CLAM {
+    let model = "CLAM"
+    let fc = try matrix(entries, "attention_net.0.weight", path: path, model: model)
+    let gated = entries.contains { $0.name.hasPrefix("attention_net.3.attention_") }
+    if !gated && entries.contains(where: { $0.name.hasPrefix("attention_net.3.") }) {
+      throw .unsupported(
+        path: path,
+        reason: "CLAM with ungated attention (Attn_Net, gate=False; keys attention_net.3.module.*) is not "
+          + "supported; expected gated attention (attention_net.3.attention_a/_b/_c)")
+    }
+    let a = try matrix(entries, "attention_net.3.attention_a.0.weight", path: path, model: model)
+    let c = try matrix(entries, "attention_net.3.attention_c.weight", path: path, model: model)
+    let branches: CLAM.Branches
+    let classes: Int
+    if entries.contains(where: { $0.name == "classifiers.weight" }) {
+      branches = .single
+      classes = try matrix(entries, "classifiers.weight", path: path, model: "CLAM_SB")[0]
+    } else if entries.contains(where: { $0.name == "classifiers.0.weight" }) {
+      branches = .multiple
+      classes = c[0]
+    } else {
+      throw .missingKey(path: path, key: "classifiers.weight (CLAM_SB) or classifiers.0.weight (CLAM_MB)", model: model)
+    }
+    guard a[1] == fc[0] else {
+      throw .badShape(
+        path: path, key: "attention_net.3.attention_a.0.weight", shape: a, expected: "[D, \(fc[0])] (L from attention_net.0)")
+    }
+    var g = RandomGenerator(seed: 0)  // overwritten by the load
+    let clam = CLAM(
+      branches: branches, inputDimension: fc[1], hidden: fc[0], attentionDimension: a[0], classes: classes, using: &g)
+    try loadExactly(entries, into: clam, path: path, name: "\(clam)")
+    clam.isTraining = false
+    return clam
   }
 
   /// The shape of a 2-d entry.
