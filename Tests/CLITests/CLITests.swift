@@ -170,7 +170,7 @@ import _TestSupport
   @Test func helpOnEveryCommandMatchesItsSnapshot() throws {
     let box = try Sandbox()
     let commands: [[String]] = [
-      [], ["run"], ["list"], ["show"], ["calibrate"], ["report"], ["gate"], ["focus"], ["focus", "score"],
+      [], ["run"], ["list"], ["show"], ["calibrate"], ["report"], ["gate"], ["audit"], ["focus"], ["focus", "score"],
       ["bench"], ["bench", "focus"], ["bench", "engine"], ["bench", "slides"], ["dataset"], ["dataset", "probe"],
       ["slides"], ["slides", "generate"], ["slides", "tile"], ["slides", "extract"], ["slides", "show"], ["predict"],
     ]
@@ -284,5 +284,30 @@ enum TestImages {
     let run = try box.run(["moco-v3", "--profile", "smoke", "--subset", "50%"])
     #expect(run.status == 0, "\(run.stderr)")
     #expect(run.stdout.contains("subset 50%"))
+  }
+}
+
+/// `replicate audit`: sabotaged variants are run with one seed and judged like `gate --run`; a
+/// variant the bands cannot tell from the real thing is MISSED and fails the audit.
+@Suite(.serialized) struct AuditCommandTests {
+  @Test func caughtAndMissedVariants() throws {
+    let box = try Sandbox()
+    let r = try box.run(["audit", "blur-detection", "--profile", "smoke"])
+    #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+    #expect(r.stdout.split(separator: "\n").filter { $0.hasPrefix("no-edges ") || $0.hasPrefix("everything-blurred ") }
+      .allSatisfy { $0.contains("caught") })
+    // A harmless "sabotage" (more bootstrap resamples) changes no gated metric: MISSED, exit 1.
+    let file = box.path("Replications/blur-detection/target.yaml")
+    let text = try String(contentsOfFile: file, encoding: .utf8)
+    try (text + "  - id: harmless\n    description: more bootstrap resamples\n    set: {bootstrap: 60}\n")
+      .write(toFile: file, atomically: true, encoding: .utf8)
+    let missed = try box.run(["audit", "blur-detection", "--profile", "smoke", "--variants", "harmless"])
+    #expect(missed.status == 1)
+    #expect(missed.stdout.contains("MISSED"))
+    #expect(missed.stderr.contains("1 of 1 sabotaged variants pass the gate"))
+    // The runs are stored as non-canonical: the plain gate still has nothing to judge.
+    #expect(try box.run(["gate", "--profile", "smoke"]).status == 1)
+    let unknown = try box.run(["audit", "blur-detection", "--profile", "smoke", "--variants", "nope"])
+    #expect(unknown.status == 2 && unknown.stderr.contains("--variants 'nope'"))
   }
 }

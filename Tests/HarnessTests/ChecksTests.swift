@@ -11,6 +11,20 @@ import Testing
     #expect(Checks.verdict([]) == .notRun)
   }
 
+  /// Bands are one-sided where a direction is better: only a regression fails.
+  @Test func checksAreOneSidedWhereADirectionIsBetter() {
+    func check(_ better: Better, _ value: Double?) -> BandCheck {
+      BandCheck(metric: "m", lower: 0.4, upper: 0.6, better: better, value: value)
+    }
+    #expect(check(.higher, 0.9).passed && check(.higher, 0.9).beyondBand)
+    #expect(check(.higher, 0.5).passed && !check(.higher, 0.5).beyondBand)
+    #expect(!check(.higher, 0.39).passed)
+    #expect(check(.lower, 0.1).passed && check(.lower, 0.1).beyondBand)
+    #expect(!check(.lower, 0.61).passed)
+    #expect(!check(.neither, 0.7).passed && !check(.neither, 0.3).passed && check(.neither, 0.4).passed)
+    #expect(!check(.higher, nil).passed && !check(.higher, .nan).passed && !check(.lower, -.infinity).passed)
+  }
+
   @Test func bandRule() {
     // Values 0.9, 0.92, 0.94: mean 0.92, sample sd 0.02 → half-width max(0.06, 0.0092) = 0.06.
     let runs: [[String: Double]] = [0.9, 0.92, 0.94].map { ["laplacian_var.auc_gaussian": $0] }
