@@ -138,19 +138,7 @@ func camelyonPreset() throws -> TilingPreset {
   /// The cache generates once, reuses by content hash, and regenerates a damaged set.
   @Test func slideSetCacheReusesAndRepairs() throws {
     let root = FileManager.default.temporaryDirectory.appendingPathComponent("slide-cache-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: root.appendingPathComponent("Datasets"), withIntermediateDirectories: true)
-    let manifest = root.appendingPathComponent("Datasets/tiny-slides.yaml")
-    try """
-      id: tiny-slides
-      version: 1
-      kind: synthetic
-      generator: synthetic-slides
-      classes: [normal, tumour]
-      parameters: {minSide: 2048, maxSide: 2048, levels: 3}
-      splits:
-        train: {seed: 3, perClass: 1}
-      """.write(to: manifest, atomically: true, encoding: .utf8)
-    let m = try DatasetManifest.load(path: manifest.path)
+    let (m, manifest) = try TinySlides.manifest(in: root, seed: 3)
     let loader = SlideDatasetLoader(cacheDirectory: root.appendingPathComponent("cache"))
     let first = try loader.load(m, threads: 2)
     #expect(first.table.records.count == 2)
@@ -167,5 +155,24 @@ func camelyonPreset() throws -> TilingPreset {
     }
     #expect(error?.description.contains("minSide") == true)
     #expect(throws: InputError.self) { try SlideDatasetLoader.parameters(["colour": "red"], path: manifest.path) }
+  }
+}
+
+/// A two-slide synthetic set (2048², 3 levels, one slide per class) in `root/Datasets`.
+enum TinySlides {
+  static func manifest(in root: URL, seed: Int) throws -> (DatasetManifest, URL) {
+    try FileManager.default.createDirectory(at: root.appendingPathComponent("Datasets"), withIntermediateDirectories: true)
+    let url = root.appendingPathComponent("Datasets/tiny-slides.yaml")
+    try """
+      id: tiny-slides
+      version: 1
+      kind: synthetic
+      generator: synthetic-slides
+      classes: [normal, tumour]
+      parameters: {minSide: 2048, maxSide: 2048, levels: 3}
+      splits:
+        train: {seed: \(seed), perClass: 1}
+      """.write(to: url, atomically: true, encoding: .utf8)
+    return (try DatasetManifest.load(path: url.path), url)
   }
 }

@@ -70,19 +70,7 @@ import Testing
   /// tests run concurrently, all with the same pid). Every one gets the complete set.
   @Test func concurrentSlideLoadersShareOneGeneration() throws {
     let root = try temporaryFolder("slide-race")
-    try FileManager.default.createDirectory(at: root.appendingPathComponent("Datasets"), withIntermediateDirectories: true)
-    let manifestURL = root.appendingPathComponent("Datasets/tiny-slides.yaml")
-    try """
-      id: tiny-slides
-      version: 1
-      kind: synthetic
-      generator: synthetic-slides
-      classes: [normal, tumour]
-      parameters: {minSide: 2048, maxSide: 2048, levels: 3}
-      splits:
-        train: {seed: 5, perClass: 1}
-      """.write(to: manifestURL, atomically: true, encoding: .utf8)
-    let manifest = try DatasetManifest.load(path: manifestURL.path)
+    let (manifest, _) = try TinySlides.manifest(in: root, seed: 5)
     let loader = SlideDatasetLoader(cacheDirectory: root.appendingPathComponent("cache"))
     let hashes = UnsafeSendableArray(count: 4)
     DispatchQueue.concurrentPerform(iterations: 4) { i in
