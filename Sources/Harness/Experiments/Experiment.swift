@@ -57,11 +57,13 @@ public struct RunContext {
   public let loader: TileLoader
   /// Told what data the run read (the runner records its id and content hash).
   public let onDataset: (TileSet) -> Void
+  /// Where long trainings checkpoint and resume from (nil: no checkpoints).
+  public let checkpoints: CheckpointStore?
 
   public init(
     spec: RunSpec, data: DataSource, generator: RandomGenerator,
     progress: @escaping (String, Int, String) -> ProgressSink, loader: TileLoader,
-    onDataset: @escaping (TileSet) -> Void
+    onDataset: @escaping (TileSet) -> Void, checkpoints: CheckpointStore? = nil
   ) {
     self.spec = spec
     self.data = data
@@ -69,6 +71,7 @@ public struct RunContext {
     self.progress = progress
     self.loader = loader
     self.onDataset = onDataset
+    self.checkpoints = checkpoints
   }
 
   /// Loads the run's tiles at `tileSize` and reports them to the runner. Generating a synthetic

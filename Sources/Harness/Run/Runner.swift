@@ -43,6 +43,9 @@ public struct Runner {
   public let recorder: RunRecorder
   public var makeProgress: (String, Int, String) -> ProgressSink
   public var invocation: String
+  /// Whether a run continues from the checkpoints an interrupted run of the same key left
+  /// (false: `--fresh` deletes them first).
+  public var resume = true
 
   public init(
     registry: Registry, recorder: RunRecorder, invocation: String,
@@ -65,13 +68,16 @@ public struct Runner {
       invocation: invocation)
     let start = Date()
     let datasetBox = DatasetBox()
+    let checkpoints = CheckpointStore(
+      spec: spec, dataSource: data.label, code: environment, cacheRoot: CheckpointStore.cacheRoot(registry))
+    if !resume { checkpoints.removeAll() }
     let context = RunContext(
       spec: spec, data: data, generator: RandomGenerator(seed: spec.seed), progress: makeProgress,
       loader: TileLoader(cacheDirectory: registry.cacheDirectory()),
       onDataset: { tiles in
         datasetBox.id = tiles.datasetId
         try? self.recorder.recordDataset(runID: runID, datasetID: tiles.datasetId, contentHash: tiles.contentHash)
-      })
+      }, checkpoints: checkpoints)
     let output: ExperimentOutput
     do {
       output = try spec.method.experiment.run(context)
@@ -92,6 +98,7 @@ public struct Runner {
     try recorder.complete(
       runID: runID, output: output, checks: checks, claims: claims, wallSeconds: wall,
       peakMemoryBytes: HostFacts.peakMemoryBytes)
+    checkpoints.removeAll()  // recorded: nothing left to resume
     return RunResult(
       runID: runID, spec: spec, output: output, checks: checks, claims: claims, wallSeconds: wall,
       datasetID: datasetBox.id ?? data.label, onDefaultData: onDefault)
