@@ -94,6 +94,6 @@ let package = Package(
     .testTarget(
       name: "ResultsTests", dependencies: ["Results", "_TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
       resources: [.copy("Fixtures")]),
-    .testTarget(name: "CLITests", dependencies: ["Basics", "Vision", "_TestSupport"]),
+    .testTarget(name: "CLITests", dependencies: ["Basics", "Engine", "Vision", "Results", "_TestSupport"]),
   ]
 )

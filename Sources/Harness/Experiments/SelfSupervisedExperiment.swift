@@ -134,7 +134,7 @@ public enum SelfSupervisedExperiment<Variant: SelfSupervisedVariant>: Experiment
     }
     try context.checkInterrupted()
     if record.finished.contains("pretrain") {
-      resumeNotes.append("pretraining 'pretrain' was finished by an interrupted run; its results are reused")
+      resumeNotes.append("resumed after pretraining 'pretrain': an interrupted run finished it, its results are reused")
     } else {
       let main = try pretrain(
         context, config: config, backbone: backbone, pool: pool, images: train.images, labels: train.labels,
@@ -155,7 +155,7 @@ public enum SelfSupervisedExperiment<Variant: SelfSupervisedVariant>: Experiment
     for (a, arm) in Variant.arms(config).enumerated() {
       try context.checkInterrupted()
       if record.finished.contains(arm.suffix) {
-        resumeNotes.append("pretraining '\(arm.suffix)' was finished by an interrupted run; its results are reused")
+        resumeNotes.append("resumed after pretraining '\(arm.suffix)': an interrupted run finished it, its results are reused")
       } else {
         var values = config.values
         for (k, v) in arm.overrides { values[k] = v }
