@@ -137,7 +137,7 @@ import Testing
       target: "moco-v2", method: .mocoV2, profile: "smoke", subset: 100, seed: 0,
       config: ResolvedConfig(values: ["epochs": .int(1)]), overrides: [:], threads: 2)
     let key = { (s: RunSpec, data: String, dirty: Bool) in
-      CheckpointStore.runKey(spec: s, dataSource: data, codeVersion: "abc", codeDirty: dirty)
+      CheckpointStore.runKey(spec: s, dataSource: data, codeVersion: "abc", codeDirty: dirty, executable: "x 1 2")
     }
     let base = key(spec, "synthetic-tissue@1:train", false)
     var other = spec
@@ -151,6 +151,11 @@ import Testing
     #expect(key(other, "synthetic-tissue@1:train", false) != base)
     #expect(key(spec, "/data/x", false) != base)
     #expect(key(spec, "synthetic-tissue@1:train", true) != base)
+    #expect(
+      CheckpointStore.runKey(
+        spec: spec, dataSource: "synthetic-tissue@1:train", codeVersion: "abc", codeDirty: false, executable: "x 1 3")
+        != base)
+    #expect(CheckpointStore.executableIdentity.contains(" "))
     let env = RunEnvironment(
       codeVersion: "abc", codeDirty: false, cpu: "", cores: 2, threads: 2, blas: "", build: "", operatingSystem: "",
       hostName: "")

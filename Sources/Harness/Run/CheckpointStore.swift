@@ -5,8 +5,11 @@ import Foundation
 /// The checkpoints of one run: a folder in the cache, keyed by everything that fixes the run's
 /// result, holding named entries (tensors plus a JSON record) that an interrupted run resumes from.
 ///
-/// Key: SHA-256 over target, profile, subset, seed, config hash, data source, threads and code
-/// version (commit and dirty flag); folder `<cache root>/checkpoints/<first 24 hex digits>/`.
+/// Key: SHA-256 over target, profile, subset, seed, config hash, data source, threads, code
+/// version (commit and dirty flag) and the running executable's identity (path, size and
+/// modification time: a rebuilt binary, with edits a dirty tree's flag cannot tell apart, or
+/// outside a git checkout where the version is "unknown", never resumes another build's
+/// checkpoints); folder `<cache root>/checkpoints/<first 24 hex digits>/`.
 /// The checkpoint frequency (`REPLICATE_CHECKPOINT_EVERY`) changes no result, so it is not in
 /// the key. An entry is one safetensors file whose `__metadata__` holds the JSON record under
 /// `"record"`; it is written to a temporary sibling and renamed into place, so a process killed
@@ -39,7 +42,8 @@ public struct CheckpointStore: Sendable {
     environment: [String: String] = ProcessInfo.processInfo.environment
   ) {
     let key = CheckpointStore.runKey(
-      spec: spec, dataSource: dataSource, codeVersion: code.codeVersion, codeDirty: code.codeDirty)
+      spec: spec, dataSource: dataSource, codeVersion: code.codeVersion, codeDirty: code.codeDirty,
+      executable: CheckpointStore.executableIdentity)
     self.init(
       directory: cacheRoot.appendingPathComponent("checkpoints").appendingPathComponent(String(key.prefix(24))),
       key: key, everySteps: CheckpointStore.everySteps(environment))
@@ -51,14 +55,27 @@ public struct CheckpointStore: Sendable {
   }
 
   /// SHA-256 of the run's identity, one `name=value` line per field.
-  public static func runKey(spec: RunSpec, dataSource: String, codeVersion: String, codeDirty: Bool) -> String {
+  public static func runKey(
+    spec: RunSpec, dataSource: String, codeVersion: String, codeDirty: Bool, executable: String
+  ) -> String {
     let fields = [
       "target=\(spec.target)", "profile=\(spec.profile)", "subset=\(ConfigValue.format(spec.subset))",
       "seed=\(spec.seed)", "config=\(spec.config.hash)", "data=\(dataSource)", "threads=\(spec.threads)",
-      "code=\(codeVersion)", "dirty=\(codeDirty)",
+      "code=\(codeVersion)", "dirty=\(codeDirty)", "executable=\(executable)",
     ]
     return SHA256Hasher.hex(of: fields.joined(separator: "\n"))
   }
+
+  /// `"<path> <size> <modification time>"` of the running executable (read once per process).
+  public static let executableIdentity: String = {
+    let path =
+      (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+      ?? Bundle.main.executablePath ?? CommandLine.arguments.first ?? "?"
+    let attributes = (try? FileManager.default.attributesOfItem(atPath: path)) ?? [:]
+    let size = (attributes[.size] as? NSNumber)?.int64Value ?? -1
+    let modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+    return "\(path) \(size) \(modified)"
+  }()
 
   /// `REPLICATE_CHECKPOINT_EVERY` as a positive step count; anything else means epoch ends only.
   static func everySteps(_ environment: [String: String]) -> Int? {
