@@ -167,3 +167,49 @@ import Testing
     #expect(a.directory.path == "/tmp/cache/checkpoints/\(a.key.prefix(24))")
   }
 }
+
+/// MIL trainings checkpoint after every epoch: stopped at any epoch (here by an `onEpoch` that
+/// throws, as Ctrl-C does) and trained again, they end with the uninterrupted training's weights,
+/// losses, kept epoch and generator, bit for bit, early stopping included.
+@Suite struct MILCheckpointTests {
+  struct Stop: Error {}
+
+  @Test func interruptedTrainingResumesBitForBit() throws {
+    let dir = try toyBagFolder(train: 16, test: 6)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let data = try MILData.splits(of: try BagDatasetLoader.open(directory: dir), task: .tumour, subset: 100)
+    let settings = MILTrainingSettings(
+      optimizer: .lookaheadRAdam, learningRate: 5e-3, weightDecay: 1e-5, maxEpochs: 9, patience: 3,
+      gradientAccumulation: 2)
+    func train(_ checkpoints: MILCheckpoints?, stopAfter: Int? = nil) throws -> (TransMIL, MILTrainingResult, RandomGenerator) {
+      var g = RandomGenerator(seed: 1)
+      let model = TransMIL(inputDimension: 4, dimension: 16, classes: 2, dropout: 0.25, using: &g)
+      let result = try MILTraining.train(
+        model, train: data.train, validation: data.val, settings: settings, using: &g, checkpoints: checkpoints
+      ) { epoch, _, _ in if epoch == stopAfter { throw Stop() } }
+      return (model, result, g)
+    }
+    let (reference, expected, generator) = try train(nil)
+    let epochs = expected.trainLosses.count
+    for stop in [1, 2, epochs - 1, epochs] {
+      let folder = FileManager.default.temporaryDirectory.appendingPathComponent("replicate-mil-\(UUID().uuidString)")
+      let store = CheckpointStore(directory: folder, key: "")
+      defer { store.removeAll() }
+      #expect(throws: Stop.self) { _ = try train(MILCheckpoints(store: store, kind: "TransMIL", label: ""), stopAfter: stop) }
+      let checkpoints = MILCheckpoints(store: store, kind: "TransMIL", label: "")
+      let (model, result, g) = try train(checkpoints)
+      #expect(checkpoints?.notes == ["resumed training 'mil-TransMIL-main' at epoch \(stop) of 9 from a checkpoint"])
+      #expect(result.trainLosses == expected.trainLosses && result.validationLosses == expected.validationLosses)
+      #expect(result.bestEpoch == expected.bestEpoch && g.state == generator.state)
+      for ((name, a), (_, b)) in zip(model.namedParameters, reference.namedParameters) {
+        #expect(a.data == b.data, "stopped after epoch \(stop): \(name)")
+      }
+      // Once finished, a further run reuses the final weights without training.
+      let again = MILCheckpoints(store: store, kind: "TransMIL", label: "")
+      let (model2, result2, _) = try train(again)
+      #expect(again?.notes.first?.hasPrefix("resumed after training") == true)
+      #expect(result2.trainLosses == expected.trainLosses)
+      for ((_, a), (_, b)) in zip(model2.namedParameters, reference.namedParameters) { #expect(a.data == b.data) }
+    }
+  }
+}

@@ -203,6 +203,7 @@ public enum INSExperiment: Experiment {
       let arm = try MILArm.run(
         abmil, data: featureData, settings: settings, label: "abmil", bootstrap: 0, context: context, using: &armGenerator)
       output.series += arm.series
+      output.notes += arm.notes
       if let v = arm.metrics["instance_auc"] { metrics["instance_auc.abmil"] = v }
       if let v = arm.metrics["auc"] { metrics["auc.abmil"] = v }
       if let a = metrics["instance_auc"], let b = metrics["instance_auc.abmil"] { metrics["instance_auc_gain"] = a - b }
