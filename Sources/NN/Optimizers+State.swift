@@ -26,7 +26,10 @@ public struct OptimizerState: Sendable, Equatable {
   /// The part of this state under `prefix`, without it.
   func unprefixed(_ prefix: String) -> OptimizerState {
     func strip<V>(_ d: [String: V]) -> [String: V] {
-      Dictionary(uniqueKeysWithValues: d.filter { $0.key.hasPrefix(prefix) }.map { (String($0.key.dropFirst(prefix.count)), $0.value) })
+      Dictionary(
+        uniqueKeysWithValues: d.filter { $0.key.hasPrefix(prefix) }.map {
+          (String($0.key.dropFirst(prefix.count)), $0.value)
+        })
     }
     return OptimizerState(buffers: strip(buffers), counters: strip(counters))
   }
@@ -44,7 +47,8 @@ public enum OptimizerStateError: Error, Equatable, CustomStringConvertible {
     case .wrongSize(let name, let count, let expected):
       return "optimiser state: '\(name)' has \(count) values, expected \(expected)"
     case .unexpected(let names):
-      return "optimiser state: unexpected entries \(names.sorted().prefix(5).joined(separator: ", ")) (another optimiser's?)"
+      let shown = names.sorted().prefix(5).joined(separator: ", ")
+      return "optimiser state: unexpected entries \(shown) (another optimiser's?)"
     }
   }
 }

@@ -85,25 +85,28 @@ public final class MILCheckpoints {
         throw CheckpointError.unreadable(path: path, reason: "epoch \(record.epoch) of \(maxEpochs) or its generator")
       }
       let live = model.namedParameters
-      var expected = Set(live.map { "model.\($0.name)" })
-      if record.hasBestWeights { expected.formUnion(live.map { "best.\($0.name)" }) }
+      let prefixes = record.hasBestWeights ? ["model.", "best."] : ["model."]
+      func unreadable(_ reason: String) -> CheckpointError { .unreadable(path: path, reason: reason) }
+      for (name, tensor) in live {
+        for key in prefixes.map({ $0 + name }) {
+          guard let saved = tensors[key] else { throw unreadable("'\(key)' is missing") }
+          guard saved.shape == tensor.shape else {
+            throw unreadable("'\(key)' has shape \(saved.shape), expected \(tensor.shape)")
+          }
+        }
+      }
+      let known = Set(live.flatMap { entry in prefixes.map { $0 + entry.name } })
+      let unknown = tensors.keys.filter { !$0.hasPrefix("optimizer.") && !known.contains($0) }
+      guard unknown.isEmpty else { throw unreadable("unexpected tensors \(unknown.sorted().prefix(3))") }
       var optimizerBuffers: [String: [Float]] = [:]
       for (name, tensor) in tensors where name.hasPrefix("optimizer.") {
         optimizerBuffers[String(name.dropFirst(10))] = tensor.data
       }
-      let unknown = tensors.keys.filter { !$0.hasPrefix("optimizer.") && !expected.contains($0) }
-      let missing = expected.filter { tensors[$0] == nil }
-      guard unknown.isEmpty, missing.isEmpty else {
-        throw CheckpointError.unreadable(path: path, reason: "tensors do not match the model (\((unknown + missing).sorted().prefix(3)))")
-      }
-      for (name, tensor) in live {
-        for prefix in record.hasBestWeights ? ["model.", "best."] : ["model."] where tensors[prefix + name]!.shape != tensor.shape {
-          throw CheckpointError.unreadable(path: path, reason: "'\(prefix + name)' has shape \(tensors[prefix + name]!.shape), expected \(tensor.shape)")
-        }
-      }
       // Everything fits: the optimiser first (it checks itself before changing anything), then the model.
       try optimizer.restore(OptimizerState(buffers: optimizerBuffers, counters: record.optimizerCounters))
-      Tensor.withoutGrad { for (name, tensor) in live { tensor.assign(tensors["model.\(name)"]!.data) } }
+      Tensor.withoutGrad {
+        for (name, tensor) in live { if let saved = tensors["model.\(name)"] { tensor.assign(saved.data) } }
+      }
       var result = MILTrainingResult()
       result.trainLosses = record.trainLosses.map(\.value)
       result.validationLosses = record.validationLosses.map(\.value)
@@ -116,7 +119,8 @@ public final class MILCheckpoints {
       return State(
         epoch: record.epoch, finished: record.finished, generator: RandomGenerator(state: generator), result: result,
         best: record.best.value,
-        bestWeights: record.hasBestWeights ? live.map { tensors["best.\($0.name)"]!.data } : nil, wait: record.wait)
+        bestWeights: record.hasBestWeights ? live.map { tensors["best.\($0.name)"]?.data ?? [] } : nil,
+        wait: record.wait)
     } catch {
       notes.append("warning: checkpoint '\(entry)' ignored (\(error)); it trains afresh")
       store.remove(entry)

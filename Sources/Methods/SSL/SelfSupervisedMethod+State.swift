@@ -47,11 +47,14 @@ enum TrainingState {
     let extra = saved.keys.filter { live[$0] == nil }
     if !extra.isEmpty { throw TrainingStateError.unexpected(names: extra) }
     for (name, tensor) in live where !variable.contains(name) {
-      let s = saved[name]!.shape
-      if s != tensor.shape { throw TrainingStateError.wrongShape(name: name, shape: s, expected: tensor.shape) }
+      if let s = saved[name]?.shape, s != tensor.shape {
+        throw TrainingStateError.wrongShape(name: name, shape: s, expected: tensor.shape)
+      }
     }
     Tensor.withoutGrad {
-      for (name, tensor) in live where !variable.contains(name) { tensor.assign(saved[name]!.data) }
+      for (name, tensor) in live where !variable.contains(name) {
+        if let values = saved[name]?.data { tensor.assign(values) }
+      }
     }
   }
 }
@@ -69,7 +72,9 @@ extension MoCo {
   public func restoreTrainingState(_ state: [String: Tensor]) throws {
     var q = queue
     if let p = state["queue.pointer"] {
-      guard p.shape == [1] else { throw TrainingStateError.wrongShape(name: "queue.pointer", shape: p.shape, expected: [1]) }
+      guard p.shape == [1] else {
+        throw TrainingStateError.wrongShape(name: "queue.pointer", shape: p.shape, expected: [1])
+      }
       try q.restorePointer(p.data[0])
     }
     try TrainingState.restore(state, into: trainingState, variable: ["queue.pointer"])
