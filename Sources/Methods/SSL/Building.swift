@@ -205,9 +205,9 @@ public struct KeyQueue {
 
   /// Sets the write position (restoring a checkpoint; the keys are restored in place).
   /// - Throws: `TrainingStateError.badValue` unless `0 <= pointer < count`.
-  mutating func restorePointer(_ value: Float) throws {
+  mutating func restorePointer(_ value: Float, name: String = "queue.pointer") throws {
     guard value >= 0, value < Float(count), value.rounded() == value else {
-      throw TrainingStateError.badValue(name: "queue.pointer", reason: "\(value) is not a row of a queue of \(count)")
+      throw TrainingStateError.badValue(name: name, reason: "\(value) is not a row of a queue of \(count)")
     }
     pointer = Int(value)
   }
