@@ -102,6 +102,8 @@ let package = Package(
       resources: [.copy("Fixtures")]),
     .testTarget(
       name: "CLITests",
-      dependencies: ["Basics", "Engine", "Vision", "_TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+      dependencies: [
+        "Basics", "Engine", "Vision", "Results", "_TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+      ]),
   ]
 )

@@ -18,8 +18,8 @@ public final class LARS: Optimizer {
   public let momentum: Float
   /// Trust coefficient η of the ratio `η‖p‖/‖d‖` (MoCo v3: 0.001).
   public let trustCoefficient: Float
-  private let parameters: [Tensor]
-  private var buffers: [[Float]]
+  let parameters: [Tensor]
+  var buffers: [[Float]]
 
   /// LARS over `parameters`, with MoCo v3's defaults (`lr=0, weight_decay=0, momentum=0.9,
   /// trust_coefficient=0.001`; the learning rate is set from a schedule before each step).
@@ -93,10 +93,10 @@ public final class RAdam: Optimizer {
   public let decayRule: DecayRule
   /// The reference implementation followed.
   public let variant: Variant
-  private let parameters: [Tensor]
-  private var m: [[Float]]
-  private var v: [[Float]]
-  private var t = 0
+  let parameters: [Tensor]
+  var m: [[Float]]
+  var v: [[Float]]
+  var t = 0
 
   /// RAdam over `parameters` with torch's defaults (`lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
   /// weight_decay=0`).
@@ -195,9 +195,9 @@ public final class Lookahead: Optimizer {
   public let k: Int
   /// How the slow weights are initialised.
   public let variant: Variant
-  private let parameters: [Tensor]
-  private var slow: [[Float]?]
-  private var fastSteps = 0
+  let parameters: [Tensor]
+  var slow: [[Float]?]
+  var fastSteps = 0
 
   /// The inner optimiser's learning rate (reading and setting it forwards).
   public var learningRate: Float {

@@ -6,6 +6,13 @@ public protocol Optimizer: AnyObject {
   var learningRate: Float { get set }
   /// Updates every parameter that has a gradient.
   func step()
+  /// What the optimiser carries from one step to the next (momentum buffers, moments, step
+  /// counts), for checkpoints (`Optimizers+State.swift`).
+  var state: OptimizerState { get }
+  /// Continues from a `state` read from an optimiser of the same kind over parameters of the
+  /// same shapes: the next steps are bit for bit those the saved optimiser would have taken.
+  /// - Throws: `OptimizerStateError`, changing nothing, when the state does not fit.
+  func restore(_ state: OptimizerState) throws
 }
 
 /// Which parameters get weight decay: PyTorch recipes usually exempt biases and norm weights
@@ -26,8 +33,8 @@ public final class SGD: Optimizer {
   public let nesterov: Bool
   public let weightDecay: Float
   public let decayRule: DecayRule
-  private let parameters: [Tensor]
-  private var buffers: [[Float]?]
+  let parameters: [Tensor]
+  var buffers: [[Float]?]
 
   public init(
     parameters: [Tensor], learningRate: Float, momentum: Float = 0, nesterov: Bool = false,
@@ -69,10 +76,10 @@ public final class AdamW: Optimizer {
   public let epsilon: Float
   public let weightDecay: Float
   public let decayRule: DecayRule
-  private let parameters: [Tensor]
-  private var m: [[Float]]
-  private var v: [[Float]]
-  private var t = 0
+  let parameters: [Tensor]
+  var m: [[Float]]
+  var v: [[Float]]
+  var t = 0
 
   public init(
     parameters: [Tensor], learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,

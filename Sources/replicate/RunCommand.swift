@@ -13,7 +13,9 @@ struct RunCommand: ParsableCommand {
       Runs the target's profile as written in Replications/<target>/target.yaml, records the run in
       the results store, and checks it against the calibrated band. Only --seed/--seeds, --subset,
       --data and --profile keep a run canonical; any --set override marks it non-canonical (stored
-      and reported, never gated on).
+      and reported, never gated on). SSL pretraining checkpoints at every epoch end (and every N
+      steps with REPLICATE_CHECKPOINT_EVERY=N) into the cache; a run interrupted (even by kill -9)
+      resumes from its last checkpoint when run again with the same spec, unless --fresh is given.
       """)
 
   @Argument(help: "Target id (see `replicate list`).")
@@ -42,12 +44,15 @@ struct RunCommand: ParsableCommand {
   @Option(help: "Threads (default: all cores). Recorded with the run.")
   var threads: Int?
 
+  @Flag(help: "Delete the checkpoints of an interrupted run of the same spec and start afresh (default: resume from them).")
+  var fresh = false
+
   mutating func run() throws {
     let registry = try Registry.locate()
     let plan = try RunPlan.make(
       registry: registry, target: target, profile: profile, seed: seed, seeds: seeds, subset: subset, data: data,
       overrides: overrides, threads: threads)
-    let results = try plan.execute(store: try store.deferred(registry))
+    let results = try plan.execute(store: try store.deferred(registry), resume: !fresh)
     for note in Self.gateNotes(results) { warn(note) }
   }
 
@@ -114,12 +119,14 @@ struct RunPlan {
     return RunPlan(registry: registry, target: target, specs: specs, data: source, requiresData: profile.requiresData)
   }
 
-  /// Runs every spec in order, printing a summary of each.
-  func execute(store: RunRecorder) throws -> [RunResult] {
+  /// Runs every spec in order, printing a summary of each. With `resume`, a spec whose earlier
+  /// run was interrupted continues from that run's checkpoints; without, they are deleted first.
+  func execute(store: RunRecorder, resume: Bool = true) throws -> [RunResult] {
     let invocation = CommandLine.arguments.joined(separator: " ")
-    let runner = Runner(
+    var runner = Runner(
       registry: registry, recorder: store, invocation: invocation,
       makeProgress: { label, total, unit in ProgressLine(label, total: total, unit: unit) })
+    runner.resume = resume
     var results: [RunResult] = []
     for spec in specs {
       let result = try runner.run(target: target, spec: spec, data: data)

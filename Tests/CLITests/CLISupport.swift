@@ -44,7 +44,7 @@ struct Sandbox {
 
   func path(_ relative: String) -> String { root.appendingPathComponent(relative).path }
 
-  /// A `replicate` process for this sandbox, not yet started.
+  /// A `replicate` process for this sandbox, not yet started; `environment` adds variables.
   private func process(_ arguments: [String], cache: URL, environment: [String: String] = [:]) -> Process {
     let p = Process()
     p.executableURL = replicateBinary
@@ -53,20 +53,22 @@ struct Sandbox {
     var env = ProcessInfo.processInfo.environment
     env["REPLICATE_ROOT"] = root.path
     env["REPLICATE_CACHE"] = cache.path
+    env.removeValue(forKey: "REPLICATE_CHECKPOINT_EVERY")
     for (k, v) in environment { env[k] = v }
     p.environment = env
     p.standardInput = FileHandle.nullDevice
     return p
   }
 
-  /// Runs `replicate` with `arguments` inside the sandbox.
+  /// Runs `replicate` with `arguments` inside the sandbox (with the shared dataset cache unless
+  /// `cache` is given, and `environment` added to the process's).
   @discardableResult
-  func run(_ arguments: [String], environment: [String: String] = [:]) throws -> CommandResult {
+  func run(_ arguments: [String], cache: URL? = nil, environment: [String: String] = [:]) throws -> CommandResult {
     guard FileManager.default.isExecutableFile(atPath: replicateBinary.path) else {
       Issue.record("missing \(replicateBinary.path): run the tests with scripts/test.sh (swift test -c release)")
       return CommandResult(status: -1, stdout: "", stderr: "")
     }
-    let p = process(arguments, cache: sharedCache, environment: environment)
+    let p = process(arguments, cache: cache ?? sharedCache, environment: environment)
     let out = Pipe(), err = Pipe()
     p.standardOutput = out
     p.standardError = err
@@ -83,9 +85,12 @@ struct Sandbox {
       stderr: String(decoding: errBox.data, as: UTF8.self))
   }
 
+  /// The sandbox's own cache (`start` uses it).
+  var ownCache: URL { root.appendingPathComponent(".cache") }
+
   /// Starts `replicate` in the background with its own cache (output discarded).
-  func start(_ arguments: [String]) throws -> Process {
-    let p = process(arguments, cache: root.appendingPathComponent(".cache"))
+  func start(_ arguments: [String], environment: [String: String] = [:]) throws -> Process {
+    let p = process(arguments, cache: ownCache, environment: environment)
     p.standardOutput = FileHandle.nullDevice
     p.standardError = FileHandle.nullDevice
     try p.run()

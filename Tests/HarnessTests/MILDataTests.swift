@@ -9,7 +9,7 @@ import Testing
 
 /// A folder of toy bags: positive slides (label 1) carry instances whose first feature is 3
 /// (instance label 1); every other feature is small noise.
-private func toyBagFolder(train: Int, test: Int, withTable: Bool = true) throws -> URL {
+func toyBagFolder(train: Int, test: Int, withTable: Bool = true) throws -> URL {
   let dir = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("mil-\(UUID().uuidString)")
   try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
   let d = 4

@@ -203,3 +203,44 @@ import _TestSupport
     for i in truth.indices where data.instanceBagLabels[i] == 0 { #expect(conf[2 * i] == 1) }
   }
 }
+
+/// INS's checkpoint state: restored into a freshly built INS (with the optimiser's state and the
+/// generator), training continues exactly as the uninterrupted model's.
+@Suite struct INSStateTests {
+  @Test func restoredStateTrainsOnBitForBit() throws {
+    let (data, _) = INSTests.toyBags(seed: 1)
+    var config = INSConfiguration(inputDimension: 8)
+    (config.encoderHidden, config.encoderOutput, config.lowDimension, config.queueSize) = (32, 32, 16, 48)
+    var schedule = INSSchedule()
+    (schedule.epochs, schedule.batchSize, schedule.learningRate) = (4, 16, 0.05)
+    func build() -> (INS, SGD, RandomGenerator) {
+      var g = RandomGenerator(seed: 2)
+      let ins = INS(configuration: config, instanceBagLabels: data.instanceBagLabels, using: &g)
+      let optimizer = SGD(
+        parameters: ins.trainableParameters, learningRate: schedule.learningRate, momentum: schedule.momentum,
+        weightDecay: schedule.weightDecay)
+      return (ins, optimizer, g)
+    }
+    let (a, optimizerA, start) = build()
+    var g = start
+    for epoch in 0..<2 { _ = a.trainEpoch(epoch, schedule: schedule, data: data, optimizer: optimizerA, using: &g) }
+    let (b, optimizerB, _) = build()
+    try b.restoreTrainingState(a.trainingState.mapValues { Tensor(shape: $0.shape, data: $0.data) })
+    try optimizerB.restore(optimizerA.state)
+    var h = RandomGenerator(state: g.state)
+    for epoch in 2..<4 {
+      let la = a.trainEpoch(epoch, schedule: schedule, data: data, optimizer: optimizerA, using: &g)
+      let lb = b.trainEpoch(epoch, schedule: schedule, data: data, optimizer: optimizerB, using: &h)
+      #expect(la.classification.bitPattern == lb.classification.bitPattern)
+    }
+    let (sa, sb) = (a.trainingState, b.trainingState)
+    #expect(sa.keys.sorted() == sb.keys.sorted() && sa.count > 10)
+    for (name, t) in sa { #expect(t.data == sb[name]?.data, "\(name)") }
+    // A state of another queue size is refused and changes nothing.
+    config.queueSize = 32
+    let (c, _, _) = build()
+    let before = c.trainingState.mapValues(\.data)
+    #expect(throws: TrainingStateError.self) { try c.restoreTrainingState(sa) }
+    #expect(c.trainingState.mapValues(\.data) == before)
+  }
+}

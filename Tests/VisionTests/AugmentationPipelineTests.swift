@@ -81,6 +81,27 @@ import Testing
     }
   }
 
+  /// Starting at batch k with the state reported after batch k − 1 gives the same batches as the
+  /// uninterrupted prefetcher from k on (what resuming a checkpointed run relies on).
+  @Test func resumablePrefetcherRestartsMidway() {
+    let pipeline = MultiViewPipeline(recipe: .mocoV2(size: 16), threads: 2)
+    let batches = [[0, 1, 2], [3, 4], [5, 6, 7, 8], [9], [10, 11]]
+    let full = Array(
+      pipeline.resumablePrefetcher(images: images, batches: batches, first: 0, generator: RandomGenerator(seed: 5)))
+    let plain = Array(pipeline.prefetcher(images: images, batches: batches, generator: RandomGenerator(seed: 5)))
+    #expect(full.map { $0.views.map(\.data) } == plain.map { $0.map(\.data) })
+    for k in 1...batches.count {
+      let rest = Array(
+        pipeline.resumablePrefetcher(
+          images: images, batches: batches, first: k, generator: full[k - 1].generatorAfter, capacity: 1))
+      #expect(rest.count == batches.count - k)
+      for (r, f) in zip(rest, full[k...]) {
+        #expect(r.views.map(\.data) == f.views.map(\.data))
+        #expect(r.generatorAfter.state == f.generatorAfter.state)
+      }
+    }
+  }
+
   @Test func prefetcherStopsWhenCancelled() {
     let produced = Counter()
     let prefetcher = Prefetcher(count: 1000, capacity: 2) { i -> Int in

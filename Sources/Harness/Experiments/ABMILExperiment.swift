@@ -99,6 +99,7 @@ public enum ABMILExperiment: Experiment {
       using: &g)
     var metrics = main.metrics
     output.series += main.series
+    output.notes += main.notes
     if config.bool("meanPoolingArm") {
       var gm = context.generator.split("mean_pooling")
       let baseline = MeanPoolingMIL(inputDimension: data.featureDimension, hidden: config.int("hidden"), using: &gm)
@@ -107,6 +108,7 @@ public enum ABMILExperiment: Experiment {
         using: &gm)
       metrics["auc.mean_pooling"] = arm.metrics["auc"]
       output.series += arm.series
+      output.notes += arm.notes
       if let a = metrics["auc"], let b = arm.metrics["auc"] { metrics["gain_over_mean_pooling"] = a - b }
     }
     output.metrics = metrics.filter { $0.value.isFinite }

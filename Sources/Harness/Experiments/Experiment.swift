@@ -58,11 +58,13 @@ public struct RunContext {
   /// Told what data the run read, once it is read and validated (the runner then records the
   /// run, with the data's id and content hash). Input errors must be thrown before this call.
   public let onDataset: (TileSet) throws -> Void
+  /// Where long trainings checkpoint and resume from (nil: no checkpoints).
+  public let checkpoints: CheckpointStore?
 
   public init(
     spec: RunSpec, data: DataSource, generator: RandomGenerator,
     progress: @escaping (String, Int, String) -> ProgressSink, loader: TileLoader,
-    onDataset: @escaping (TileSet) throws -> Void
+    onDataset: @escaping (TileSet) throws -> Void, checkpoints: CheckpointStore? = nil
   ) {
     self.spec = spec
     self.data = data
@@ -70,6 +72,7 @@ public struct RunContext {
     self.progress = progress
     self.loader = loader
     self.onDataset = onDataset
+    self.checkpoints = checkpoints
   }
 
   /// Loads the run's tiles at `tileSize` and reports them to the runner. Generating a synthetic

@@ -148,24 +148,53 @@ public enum INSExperiment: Experiment {
     }
 
     let start = Date()
-    let model = INS(configuration: ins, instanceBagLabels: trainingSet.instanceBagLabels, using: &generator)
-    let optimizer = SGD(
-      parameters: model.trainableParameters, learningRate: schedule.learningRate, momentum: schedule.momentum,
-      weightDecay: schedule.weightDecay)
+    let generatorBeforeModel = generator
+    func build() -> (INS, SGD) {
+      let model = INS(configuration: ins, instanceBagLabels: trainingSet.instanceBagLabels, using: &generator)
+      let optimizer = SGD(
+        parameters: model.trainableParameters, learningRate: schedule.learningRate, momentum: schedule.momentum,
+        weightDecay: schedule.weightDecay)
+      return (model, optimizer)
+    }
+    var (model, optimizer) = build()
+    // Epoch checkpoints: an interrupted run of this spec continues after its last finished epoch.
+    var checkpoints = INSCheckpoints(store: context.checkpoints, epochs: schedule.epochs)
+    var progress = INSCheckpoints.Progress(
+      epoch: 0, generator: generator, losses: [], classificationLosses: [], seconds: 0)
+    var rebuild = false
+    if let resumed = checkpoints.resume(model: model, optimizer: optimizer, notes: &output.notes, rebuild: &rebuild) {
+      progress = resumed
+      generator = resumed.generator
+    } else if rebuild {
+      generator = generatorBeforeModel
+      (model, optimizer) = build()
+    }
+    for (e, (loss, cls)) in zip(progress.losses, progress.classificationLosses).enumerated() {
+      output.series.append(SeriesPoint(name: "loss", step: e + 1, x: Double(e + 1), value: loss))
+      output.series.append(SeriesPoint(name: "loss_cls", step: e + 1, x: Double(e + 1), value: cls))
+    }
     let bar = context.progress("train", schedule.epochs, "epochs")
-    var finalLoss = 0.0
-    for epoch in 0..<schedule.epochs {
+    if progress.epoch > 0 { bar.advance(by: progress.epoch, note: "resumed") }
+    var finalLoss = progress.losses.last ?? 0
+    for epoch in progress.epoch..<schedule.epochs {
       try context.checkInterrupted()
       let last = model.trainEpoch(epoch, schedule: schedule, data: trainingSet, optimizer: optimizer, using: &generator)
       let loss = last.classification + Double(ins.contrastiveWeight) * last.contrastive
       finalLoss = loss
       output.series.append(SeriesPoint(name: "loss", step: epoch + 1, x: Double(epoch + 1), value: loss))
       output.series.append(SeriesPoint(name: "loss_cls", step: epoch + 1, x: Double(epoch + 1), value: last.classification))
+      progress.epoch = epoch + 1
+      progress.generator = generator
+      progress.losses.append(loss)
+      progress.classificationLosses.append(last.classification)
+      var saved = progress
+      saved.seconds += Date().timeIntervalSince(start)
+      checkpoints.save(model: model, optimizer: optimizer, progress: saved, notes: &output.notes)
       bar.advance(by: 1, note: String(format: "cls %.3f cont %.3f", last.classification, last.contrastive))
     }
     bar.finish()
     var metrics: [String: Double] = [:]
-    metrics["train_seconds"] = Date().timeIntervalSince(start)
+    metrics["train_seconds"] = progress.seconds + Date().timeIntervalSince(start)
     metrics["final_loss"] = finalLoss
 
     // Test: instance P(tumour); slides by mean (official auc_bag) and max (auc_bag_ins2).
@@ -203,6 +232,7 @@ public enum INSExperiment: Experiment {
       let arm = try MILArm.run(
         abmil, data: featureData, settings: settings, label: "abmil", bootstrap: 0, context: context, using: &armGenerator)
       output.series += arm.series
+      output.notes += arm.notes
       if let v = arm.metrics["instance_auc"] { metrics["instance_auc.abmil"] = v }
       if let v = arm.metrics["auc"] { metrics["auc.abmil"] = v }
       if let a = metrics["instance_auc"], let b = metrics["instance_auc.abmil"] { metrics["instance_auc_gain"] = a - b }

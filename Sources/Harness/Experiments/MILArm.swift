@@ -16,6 +16,8 @@ public enum MILArm {
     public var probabilities: [[Double]]
     /// Test instance scores per slide, when the model gives them.
     public var instanceScores: [[Double]]?
+    /// Checkpoint remarks (resumed, or a checkpoint ignored) for the run's notes.
+    public var notes: [String] = []
   }
 
   /// Trains `model` on `data.train` (early stopping on `data.val`), evaluates it on `data.test`.
@@ -28,8 +30,9 @@ public enum MILArm {
     context: RunContext, using generator: inout RandomGenerator
   ) throws -> Outcome {
     let bar = context.progress(label.isEmpty ? "train" : label, settings.maxEpochs, "epochs")
+    let checkpoints = MILCheckpoints(store: context.checkpoints, kind: "\(type(of: model))", label: label)
     let training = try MILTraining.train(
-      model, train: data.train, validation: data.val, settings: settings, using: &generator
+      model, train: data.train, validation: data.val, settings: settings, using: &generator, checkpoints: checkpoints
     ) { _, trainLoss, validationLoss in
       try context.checkInterrupted()
       bar.advance(by: 1, note: String(format: "loss %.3f val %.3f", trainLoss, validationLoss))
@@ -56,6 +59,7 @@ public enum MILArm {
       series.append(SeriesPoint(name: "val_loss\(suffix)", step: e + 1, x: Double(e + 1), value: l))
     }
     return Outcome(
-      metrics: metrics, series: series, probabilities: predicted.probabilities, instanceScores: predicted.instanceScores)
+      metrics: metrics, series: series, probabilities: predicted.probabilities, instanceScores: predicted.instanceScores,
+      notes: checkpoints?.notes ?? [])
   }
 }

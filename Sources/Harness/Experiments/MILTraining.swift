@@ -149,11 +149,13 @@ public enum MILTraining {
   /// Trains `model` on `train`, early-stopping on `validation`.
   /// - Parameters:
   ///   - generator: draws the epoch orders and dropout masks (split it per model).
-  ///   - onEpoch: called after each epoch with (epoch, train loss, validation loss); throw to stop
-  ///     (for example `CancellationError` on Ctrl-C).
+  ///   - checkpoints: where to checkpoint after every epoch and to resume from (nil: nowhere).
+  ///   - onEpoch: called after each epoch (after its checkpoint) with (epoch, train loss,
+  ///     validation loss); throw to stop (for example `CancellationError` on Ctrl-C).
   public static func train(
     _ model: some MILClassifier, train: [MILBag], validation: [MILBag], settings: MILTrainingSettings,
-    using generator: inout RandomGenerator, onEpoch: (Int, Double, Double) throws -> Void = { _, _, _ in }
+    using generator: inout RandomGenerator, checkpoints: MILCheckpoints? = nil,
+    onEpoch: (Int, Double, Double) throws -> Void = { _, _, _ in }
   ) throws -> MILTrainingResult {
     precondition(!train.isEmpty, "MILTraining.train: no training bags")
     precondition(settings.gradientAccumulation >= 1, "MILTraining.train: accumulation must be at least 1")
@@ -186,7 +188,36 @@ public enum MILTraining {
     var bestWeights: [[Float]]?
     var wait = 0
     let scale = 1 / Float(settings.gradientAccumulation)
-    for epoch in 1...max(settings.maxEpochs, 1) {
+    let maxEpochs = max(settings.maxEpochs, 1)
+    var firstEpoch = 1
+    var lastEpochToRun = maxEpochs
+    var priorSeconds = 0.0
+    if let resumed = checkpoints?.resume(model: model, optimizer: optimizer, maxEpochs: maxEpochs) {
+      (result, best, bestWeights, wait, generator) = (
+        resumed.result, resumed.best, resumed.bestWeights, resumed.wait, resumed.generator
+      )
+      priorSeconds = resumed.result.seconds
+      if resumed.finished {
+        model.isTraining = false
+        return result
+      }
+      firstEpoch = resumed.epoch + 1
+      // Early stopping had decided at that epoch (killed before the final checkpoint): no more epochs.
+      if settings.patience > 0 && resumed.wait >= settings.patience { lastEpochToRun = resumed.epoch }
+    }
+    func checkpoint(epoch: Int, finished: Bool) {
+      guard let checkpoints else { return }
+      var r = result
+      r.seconds = priorSeconds + Date().timeIntervalSince(start)
+      checkpoints.save(
+        MILCheckpoints.State(
+          epoch: epoch, finished: finished, generator: generator, result: r, best: best, bestWeights: bestWeights,
+          wait: wait),
+        model: model, optimizer: optimizer)
+    }
+    var lastEpoch = firstEpoch - 1
+    for epoch in firstEpoch..<(lastEpochToRun + 1) {
+      lastEpoch = epoch
       model.isTraining = true
       for p in parameters { p.zeroGrad() }
       let order = generator.permutation(train.count)
@@ -204,26 +235,28 @@ public enum MILTraining {
       let validationLoss = validation.isEmpty ? trainLoss : meanLoss(model, bags: validation)
       result.trainLosses.append(trainLoss)
       result.validationLosses.append(validationLoss)
-      try onEpoch(epoch, trainLoss, validationLoss)
-      guard settings.patience > 0 else {
+      var stop = false
+      if settings.patience <= 0 {
         result.bestEpoch = epoch
-        continue
-      }
-      if validationLoss < best {
+      } else if validationLoss < best {
         best = validationLoss
         bestWeights = model.namedParameters.map(\.tensor.data)
         result.bestEpoch = epoch
         wait = 0
       } else {
         wait += 1
-        if wait >= settings.patience { break }
+        stop = wait >= settings.patience
       }
+      checkpoint(epoch: epoch, finished: false)
+      try onEpoch(epoch, trainLoss, validationLoss)
+      if stop { break }
     }
     if let bestWeights {
       for ((_, tensor), values) in zip(model.namedParameters, bestWeights) { tensor.assign(values) }
     }
     model.isTraining = false
-    result.seconds = Date().timeIntervalSince(start)
+    checkpoint(epoch: max(lastEpoch, 1), finished: true)
+    result.seconds = priorSeconds + Date().timeIntervalSince(start)
     return result
   }
 }

@@ -117,38 +117,59 @@ public enum SelfSupervisedExperiment<Variant: SelfSupervisedVariant>: Experiment
       linearProbe: config.bool("linearProbe"))
 
     var output = ExperimentOutput()
-    var metrics: [String: Double] = [:]
+    // Checkpoints (context.checkpoints): what an interrupted run of this spec finished is taken
+    // from its record, an unfinished pretraining resumes from its last checkpoint.
+    var resumeNotes: [String] = []
+    let store = context.checkpoints
+    var record = SelfSupervisedRunRecord.load(store, notes: &resumeNotes)
+    var metrics = record.metrics.mapValues(\.value)
     // Random initialisation: the same constructor and seed as the trained run, no steps.
-    do {
+    if !record.finished.contains("random_init") {
       var g = context.generator.split("model")
       let method = Variant.make(config, backbone: backbone, dataCount: pool.count, iterations: 1, using: &g)
       let r = evaluation.evaluate(method.backbone)
       metrics["random_init.knn_accuracy"] = r.knn
       if let l = r.linear { metrics["random_init.linear_accuracy"] = l }
+      record.finish("random_init", metrics: metrics, losses: nil, store: store, notes: &resumeNotes)
     }
     try context.checkInterrupted()
-    let main = try pretrain(
-      context, config: config, backbone: backbone, pool: pool, images: train.images, labels: train.labels, label: "pretrain")
-    let result = evaluation.evaluate(main.method.backbone)
-    metrics["knn_accuracy"] = result.knn
-    if let l = result.linear { metrics["linear_accuracy"] = l }
-    metrics["final_loss"] = main.losses.last
-    metrics["first_loss"] = main.losses.first
-    metrics["train_seconds"] = main.seconds
-    metrics["knn_gain_over_random"] = result.knn - (metrics["random_init.knn_accuracy"] ?? 0)
-    for (e, l) in main.losses.enumerated() { output.series.append(SeriesPoint(name: "loss", step: e + 1, x: Double(e + 1), value: l)) }
-    for arm in Variant.arms(config) {
+    if record.finished.contains("pretrain") {
+      resumeNotes.append("resumed after pretraining 'pretrain': an interrupted run finished it, its results are reused")
+    } else {
+      let main = try pretrain(
+        context, config: config, backbone: backbone, pool: pool, images: train.images, labels: train.labels,
+        label: "pretrain", labelIndex: 0, notes: &resumeNotes)
+      let result = evaluation.evaluate(main.method.backbone)
+      metrics["knn_accuracy"] = result.knn
+      if let l = result.linear { metrics["linear_accuracy"] = l }
+      metrics["final_loss"] = main.losses.last
+      metrics["first_loss"] = main.losses.first
+      metrics["train_seconds"] = main.seconds
+      metrics["knn_gain_over_random"] = result.knn - (metrics["random_init.knn_accuracy"] ?? 0)
+      record.finish("pretrain", metrics: metrics, losses: main.losses, store: store, notes: &resumeNotes)
+      main.checkpoints.remove()
+    }
+    for (e, l) in (record.losses["pretrain"] ?? []).enumerated() {
+      output.series.append(SeriesPoint(name: "loss", step: e + 1, x: Double(e + 1), value: l.value))
+    }
+    for (a, arm) in Variant.arms(config).enumerated() {
       try context.checkInterrupted()
-      var values = config.values
-      for (k, v) in arm.overrides { values[k] = v }
-      let armConfig = ResolvedConfig(values: values)
-      let run = try pretrain(
-        context, config: armConfig, backbone: backbone, pool: pool, images: train.images, labels: train.labels,
-        label: arm.suffix)
-      metrics["knn_accuracy.\(arm.suffix)"] = evaluation.evaluate(run.method.backbone, linear: false).knn
-      metrics["final_loss.\(arm.suffix)"] = run.losses.last
-      for (e, l) in run.losses.enumerated() {
-        output.series.append(SeriesPoint(name: "loss.\(arm.suffix)", step: e + 1, x: Double(e + 1), value: l))
+      if record.finished.contains(arm.suffix) {
+        resumeNotes.append("resumed after pretraining '\(arm.suffix)': an interrupted run finished it, its results are reused")
+      } else {
+        var values = config.values
+        for (k, v) in arm.overrides { values[k] = v }
+        let armConfig = ResolvedConfig(values: values)
+        let run = try pretrain(
+          context, config: armConfig, backbone: backbone, pool: pool, images: train.images, labels: train.labels,
+          label: arm.suffix, labelIndex: a + 1, notes: &resumeNotes)
+        metrics["knn_accuracy.\(arm.suffix)"] = evaluation.evaluate(run.method.backbone, linear: false).knn
+        metrics["final_loss.\(arm.suffix)"] = run.losses.last
+        record.finish(arm.suffix, metrics: metrics, losses: run.losses, store: store, notes: &resumeNotes)
+        run.checkpoints.remove()
+      }
+      for (e, l) in (record.losses[arm.suffix] ?? []).enumerated() {
+        output.series.append(SeriesPoint(name: "loss.\(arm.suffix)", step: e + 1, x: Double(e + 1), value: l.value))
       }
     }
     for (k, v) in Variant.derive(metrics) { metrics[k] = v }
@@ -157,6 +178,7 @@ public enum SelfSupervisedExperiment<Variant: SelfSupervisedVariant>: Experiment
       "\(Variant.name): \(pool.count) pretraining images (subset \(ConfigValue.format(context.spec.subset))%) of "
         + "\(train.datasetId), views \(imageSize)² px, \(config.int("epochs")) epochs of batch \(config.int("batchSize")); "
         + "evaluated on \(testEval.count) test images (kNN k=\(config.int("knnK")), T=\(ConfigValue.format(config.double("knnTemperature"))))")
+    output.notes += resumeNotes
     for (k, v) in metrics where !v.isFinite { output.notes.append("\(k) is not finite (training diverged)") }
     return output
   }
@@ -164,13 +186,19 @@ public enum SelfSupervisedExperiment<Variant: SelfSupervisedVariant>: Experiment
   struct Pretrained {
     var method: SelfSupervisedMethod
     var losses: [Double]
+    /// Training wall time, summed over the processes that trained it (resumed runs).
     var seconds: Double
+    /// Its checkpoints (deleted by the caller once the results are recorded).
+    var checkpoints: PretrainingCheckpoints
   }
 
-  /// Pretrains one method; returns it with the mean loss of every epoch.
+  /// Pretrains one method; returns it with the mean loss of every epoch. With checkpoints, it
+  /// resumes from the last one of an interrupted run and writes one at every epoch end (and every
+  /// `REPLICATE_CHECKPOINT_EVERY` steps, and when interrupted), so a run killed at any instant
+  /// continues bit for bit.
   static func pretrain(
     _ context: RunContext, config: ResolvedConfig, backbone: BackboneKind, pool fullPool: [Int], images: [RGBImage],
-    labels: [Int], label: String
+    labels: [Int], label: String, labelIndex: Int, notes: inout [String]
   ) throws -> Pretrained {
     let start = Date()
     var pool = fullPool
@@ -183,16 +211,20 @@ public enum SelfSupervisedExperiment<Variant: SelfSupervisedVariant>: Experiment
     let perEpoch = max(1, pool.count / batch)  // drop_last, as the official loaders
     let epochs = config.int("epochs")
     let total = perEpoch * epochs
-    var g = context.generator.split("model")
-    let method = Variant.make(config, backbone: backbone, dataCount: pool.count, iterations: total, using: &g)
-    let parameters = method.trainableParameters
-    let optimizer: Optimizer
     let lr = Float(config.double("learningRate")), wd = Float(config.double("weightDecay"))
-    switch config.string("optimizer") {
-    case "lars": optimizer = LARS(parameters: parameters, learningRate: lr, weightDecay: wd)
-    case "adamw": optimizer = AdamW(parameters: parameters, learningRate: lr, weightDecay: wd)
-    default: optimizer = SGD(parameters: parameters, learningRate: lr, momentum: 0.9, weightDecay: wd)
+    func build() -> (SelfSupervisedMethod, [Tensor], Optimizer) {
+      var g = context.generator.split("model")
+      let method = Variant.make(config, backbone: backbone, dataCount: pool.count, iterations: total, using: &g)
+      let parameters = method.trainableParameters
+      let optimizer: Optimizer
+      switch config.string("optimizer") {
+      case "lars": optimizer = LARS(parameters: parameters, learningRate: lr, weightDecay: wd)
+      case "adamw": optimizer = AdamW(parameters: parameters, learningRate: lr, weightDecay: wd)
+      default: optimizer = SGD(parameters: parameters, learningRate: lr, momentum: 0.9, weightDecay: wd)
+      }
+      return (method, parameters, optimizer)
     }
+    var (method, parameters, optimizer) = build()
     // Batches: a fresh permutation of the pool each epoch; position in the pool = InstDisc index.
     var order = context.generator.split("batches \(label)")
     var batches: [[Int]] = []
@@ -200,36 +232,63 @@ public enum SelfSupervisedExperiment<Variant: SelfSupervisedVariant>: Experiment
       let perm = order.permutation(pool.count)
       for b in 0..<perEpoch { batches.append(Array(perm[(b * batch)..<((b + 1) * batch)])) }
     }
+    var progress = PretrainingProgress(
+      augment: context.generator.split("augment \(label)"), steps: context.generator.split("steps \(label)"))
+    var checkpoints = PretrainingCheckpoints(
+      store: context.checkpoints, label: label, labelIndex: labelIndex, total: total)
+    switch checkpoints.resume(method: method, optimizer: optimizer, notes: &notes) {
+    case .none: break
+    case .resumed(let p): progress = p
+    case .rejected: (method, parameters, optimizer) = build()
+    }
     let poolImages = pool.map { images[$0] }
     let pipeline = MultiViewPipeline(recipe: Variant.recipe(config, size: config.int("imageSize")), threads: context.spec.threads)
-    let prefetch = pipeline.prefetcher(images: poolImages, batches: batches, generator: context.generator.split("augment \(label)"))
-    var stepGenerator = context.generator.split("steps \(label)")
+    let prefetch = pipeline.resumablePrefetcher(
+      images: poolImages, batches: batches, first: progress.iteration, generator: progress.augment)
     let bar = context.progress(label, total, "steps")
-    var losses: [Double] = []
-    var epochLoss = 0.0
+    if progress.iteration > 0 { bar.advance(by: progress.iteration, note: "resumed") }
     let warmup = config.int("warmupEpochs") * perEpoch
+    let priorSeconds = progress.seconds
+    let trainingSeconds = { priorSeconds + Date().timeIntervalSince(start) }
     method.setTraining(true)
-    for (iteration, views) in prefetch.enumerated() {
-      try context.checkInterrupted()
+    for (views, augmentAfter) in prefetch {
+      if Interruption.requested {
+        // Ctrl-C: keep the exact step reached (the state here is between two steps).
+        checkpoints.save(
+          method: method, optimizer: optimizer, progress: progress, seconds: trainingSeconds(), notes: &notes)
+        throw CancellationError()
+      }
+      let iteration = progress.iteration
       optimizer.learningRate = Schedule.cosine(step: iteration, total: total, base: lr, warmup: warmup)
       for p in parameters { p.zeroGrad() }
       let loss = method.loss(
         views: views, indices: batches[iteration], progress: Double(iteration) / Double(max(total, 1)),
-        using: &stepGenerator)
+        using: &progress.steps)
       loss.backward()
       method.afterBackward(iteration: iteration)
       optimizer.step()
       method.afterStep()
-      epochLoss += Double(loss.item)
+      progress.epochLoss += Double(loss.item)
       if (iteration + 1) % perEpoch == 0 {
-        losses.append(epochLoss / Double(perEpoch))
-        epochLoss = 0
+        progress.losses.append(progress.epochLoss / Double(perEpoch))
+        progress.epochLoss = 0
+      }
+      progress.iteration = iteration + 1
+      progress.augment = augmentAfter
+      if checkpoints.isDue(done: progress.iteration, perEpoch: perEpoch) {
+        checkpoints.save(
+          method: method, optimizer: optimizer, progress: progress, seconds: trainingSeconds(), notes: &notes)
       }
       bar.advance(by: 1, note: String(format: "loss %.3f", loss.item))
     }
     bar.finish()
     method.setTraining(false)
-    return Pretrained(method: method, losses: losses, seconds: Date().timeIntervalSince(start))
+    if context.checkpoints?.everySteps != nil && checkpoints.writes > 0 {
+      notes.append(
+        "pretraining '\(label)': \(checkpoints.writes) checkpoints written, "
+          + String(format: "%.1f ms each on average", 1000 * checkpoints.writeSeconds / Double(checkpoints.writes)))
+    }
+    return Pretrained(method: method, losses: progress.losses, seconds: trainingSeconds(), checkpoints: checkpoints)
   }
 }
 

@@ -92,6 +92,7 @@ public enum TransMILExperiment: Experiment {
         model, data: data, settings: transMILSettings(config), label: name, bootstrap: name.isEmpty ? bootstrap : 0,
         context: context, using: &g)
       output.series += outcome.series
+      output.notes += outcome.notes
       return outcome
     }
     func abmil(_ name: String, data: MILSplits) throws -> MILArm.Outcome {
@@ -101,6 +102,7 @@ public enum TransMILExperiment: Experiment {
       let outcome = try MILArm.run(
         model, data: data, settings: abmilSettings(config), label: name, bootstrap: 0, context: context, using: &g)
       output.series += outcome.series
+      output.notes += outcome.notes
       return outcome
     }
 

@@ -46,6 +46,9 @@ public struct Runner {
   public let recorder: RunRecorder
   public var makeProgress: (String, Int, String) -> ProgressSink
   public var invocation: String
+  /// Whether a run continues from the checkpoints an interrupted run of the same key left
+  /// (false: `--fresh` deletes them first).
+  public var resume = true
 
   public init(
     registry: Registry, recorder: RunRecorder, invocation: String,
@@ -78,6 +81,9 @@ public struct Runner {
       record.id = id
       return id
     }
+    let checkpoints = CheckpointStore(
+      spec: spec, dataSource: data.label, code: environment, cacheRoot: CheckpointStore.cacheRoot(registry))
+    if !resume { checkpoints.removeAll() }
     let context = RunContext(
       spec: spec, data: data, generator: RandomGenerator(seed: spec.seed), progress: makeProgress,
       loader: TileLoader(cacheDirectory: registry.cacheDirectory()),
@@ -85,7 +91,7 @@ public struct Runner {
         record.datasetID = tiles.datasetId
         let id = try begin()
         try self.recorder.recordDataset(runID: id, datasetID: tiles.datasetId, contentHash: tiles.contentHash)
-      })
+      }, checkpoints: checkpoints)
     let output: ExperimentOutput
     do {
       output = try spec.method.experiment.run(context)
@@ -113,6 +119,7 @@ public struct Runner {
     try recorder.complete(
       runID: runID, output: output, checks: checks, claims: claims, wallSeconds: wall,
       peakMemoryBytes: HostFacts.peakMemoryBytes)
+    checkpoints.removeAll()  // recorded: nothing left to resume
     return RunResult(
       runID: runID, spec: spec, output: output, checks: checks, claims: claims, wallSeconds: wall,
       datasetID: record.datasetID ?? data.label, onDefaultData: onDefault)

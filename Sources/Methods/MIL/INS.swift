@@ -31,14 +31,14 @@ public final class INS {
   let keyNetwork: INSNetwork
   let momentumCopy: MomentumCopy
   /// Keys `[K, lowDimension]` (`moco_queue`).
-  public private(set) var queue: KeyQueue
+  public internal(set) var queue: KeyQueue
   /// The classifier's scores `softmax(logits) ⊙ candidates` `[K, 2]` of every queued key
   /// (`queue_pseudo`). The official `queue_partial` is never read by the loss and is not kept.
-  public private(set) var queueScores: KeyQueue
+  public internal(set) var queueScores: KeyQueue
   /// Two class prototypes `[2, lowDimension]`, zero at the start.
-  public private(set) var prototypes: ClassPrototypes
+  public internal(set) var prototypes: ClassPrototypes
   /// Candidates and confidences of every training instance.
-  public private(set) var confidence: PartialLabelConfidence
+  public internal(set) var confidence: PartialLabelConfidence
   /// Instances per forward pass when scoring (`positiveProbabilities`).
   public var evaluationBatchSize = 256
 
@@ -310,9 +310,9 @@ public final class INSNetwork: Module {
 /// confidence, uniform over the candidates at the start.
 public struct PartialLabelConfidence: Sendable {
   /// `[N · 2]` row-major candidates.
-  public private(set) var candidates: [Float]
+  public internal(set) var candidates: [Float]
   /// `[N · 2]` row-major confidences (rows sum to 1).
-  public private(set) var values: [Float]
+  public internal(set) var values: [Float]
   /// Whether each instance's bag is negative (the official `point == 0`).
   public let inNegativeBag: [Bool]
 
@@ -355,7 +355,7 @@ public struct PartialLabelConfidence: Sendable {
 /// in turn moves its label's row, `p_y ← m·p_y + (1 − m)·q`, then every row is L2-normalised
 /// (`F.normalize`, ε 1e-12: a row never moved stays zero).
 public struct ClassPrototypes: Sendable {
-  public private(set) var values: [Float]
+  public internal(set) var values: [Float]
   public let classes: Int
   public let dimension: Int
   public let momentum: Float

@@ -202,4 +202,13 @@ public struct KeyQueue {
     p = (p + b) % k
     pointer = p
   }
+
+  /// Sets the write position (restoring a checkpoint; the keys are restored in place).
+  /// - Throws: `TrainingStateError.badValue` unless `0 <= pointer < count`.
+  mutating func restorePointer(_ value: Float, name: String = "queue.pointer") throws {
+    guard value >= 0, value < Float(count), value.rounded() == value else {
+      throw TrainingStateError.badValue(name: name, reason: "\(value) is not a row of a queue of \(count)")
+    }
+    pointer = Int(value)
+  }
 }

@@ -15,7 +15,7 @@ public final class MoCo: SelfSupervisedMethod {
   let keyBackbone: Backbone
   let keyHead: MLPHead
   let momentumCopy: MomentumCopy
-  public private(set) var queue: KeyQueue
+  public internal(set) var queue: KeyQueue
   public let momentum: Float
   public let temperature: Float
   public let symmetric: Bool

@@ -19,6 +19,15 @@ public protocol SelfSupervisedMethod: AnyObject {
   func afterBackward(iteration: Int)
   /// After the optimiser step (SwAV renormalises its prototypes here).
   func afterStep()
+  /// Everything training changes, by name: parameters and batch-norm statistics of every encoder
+  /// and head (momentum copies included), queues and their pointers, memory banks. Restoring it
+  /// into a method built from the same config continues training bit for bit
+  /// (`SelfSupervisedMethod+State.swift`).
+  var trainingState: [String: Tensor] { get }
+  /// Restores a `trainingState` saved from a method of the same config.
+  /// - Throws: `TrainingStateError`, changing nothing, when a name is missing or extra or a shape
+  ///   differs.
+  func restoreTrainingState(_ state: [String: Tensor]) throws
 }
 
 extension SelfSupervisedMethod {

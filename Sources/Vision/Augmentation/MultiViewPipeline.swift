@@ -77,6 +77,23 @@ public struct MultiViewPipeline: Sendable {
       pipeline.batch(images, batches[i], using: &g)
     }
   }
+
+  /// A prefetcher that can start at any batch and tells the generator's state after each batch,
+  /// so a training loop can checkpoint and later resume with the same augmentations.
+  ///
+  /// The batches are those of `prefetcher(images:batches:generator:)` from `first` on, provided
+  /// `generator` is the state that prefetcher's generator had before batch `first` (the
+  /// `generatorAfter` of batch `first − 1`, or the initial generator for `first == 0`); each
+  /// element pairs the views with the generator's state after producing them.
+  /// - Parameter first: index of the first batch produced, in `0...batches.count`.
+  public func resumablePrefetcher(
+    images: [RGBImage], batches: [[Int]], first: Int, generator: RandomGenerator, capacity: Int = 2
+  ) -> Prefetcher<(views: [Tensor], generatorAfter: RandomGenerator)> {
+    let pipeline = self
+    return Prefetcher(count: batches.count, first: first, capacity: capacity, state: generator) { i, g in
+      (pipeline.batch(images, batches[i], using: &g), g)
+    }
+  }
 }
 
 /// The two-view case (MoCo v1/v2/v3, SimCLR, BYOL-style pairs) with a tuple result.

@@ -17,26 +17,31 @@ import Foundation
 /// for (v1, v2) in batches { train(v1, v2) }
 /// ```
 public final class Prefetcher<Batch: Sendable>: Sequence, IteratorProtocol, @unchecked Sendable {
-  /// Number of batches the producer makes in all.
+  /// One past the index of the last batch (the producer makes `first..<count`).
   public let count: Int
   private let channel: Channel<Batch>
 
   /// Starts producing immediately.
   /// - Parameters:
-  ///   - count: batches to produce (indices `0..<count`).
+  ///   - count: batches to produce (indices `first..<count`).
+  ///   - first: the index of the first batch; `state` is the state before it (a run resumed
+  ///     from a checkpoint starts where it stopped).
   ///   - capacity: batches held ready ahead of the consumer (≥ 1).
   ///   - state: handed from one `produce` call to the next (for example a generator).
   ///   - produce: makes batch `i`; runs on the producer thread.
   public init<State: Sendable>(
-    count: Int, capacity: Int = 2, state: State, produce: @escaping @Sendable (Int, inout State) -> Batch
+    count: Int, first: Int = 0, capacity: Int = 2, state: State,
+    produce: @escaping @Sendable (Int, inout State) -> Batch
   ) {
-    precondition(count >= 0 && capacity >= 1, "Prefetcher: count \(count), capacity \(capacity)")
+    precondition(
+      count >= 0 && (0...count).contains(first) && capacity >= 1,
+      "Prefetcher: count \(count), first \(first), capacity \(capacity)")
     self.count = count
     let channel = Channel<Batch>(capacity: capacity)
     self.channel = channel
     let thread = Thread {
       var s = state
-      for i in 0..<count {
+      for i in first..<count {
         if channel.isCancelled { break }
         let batch = produce(i, &s)
         if !channel.put(batch) { break }

@@ -1,0 +1,90 @@
+import Engine
+import Foundation
+import Methods
+import NN
+
+/// Epoch checkpoints of INS's own training loop (`INSExperiment`): after every epoch the model's
+/// training state (`INS.trainingState`), the SGD momentum buffers, the generator and the loss
+/// curves, so a killed run continues at the next epoch bit for bit.
+struct INSCheckpoints {
+  static let entry = "ins-main"
+
+  let store: CheckpointStore?
+  let epochs: Int
+  private(set) var failed = false
+
+  /// The JSON record (tensors: `model.*`, `optimizer.*`).
+  struct Record: Codable {
+    var epoch: Int
+    var epochs: Int
+    var generator: String
+    var losses: [ExactDouble]
+    var classificationLosses: [ExactDouble]
+    var seconds: ExactDouble
+    var optimizerCounters: [String: Int]
+  }
+
+  /// Where the loop stands after `epoch` epochs.
+  struct Progress {
+    var epoch: Int
+    var generator: RandomGenerator
+    var losses: [Double]
+    var classificationLosses: [Double]
+    var seconds: Double
+  }
+
+  /// Restores `model` and `optimizer` from an interrupted run's checkpoint. Nil when there is none;
+  /// when it does not fit, nil too after a warning note, with `rebuild` set (the model or the
+  /// optimiser may be partly overwritten).
+  func resume(model: INS, optimizer: any Optimizer, notes: inout [String], rebuild: inout Bool) -> Progress? {
+    guard let store else { return nil }
+    do {
+      guard let (tensors, record) = try store.load(Self.entry, as: Record.self) else { return nil }
+      guard record.epochs == epochs, (1...epochs).contains(record.epoch),
+        record.losses.count == record.epoch, record.classificationLosses.count == record.epoch,
+        let generator = RandomGenerator.State(hex: record.generator)
+      else {
+        throw CheckpointError.unreadable(
+          path: store.url(Self.entry).path, reason: "epoch \(record.epoch) of \(record.epochs), expected \(epochs) epochs")
+      }
+      var state: [String: Tensor] = [:], buffers: [String: [Float]] = [:]
+      for (name, tensor) in tensors {
+        if name.hasPrefix("model.") { state[String(name.dropFirst(6))] = tensor }
+        if name.hasPrefix("optimizer.") { buffers[String(name.dropFirst(10))] = tensor.data }
+      }
+      try model.restoreTrainingState(state)
+      rebuild = true  // from here on a failure leaves the model restored and the optimiser not
+      try optimizer.restore(OptimizerState(buffers: buffers, counters: record.optimizerCounters))
+      rebuild = false
+      notes.append("resumed training 'ins' at epoch \(record.epoch) of \(epochs) from a checkpoint")
+      return Progress(
+        epoch: record.epoch, generator: RandomGenerator(state: generator), losses: record.losses.map(\.value),
+        classificationLosses: record.classificationLosses.map(\.value), seconds: record.seconds.value)
+    } catch {
+      notes.append("warning: checkpoint of training 'ins' ignored (\(error)); it trains afresh")
+      store.remove(Self.entry)
+      return nil
+    }
+  }
+
+  mutating func save(model: INS, optimizer: any Optimizer, progress: Progress, notes: inout [String]) {
+    guard let store, !failed else { return }
+    var tensors: [String: Tensor] = [:]
+    for (name, tensor) in model.trainingState { tensors["model.\(name)"] = tensor }
+    let optimizerState = optimizer.state
+    for (name, values) in optimizerState.buffers {
+      tensors["optimizer.\(name)"] = Tensor(shape: [values.count], data: values)
+    }
+    let record = Record(
+      epoch: progress.epoch, epochs: epochs, generator: progress.generator.state.hex,
+      losses: progress.losses.map(ExactDouble.init),
+      classificationLosses: progress.classificationLosses.map(ExactDouble.init), seconds: ExactDouble(progress.seconds),
+      optimizerCounters: optimizerState.counters)
+    do {
+      try store.save(Self.entry, tensors: tensors, record: record)
+    } catch {
+      failed = true
+      notes.append("warning: \(error); training 'ins' goes on without checkpoints")
+    }
+  }
+}
