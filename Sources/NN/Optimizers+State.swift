@@ -112,14 +112,23 @@ extension SGD {
   }
 }
 
-extension AdamW {
-  public var state: OptimizerState {
+/// Adam-style optimisers (AdamW, RAdam): first and second moments per parameter and a step count,
+/// saved under PyTorch's names (`exp_avg`, `exp_avg_sq`, `step`).
+protocol AdamMoments: AnyObject {
+  var parameters: [Tensor] { get }
+  var m: [[Float]] { get set }
+  var v: [[Float]] { get set }
+  var t: Int { get set }
+}
+
+extension AdamMoments {
+  var momentState: OptimizerState {
     OptimizerState(
       buffers: namedBuffers("exp_avg", m).merging(namedBuffers("exp_avg_sq", v)) { a, _ in a },
       counters: ["step": t])
   }
 
-  public func restore(_ state: OptimizerState) throws {
+  func restoreMoments(_ state: OptimizerState) throws {
     var reader = OptimizerStateReader(state, parameters: parameters)
     let (m1, v1) = (try reader.buffers("exp_avg", optional: false), try reader.buffers("exp_avg_sq", optional: false))
     let step = try reader.counter("step")
@@ -128,20 +137,14 @@ extension AdamW {
   }
 }
 
-extension RAdam {
-  public var state: OptimizerState {
-    OptimizerState(
-      buffers: namedBuffers("exp_avg", m).merging(namedBuffers("exp_avg_sq", v)) { a, _ in a },
-      counters: ["step": t])
-  }
+extension AdamW: AdamMoments {
+  public var state: OptimizerState { momentState }
+  public func restore(_ state: OptimizerState) throws { try restoreMoments(state) }
+}
 
-  public func restore(_ state: OptimizerState) throws {
-    var reader = OptimizerStateReader(state, parameters: parameters)
-    let (m1, v1) = (try reader.buffers("exp_avg", optional: false), try reader.buffers("exp_avg_sq", optional: false))
-    let step = try reader.counter("step")
-    try reader.finish()
-    (m, v, t) = (m1.map { $0 ?? [] }, v1.map { $0 ?? [] }, step)
-  }
+extension RAdam: AdamMoments {
+  public var state: OptimizerState { momentState }
+  public func restore(_ state: OptimizerState) throws { try restoreMoments(state) }
 }
 
 extension LARS {
