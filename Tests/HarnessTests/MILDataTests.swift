@@ -76,6 +76,20 @@ func toyBagFolder(train: Int, test: Int, withTable: Bool = true) throws -> URL {
     #expect(throws: InputError.self) { try MILData.splits(of: dataset, task: .relational, subset: 100) }
   }
 
+  @Test func provenanceRecordsDoNotChangeTheContentHash() throws {
+    // The per-slide .json records name absolute slide paths; the same bags extracted under
+    // another cache folder must hash the same (found: every run's bag hash changed with the cache).
+    let dir = try toyBagFolder(train: 4, test: 2)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let before = try BagDatasetLoader.contentHash(of: dir)
+    try #"{"slide_path": "/somewhere/else/train_000.tiff"}"#.write(
+      to: dir.appendingPathComponent("train_000.json"), atomically: true, encoding: .utf8)
+    #expect(try BagDatasetLoader.contentHash(of: dir) == before)
+    // A feature file does count.
+    try Data([0]).write(to: dir.appendingPathComponent("extra.safetensors"))
+    #expect(try BagDatasetLoader.contentHash(of: dir) != before)
+  }
+
   @Test func aFolderWithoutSlideTableIsAnInputError() throws {
     let dir = try toyBagFolder(train: 4, test: 2, withTable: false)
     defer { try? FileManager.default.removeItem(at: dir) }

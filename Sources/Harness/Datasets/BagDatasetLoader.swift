@@ -142,12 +142,15 @@ public struct BagDatasetLoader: Sendable {
     FileManager.default.fileExists(atPath: directory.appendingPathComponent(BagStore.tableName).path)
   }
 
-  /// SHA-256 over `bags.csv`, `slides.csv` and every `.safetensors`/`.json` file of the folder
-  /// (top level), in name order: for each, its name, a NUL, its size, a NUL, then its bytes.
+  /// SHA-256 over `bags.csv`, `slides.csv` and every `.safetensors` file of the folder (top
+  /// level), in name order: for each, its name, a NUL, its size, a NUL, then its bytes. The
+  /// per-slide `.json` provenance records are left out: they name the absolute paths the slides
+  /// were read from, so the same bags extracted under another cache folder (or machine) would
+  /// otherwise get another hash.
   public static func contentHash(of directory: URL) throws -> String {
     let fm = FileManager.default
     let names = ((try? fm.contentsOfDirectory(atPath: directory.path)) ?? []).filter {
-      $0 == BagStore.tableName || $0 == BagStore.slideTableName || $0.hasSuffix(".safetensors") || $0.hasSuffix(".json")
+      $0 == BagStore.tableName || $0 == BagStore.slideTableName || $0.hasSuffix(".safetensors")
     }.sorted()
     var hasher = SHA256Hasher()
     for name in names {

@@ -42,24 +42,10 @@ final class MeanPoolingMIL: Module, MILClassifier {
 /// weights' instance AUC (for the INS comparison), and an embedded-mean arm for Ilse et al.'s
 /// claim that attention pooling beats mean pooling.
 public enum ABMILExperiment: Experiment {
-  public static var schema: [ConfigKey] {
-    MILData.schema + [
-      ConfigKey("task", .string, default: .string("tumour"), "slide task: tumour | relational", check: classificationTask),
-      ConfigKey("hidden", .int, default: .int(500), "instance embedding size L (official M = 500)", check: ConfigCheck.positive),
-      ConfigKey("attentionDimension", .int, default: .int(128), "attention size D (official L = 128)", check: ConfigCheck.positive),
-      ConfigKey("dropout", .double, default: .double(0), "dropout on the instance embeddings (official: none)", check: ConfigCheck.probability),
-      ConfigKey("learningRate", .double, default: .double(5e-4), "Adam learning rate (official main.py: 5e-4)"),
-      ConfigKey("weightDecay", .double, default: .double(1e-4), "Adam L2 weight decay (official main.py: 10e-5)"),
-      ConfigKey("maxEpochs", .int, default: .int(100), "maximum epochs (official main.py: 20, no early stopping)", check: ConfigCheck.positive),
-      ConfigKey("patience", .int, default: .int(10), "early-stopping patience on the validation loss (0: off)", check: ConfigCheck.nonNegative),
-      ConfigKey("meanPoolingArm", .bool, default: .bool(true), "also train the embedded-mean baseline"),
-    ]
-  }
+  public static var schema: [ConfigKey] { ABMILConfig.schema }
 
-  static let classificationTask: @Sendable (ConfigValue) -> String? = { v in
-    if case .string(let s) = v, s == "tumour" || s == "relational" { return nil }
-    return "expected tumour or relational"
-  }
+  /// `task` of the MIL targets that classify slides (tumour present, or the relational label).
+  static let classificationTask: @Sendable (ConfigValue) -> String? = ConfigCheck.oneOf(MILTask.classification.map(\.rawValue))
 
   public static var metrics: [MetricInfo] {
     MILEvaluation.metricInfos(what: "ABMIL")
@@ -75,34 +61,33 @@ public enum ABMILExperiment: Experiment {
   }
 
   /// ABMIL's training settings from the config (accumulation 1: one step per bag, as main.py).
-  static func settings(_ config: ResolvedConfig) -> MILTrainingSettings {
+  static func settings(_ config: ABMILConfig) -> MILTrainingSettings {
     MILTrainingSettings(
-      optimizer: .adam, learningRate: Float(config.double("learningRate")),
-      weightDecay: Float(config.double("weightDecay")), maxEpochs: config.int("maxEpochs"),
-      patience: config.int("patience"), gradientAccumulation: 1)
+      optimizer: .adam, learningRate: Float(config.learningRate), weightDecay: Float(config.weightDecay),
+      maxEpochs: config.maxEpochs, patience: config.patience, gradientAccumulation: 1)
   }
 
   public static func run(_ context: RunContext) throws -> ExperimentOutput {
-    let config = context.spec.config
+    let config = try ABMILConfig(context.spec.config)
     Parallel.setThreadCount(context.spec.threads)
     BLAS.setThreadCount(context.spec.threads)
-    let task = MILTask(rawValue: config.string("task")) ?? .tumour
-    let data = try context.loadBags(task: task, settings: MILData.extraction(config))
+    let task = config.task
+    let data = try context.loadBags(task: task, settings: config.data.extraction)
     var output = ExperimentOutput()
     var g = context.generator.split("abmil")
     let model = ABMIL(
-      inputDimension: data.featureDimension, hidden: config.int("hidden"),
-      attentionDimension: config.int("attentionDimension"), classes: 1, dropout: Float(config.double("dropout")),
+      inputDimension: data.featureDimension, hidden: config.hidden, attentionDimension: config.attentionDimension,
+      classes: 1, dropout: Float(config.dropout),
       using: &g)
     let main = try MILArm.run(
-      model, data: data, settings: settings(config), label: "", bootstrap: config.int("bootstrap"), context: context,
+      model, data: data, settings: settings(config), label: "", bootstrap: config.data.bootstrap, context: context,
       using: &g)
     var metrics = main.metrics
     output.series += main.series
     output.notes += main.notes
-    if config.bool("meanPoolingArm") {
+    if config.meanPoolingArm {
       var gm = context.generator.split("mean_pooling")
-      let baseline = MeanPoolingMIL(inputDimension: data.featureDimension, hidden: config.int("hidden"), using: &gm)
+      let baseline = MeanPoolingMIL(inputDimension: data.featureDimension, hidden: config.hidden, using: &gm)
       let arm = try MILArm.run(
         baseline, data: data, settings: settings(config), label: "mean_pooling", bootstrap: 0, context: context,
         using: &gm)
@@ -122,4 +107,34 @@ public enum ABMILExperiment: Experiment {
         + "of \(Int(metrics["epochs"] ?? 0))")
     return output
   }
+}
+
+/// The `abmil` target's config: the shared MIL data keys, then ABMIL's own (official `main.py`
+/// values where it sets one).
+public struct ABMILConfig: MethodConfig, Equatable {
+  public var data = MILDataConfig()
+  public var task = MILTask.tumour
+  public var hidden = 500
+  public var attentionDimension = 128
+  public var dropout = 0.0
+  public var learningRate = 5e-4
+  public var weightDecay = 1e-4
+  public var maxEpochs = 100
+  public var patience = 10
+  public var meanPoolingArm = true
+
+  public init() {}
+
+  public static let fields: [ConfigField<Self>] =
+    .lifted(MILDataConfig.self, at: \.data) + [
+      .choice("task", \.task, "slide task: tumour | relational", among: MILTask.classification),
+      .int("hidden", \.hidden, "instance embedding size L (official M = 500)", check: ConfigCheck.positive),
+      .int("attentionDimension", \.attentionDimension, "attention size D (official L = 128)", check: ConfigCheck.positive),
+      .double("dropout", \.dropout, "dropout on the instance embeddings (official: none)", check: ConfigCheck.probability),
+      .double("learningRate", \.learningRate, "Adam learning rate (official main.py: 5e-4)"),
+      .double("weightDecay", \.weightDecay, "Adam L2 weight decay (official main.py: 10e-5)"),
+      .int("maxEpochs", \.maxEpochs, "maximum epochs (official main.py: 20, no early stopping)", check: ConfigCheck.positive),
+      .int("patience", \.patience, "early-stopping patience on the validation loss (0: off)", check: ConfigCheck.nonNegative),
+      .bool("meanPoolingArm", \.meanPoolingArm, "also train the embedded-mean baseline"),
+    ]
 }

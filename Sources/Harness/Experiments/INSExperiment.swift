@@ -78,7 +78,7 @@ public enum INSExperiment: Experiment {
     // Feature bags: INS's instances on features, the ABMIL arm's in both modes.
     let featureData = !onTiles || config.bool("abmilArm")
       ? try context.loadBags(task: .tumour, settings: MILData.extraction(config)) : nil
-    var tileSettings = MILData.extraction(config)
+    var tileSettings = try MILData.extraction(config)
     (tileSettings.encoder, tileSettings.inputSize) = (.pixels, config.int("tileSide"))
     // Loaded last, so the run records the tile-image bags as its dataset.
     let tileData = onTiles ? try context.loadBags(task: .tumour, settings: tileSettings) : nil

@@ -12,6 +12,9 @@ public enum MILTask: String, CaseIterable, Sendable {
   /// Survival (`survival_months`, `event`); the class label is the event indicator.
   case survival
 
+  /// The tasks that classify slides (every one but survival).
+  public static let classification: [MILTask] = [.tumour, .relational]
+
   /// The slide table column the task reads (for messages).
   public var column: String {
     switch self {
@@ -86,36 +89,12 @@ public struct MILSplits: @unchecked Sendable {
 /// for bag in data.train { … bag.features [N, D], bag.label, bag.instanceLabels … }
 /// ```
 public enum MILData {
-  /// Config keys every MIL target shares (add them to the experiment's schema).
-  public static var schema: [ConfigKey] {
-    [
-      ConfigKey(
-        "encoder", .string, default: .string("small"), "tile encoder of the synthetic bags: small | resnet18",
-        check: ConfigCheck.oneOf(TileEncoderKind.featureEncoders.map(\.rawValue))),
-      ConfigKey("preset", .string, default: .string("camelyon16"), "tiling preset of the synthetic bags (Datasets/presets/tiling.yaml)"),
-      ConfigKey("trainPerClass", .int, default: .int(0), "synthetic slides per slide label in train (0: the manifest's 20)", check: ConfigCheck.nonNegative),
-      ConfigKey("valPerClass", .int, default: .int(0), "synthetic slides per slide label in val (0: the manifest's 4)", check: ConfigCheck.nonNegative),
-      ConfigKey("testPerClass", .int, default: .int(0), "synthetic slides per slide label in test (0: the manifest's 8)", check: ConfigCheck.nonNegative),
-      ConfigKey("slideSide", .int, default: .int(0), "side of the synthetic slides in pixels (0: the manifest's 4096; smoke profiles use less)", check: ConfigCheck.nonNegative),
-      ConfigKey("bootstrap", .int, default: .int(1000), "bootstrap resamples of the test AUC interval", check: ConfigCheck.nonNegative),
-    ]
-  }
+  /// Config keys every MIL target shares (`MILDataConfig`, embedded by each MIL config).
+  public static var schema: [ConfigKey] { MILDataConfig.schema }
 
-
-  /// Extraction settings from the shared keys (split sizes of 0 keep the manifest's).
-  public static func extraction(_ config: ResolvedConfig) -> BagExtractionSettings {
-    var s = BagExtractionSettings()
-    s.encoder = TileEncoderKind(rawValue: config.string("encoder")) ?? .small
-    s.preset = config.string("preset")
-    for (split, key) in [("train", "trainPerClass"), ("val", "valPerClass"), ("test", "testPerClass")] {
-      let n = config.int(key)
-      if n > 0 { s.perClass[split] = n }
-    }
-    if config.int("slideSide") > 0 {
-      s.slideParameters["minSide"] = String(config.int("slideSide"))
-      s.slideParameters["maxSide"] = String(config.int("slideSide"))
-    }
-    return s
+  /// Extraction settings from a resolved config's shared keys.
+  public static func extraction(_ config: ResolvedConfig) throws -> BagExtractionSettings {
+    try MILDataConfig(config).extraction
   }
 
   /// Seed of the `--subset` selection (one subset for every run seed, as the SSL targets).
@@ -204,5 +183,46 @@ extension RunContext {
     try onDataset(
       TileSet(images: [], labels: [], classNames: [], names: [], datasetId: dataset.datasetId, contentHash: dataset.contentHash))
     return splits
+  }
+}
+
+/// The config keys every MIL target shares: how the synthetic bags are made and the bootstrap of
+/// the test AUC interval. Each MIL method's config embeds one (`var data = MILDataConfig()`)
+/// and lists `.lifted(MILDataConfig.self, at: \.data)` first among its fields.
+public struct MILDataConfig: MethodConfig, Equatable {
+  public var encoder = TileEncoderKind.small
+  public var preset = "camelyon16"
+  public var trainPerClass = 0
+  public var valPerClass = 0
+  public var testPerClass = 0
+  public var slideSide = 0
+  public var bootstrap = 1000
+
+  public init() {}
+
+  public static let fields: [ConfigField<Self>] = [
+    .choice(
+      "encoder", \.encoder, "tile encoder of the synthetic bags: small | resnet18", among: TileEncoderKind.featureEncoders),
+    .string("preset", \.preset, "tiling preset of the synthetic bags (Datasets/presets/tiling.yaml)"),
+    .int("trainPerClass", \.trainPerClass, "synthetic slides per slide label in train (0: the manifest's 20)", check: ConfigCheck.nonNegative),
+    .int("valPerClass", \.valPerClass, "synthetic slides per slide label in val (0: the manifest's 4)", check: ConfigCheck.nonNegative),
+    .int("testPerClass", \.testPerClass, "synthetic slides per slide label in test (0: the manifest's 8)", check: ConfigCheck.nonNegative),
+    .int("slideSide", \.slideSide, "side of the synthetic slides in pixels (0: the manifest's 4096; smoke profiles use less)", check: ConfigCheck.nonNegative),
+    .int("bootstrap", \.bootstrap, "bootstrap resamples of the test AUC interval", check: ConfigCheck.nonNegative),
+  ]
+
+  /// Extraction settings (split sizes of 0 keep the manifest's).
+  public var extraction: BagExtractionSettings {
+    var s = BagExtractionSettings()
+    s.encoder = encoder
+    s.preset = preset
+    for (split, n) in [("train", trainPerClass), ("val", valPerClass), ("test", testPerClass)] where n > 0 {
+      s.perClass[split] = n
+    }
+    if slideSide > 0 {
+      s.slideParameters["minSide"] = String(slideSide)
+      s.slideParameters["maxSide"] = String(slideSide)
+    }
+    return s
   }
 }

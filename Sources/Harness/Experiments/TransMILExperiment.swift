@@ -77,7 +77,7 @@ public enum TransMILExperiment: Experiment {
     BLAS.setThreadCount(context.spec.threads)
     let task = MILTask(rawValue: config.string("task")) ?? .relational
     let controlTask = MILTask(rawValue: config.string("controlTask")) ?? .tumour
-    let extraction = MILData.extraction(config)
+    let extraction = try MILData.extraction(config)
     let data = try context.loadBags(task: task, settings: extraction)
     let bootstrap = config.int("bootstrap")
     var output = ExperimentOutput()
