@@ -101,7 +101,7 @@ public struct KNNClassifier: Sendable {
       }
       let chunkScores = sims.withUnsafeBufferPointer { s in
         let box = UnsafeSendableBuffer(s)
-        return Self.parallelMap(rows) { r in
+        return Parallel.map(rows, chunk: 16) { r in
           self.vote(similarities: UnsafeBufferPointer(rebasing: box.buffer[(r * n)..<((r + 1) * n)]), k: kk)
         }
       }
@@ -183,26 +183,6 @@ public struct KNNClassifier: Sendable {
     }
     return out
   }
-
-  /// `body(i)` for `i` in `0..<count` over the engine's threads, results at their index.
-  static func parallelMap<T: Sendable>(_ count: Int, _ body: @Sendable (Int) -> T) -> [T] {
-    let threads = Swift.max(1, Swift.min(Parallel.threadCount, count))
-    if threads == 1 { return (0..<count).map(body) }
-    let slots = UnsafeMutableBufferPointer<T?>.allocate(capacity: count)
-    slots.initialize(repeating: nil)
-    defer {
-      _ = slots.deinitialize()
-      slots.deallocate()
-    }
-    let box = UnsafeSendableMutableBuffer(slots)
-    DispatchQueue.concurrentPerform(iterations: threads) { w in
-      for i in stride(from: w, to: count, by: threads) { box.buffer[i] = body(i) }
-    }
-    return (0..<count).map { i in
-      guard let value = slots[i] else { preconditionFailure("KNNClassifier.parallelMap: slot \(i) was not filled") }
-      return value
-    }
-  }
 }
 
 private struct UnsafeSendableBuffer: @unchecked Sendable {
@@ -210,7 +190,3 @@ private struct UnsafeSendableBuffer: @unchecked Sendable {
   init(_ buffer: UnsafeBufferPointer<Float>) { self.buffer = buffer }
 }
 
-private struct UnsafeSendableMutableBuffer<T>: @unchecked Sendable {
-  let buffer: UnsafeMutableBufferPointer<T?>
-  init(_ buffer: UnsafeMutableBufferPointer<T?>) { self.buffer = buffer }
-}

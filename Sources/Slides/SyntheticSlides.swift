@@ -283,66 +283,11 @@ public struct SyntheticSlides: Sendable {
       try fm.createDirectory(atPath: directory + "/" + sub, withIntermediateDirectories: true)
     }
     let plans = plans
-    let state = GenerationState(count: plans.count)
-    DispatchQueue.concurrentPerform(iterations: max(1, min(threads, plans.count))) { _ in
-      while let i = state.claim() {
-        if isCancelled?() == true || state.failed { return }
-        do {
-          let record = try write(plans[i], into: directory)
-          let done = state.finish(i, record)
-          progress?(done, plans.count)
-        } catch {
-          state.fail(error)
-        }
-      }
+    let records = try Parallel.map(plans.count, threads: threads, progress: progress, isCancelled: isCancelled) { i in
+      try write(plans[i], into: directory)
     }
-    if let error = state.error { throw error }
-    if isCancelled?() == true { throw CancellationError() }
-    let table = SlideTable(records: state.records.compactMap { $0 }, extraColumns: Self.extraColumns)
+    let table = SlideTable(records: records, extraColumns: Self.extraColumns)
     try table.write(to: directory + "/slides.csv")
     return table
-  }
-
-  /// Work queue and results of `generate`.
-  private final class GenerationState: @unchecked Sendable {
-    private let lock = NSLock()
-    private var next = 0
-    private var done = 0
-    private let count: Int
-    private(set) var records: [SlideRecord?]
-    private(set) var error: (any Error)?
-
-    init(count: Int) {
-      self.count = count
-      records = Array(repeating: nil, count: count)
-    }
-
-    var failed: Bool {
-      lock.lock()
-      defer { lock.unlock() }
-      return error != nil
-    }
-
-    func claim() -> Int? {
-      lock.lock()
-      defer { lock.unlock() }
-      guard next < count else { return nil }
-      next += 1
-      return next - 1
-    }
-
-    func finish(_ i: Int, _ record: SlideRecord) -> Int {
-      lock.lock()
-      defer { lock.unlock() }
-      records[i] = record
-      done += 1
-      return done
-    }
-
-    func fail(_ e: any Error) {
-      lock.lock()
-      defer { lock.unlock() }
-      if error == nil { error = e }
-    }
   }
 }

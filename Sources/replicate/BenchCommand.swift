@@ -95,7 +95,7 @@ struct BenchCommand: ParsableCommand {
     {
       let counter = Counter()
       let start = Date()
-      DispatchQueue.concurrentPerform(iterations: threads) { _ in
+      Parallel.onWorkers(threads) { _ in
         var n = 0
         var sink = 0.0
         while Date().timeIntervalSince(start) < seconds {

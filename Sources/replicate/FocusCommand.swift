@@ -1,4 +1,5 @@
 import ArgumentParser
+import Engine
 import Foundation
 import Harness
 import Methods
@@ -55,7 +56,7 @@ struct FocusCommand: ParsableCommand {
         let tiles = try TileLoader(cacheDirectory: URL(fileURLWithPath: NSTemporaryDirectory())).load(source, tileSize: tileSize)
         items = Array(zip(tiles.names, tiles.images))
       }
-      let scores = try ConcurrentMap.map(count: items.count, threads: ProcessInfo.processInfo.activeProcessorCount) { i in
+      let scores = Parallel.map(items.count, threads: ProcessInfo.processInfo.activeProcessorCount, chunk: 16) { i in
         FocusDetectors.scoreAll(items[i].1.grayscale())
       }
       if json {

@@ -184,7 +184,7 @@ struct SlidesCommand: ParsableCommand {
       let mask = try TissueDetection.detect(in: wsi, parameters: preset.tissue)
       let grid = try TilingGrid(slide: wsi, parameters: preset.tiling, tissue: mask)
       let segmentationLevel = try TissueDetection.segmentationLevel(of: wsi, parameters: preset.tissue)
-      let scores = try ParallelMap.map(grid.tiles.count, threads: t) { i in
+      let scores = try Parallel.map(grid.tiles.count, threads: t, chunk: 16) { i in
         focus.score(try grid.readTile(grid.tiles[i], from: wsi))
       }
       let kept = scores.map(focus.keeps)
@@ -456,13 +456,6 @@ struct SlideSources {
       return Slide(id: id(name), path: path, annotations: source)
     }
     return SlideSources(slides: slides, table: table)
-  }
-}
-
-/// Order-preserving parallel map for the command line's tile loops.
-enum ParallelMap {
-  static func map<T: Sendable>(_ count: Int, threads: Int, _ body: @Sendable (Int) throws -> T) throws -> [T] {
-    try ConcurrentMap.map(count: count, threads: threads) { i in Result { try body(i) } }.map { try $0.get() }
   }
 }
 

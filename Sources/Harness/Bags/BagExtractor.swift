@@ -123,11 +123,11 @@ public struct BagExtractor: Sendable {
       if Interruption.requested { throw CancellationError() }
       let range = start..<min(tiles.count, start + chunkSize)
       let t0 = Date()
-      let images = try ParallelTiles.map(range.count, threads: threads) { i in
+      let images = try Parallel.map(range.count, threads: threads) { i in
         try plan.grid.readTile(tiles[range.lowerBound + i], from: plan.slide)
       }
       let t1 = Date()
-      let scores = try ParallelTiles.map(range.count, threads: threads) { i in focus.score(images[i]) }
+      let scores = Parallel.map(range.count, threads: threads) { i in focus.score(images[i]) }
       times.read += t1.timeIntervalSince(t0)
       times.focus += Date().timeIntervalSince(t1)
       times.tilesRead += range.count
@@ -220,56 +220,5 @@ public struct BagExtractor: Sendable {
     case file(String)
     /// No annotation: a negative slide, every instance 0.
     case negative
-  }
-}
-
-/// Order-preserving parallel map over `0..<count` for tile work (results at their index).
-enum ParallelTiles {
-  static func map<T: Sendable>(_ count: Int, threads: Int, _ body: @Sendable (Int) throws -> T) throws -> [T] {
-    guard count > 0 else { return [] }
-    let box = Box<T>(count: count)
-    DispatchQueue.concurrentPerform(iterations: max(1, min(threads, count))) { _ in
-      while let i = box.claim() {
-        do { box.set(i, try body(i)) } catch { box.fail(error) }
-      }
-    }
-    if let error = box.error { throw error }
-    return try (0..<count).map { i in
-      guard let v = box.values[i] else { throw CancellationError() }
-      return v
-    }
-  }
-
-  private final class Box<T>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var next = 0
-    private let count: Int
-    var values: [T?]
-    var error: (any Error)?
-
-    init(count: Int) {
-      self.count = count
-      values = Array(repeating: nil, count: count)
-    }
-
-    func claim() -> Int? {
-      lock.lock()
-      defer { lock.unlock() }
-      guard next < count, error == nil else { return nil }
-      next += 1
-      return next - 1
-    }
-
-    func set(_ i: Int, _ v: T) {
-      lock.lock()
-      values[i] = v
-      lock.unlock()
-    }
-
-    func fail(_ e: any Error) {
-      lock.lock()
-      if error == nil { error = e }
-      lock.unlock()
-    }
   }
 }

@@ -1,5 +1,6 @@
 import Basics
 import Dispatch
+import Engine
 import Foundation
 import Slides
 import Vision
@@ -161,8 +162,8 @@ public struct TileLoader: Sendable {
       // Every image is a pure function of (seed, label, index), so threads cannot change bytes.
       let generator = SyntheticTissue(parameters: parameters, seed: split.seed)
       let perClass = split.perClass
-      let images = try ConcurrentMap.map(
-        count: count, threads: threads, progress: progress, isCancelled: { Interruption.requested }
+      let images = try Parallel.map(
+        count, threads: threads, chunk: 16, progress: progress, isCancelled: { Interruption.requested }
       ) { i in
         generator.image(label: i / perClass, index: i % perClass)
       }
@@ -173,65 +174,6 @@ public struct TileLoader: Sendable {
       try (hash + "\n").write(to: partial.appendingPathComponent("sha256"), atomically: false, encoding: .utf8)
       let info = "{\"dataset\": \(ConfigValue.quote(datasetId)), \"count\": \(count), \"imageSize\": \(size)}\n"
       try info.write(to: partial.appendingPathComponent("info.json"), atomically: false, encoding: .utf8)
-    }
-  }
-}
-
-/// Order-preserving parallel map: results land at their index, so the output does not depend on
-/// the thread count or scheduling.
-public enum ConcurrentMap {
-  /// - Parameter isCancelled: polled between chunks; when it returns true the workers stop and the
-  ///   map throws `CancellationError`.
-  public static func map<T: Sendable>(
-    count: Int, threads: Int, progress: (@Sendable (Int, Int) -> Void)? = nil,
-    isCancelled: (@Sendable () -> Bool)? = nil, _ body: @Sendable (Int) -> T
-  ) throws -> [T] {
-    let results = UnsafeMutableBufferPointer<T?>.allocate(capacity: count)
-    results.initialize(repeating: nil)
-    defer { results.deallocate() }
-    let box = ResultBox(results)
-    let cursor = Cursor()
-    let workers = max(1, min(threads, count))
-    let chunk = 16
-    DispatchQueue.concurrentPerform(iterations: workers) { _ in
-      while true {
-        if isCancelled?() == true { break }
-        let start = cursor.claim(chunk)
-        if start >= count { break }
-        let end = min(start + chunk, count)
-        for i in start..<end { box.set(i, body(i)) }
-        progress?(cursor.finish(end - start), count)
-      }
-    }
-    if isCancelled?() == true { throw CancellationError() }
-    return (0..<count).map { box.get($0) }
-  }
-
-  private final class Cursor: @unchecked Sendable {
-    private let lock = NSLock()
-    private var next = 0
-    private var finished = 0
-    func claim(_ n: Int) -> Int {
-      lock.lock()
-      defer { lock.unlock() }
-      next += n
-      return next - n
-    }
-    func finish(_ n: Int) -> Int {
-      lock.lock()
-      defer { lock.unlock() }
-      finished += n
-      return finished
-    }
-  }
-
-  private final class ResultBox<T>: @unchecked Sendable {
-    let buffer: UnsafeMutableBufferPointer<T?>
-    init(_ buffer: UnsafeMutableBufferPointer<T?>) { self.buffer = buffer }
-    func set(_ i: Int, _ v: T) { buffer[i] = v }
-    func get(_ i: Int) -> T {
-      guard let v = buffer[i] else { preconditionFailure("ConcurrentMap: slot \(i) was not filled") }
-      return v
     }
   }
 }

@@ -99,8 +99,8 @@ public enum BlurDetectionExperiment: Experiment {
     // Every tile: sharp, each σ, each radius. Scores land at their index (thread-count invariant).
     let variants = 1 + sigmas.count + radii.count
     let bar = context.progress("blur-detection", tiles.count, "tiles")
-    let perTile: [[FocusScores]] = try ConcurrentMap.map(
-      count: tiles.count, threads: threads, isCancelled: { Interruption.requested }
+    let perTile: [[FocusScores]] = try Parallel.map(
+      tiles.count, threads: threads, chunk: 16, isCancelled: { Interruption.requested }
     ) { i in
       let tile = tiles[i]
       var row: [FocusScores] = []

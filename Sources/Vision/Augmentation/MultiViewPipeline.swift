@@ -55,10 +55,7 @@ public struct MultiViewPipeline: Sendable {
         if workers == 1 {
           for b in 0..<n { work(b) }
         } else {
-          // Interleaved assignment: worker w augments images w, w + workers, …
-          DispatchQueue.concurrentPerform(iterations: workers) { w in
-            for b in stride(from: w, to: n, by: workers) { work(b) }
-          }
+          _ = Parallel.map(n, threads: workers) { b in work(b) }
         }
         initialized = n * size
       }
