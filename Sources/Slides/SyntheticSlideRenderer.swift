@@ -245,8 +245,8 @@ struct WarpField {
   let dy: [Double]
 
   init(warp: SyntheticSlideLayout.Warp, x0: Int, y0: Int, x1: Int, y1: Int) {
-    let noiseX = ValueNoise(key: warp.key)
-    let noiseY = ValueNoise(key: warp.key ^ 0x5851_F42D_4C95_7F2D)
+    let noiseX = ValueNoise<Double>(key: warp.key)
+    let noiseY = ValueNoise<Double>(key: warp.key ^ 0x5851_F42D_4C95_7F2D)
     let s = Self.step
     columns = (x1 - x0) / s + 2
     let rows = (y1 - y0) / s + 2
@@ -284,33 +284,5 @@ struct WarpField {
       return top + (bottom - top) * fv
     }
     return (lerp(dx), lerp(dy))
-  }
-}
-
-/// Smooth value noise on the integer lattice (hash of the lattice point, smoothstep weights), in
-/// [0, 1]. The same construction as the synthetic-tissue texture noise.
-struct ValueNoise {
-  let key: UInt64
-
-  @inline(__always)
-  func lattice(_ i: Int, _ j: Int) -> Double {
-    Double(HashNoise.hash(key, i, j) >> 11) * (1.0 / 9_007_199_254_740_992.0)
-  }
-
-  @inline(__always)
-  func sample(_ x: Double, _ y: Double) -> Double {
-    let fx = x.rounded(.down)
-    let fy = y.rounded(.down)
-    let i = Int(fx)
-    let j = Int(fy)
-    let tx = x - fx
-    let ty = y - fy
-    let sx = tx * tx * (3 - 2 * tx)
-    let sy = ty * ty * (3 - 2 * ty)
-    let a = lattice(i, j)
-    let b = lattice(i + 1, j)
-    let c = lattice(i, j + 1)
-    let d = lattice(i + 1, j + 1)
-    return a + (b - a) * sx + (c - a) * sy + (a - b - c + d) * sx * sy
   }
 }

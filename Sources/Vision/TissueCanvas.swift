@@ -188,55 +188,6 @@ struct Blob {
   var p3: Float = 0
 }
 
-/// Smooth value noise on the integer lattice, from a hash of the lattice point: deterministic,
-/// unbounded, no tables. `sample` is in [0, 1] with mean ½.
-public struct HashNoise {
-  let key: UInt64
-
-  init(_ rng: inout RandomGenerator) { key = rng.next() }
-
-  /// The lattice point's 64 random bits (a splitmix64-style mix of key, i and j); shared with the
-  /// synthetic slides' warp noise.
-  @inline(__always)
-  public static func hash(_ key: UInt64, _ i: Int, _ j: Int) -> UInt64 {
-    var z = key ^ (UInt64(bitPattern: Int64(i)) &* 0x9E37_79B9_7F4A_7C15)
-    z ^= UInt64(bitPattern: Int64(j)) &* 0xC2B2_AE3D_27D4_EB4F
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    z ^= z >> 31
-    return z
-  }
-
-  @inline(__always)
-  func lattice(_ i: Int, _ j: Int) -> Float {
-    Float(Self.hash(key, i, j) >> 40) * (1.0 / 16_777_216.0)
-  }
-
-  /// Bilinear interpolation of lattice values with smoothstep weights.
-  @inline(__always)
-  func sample(_ x: Float, _ y: Float) -> Float {
-    let fx = x.rounded(.down)
-    let fy = y.rounded(.down)
-    let i = Int(fx)
-    let j = Int(fy)
-    let tx = x - fx
-    let ty = y - fy
-    let sx = tx * tx * (3 - 2 * tx)
-    let sy = ty * ty * (3 - 2 * ty)
-    let a = lattice(i, j)
-    let b = lattice(i + 1, j)
-    let c = lattice(i, j + 1)
-    let d = lattice(i + 1, j + 1)
-    return a + (b - a) * sx + (c - a) * sy + (a - b - c + d) * sx * sy
-  }
-
-  /// Two-octave fractal noise in [0, 1] (mean ½, spread narrower than `sample`).
-  @inline(__always)
-  func fbm(_ x: Float, _ y: Float) -> Float {
-    (2 * sample(x, y) + sample(2.03 * x + 17.1, 2.03 * y + 5.3)) * (1.0 / 3.0)
-  }
-}
-
 extension RandomGenerator {
   /// Uniform Float in `lo ..< hi`.
   @inline(__always)

@@ -60,7 +60,7 @@ enum TissuePainter {
     let thick = rng.float(0.35, 0.75)
     let membrane = rng.float(0.55, 0.85)
     let haze = rng.float(0.0, 0.06)
-    let noise = HashNoise(&rng)
+    let noise = ValueNoise<Float>(&rng)
     let h = cv.h
     let e = cv.e
     let g = cv.grain
@@ -124,7 +124,7 @@ enum TissuePainter {
     let sn = sinf(theta)
     let offset = rng.float(-0.35, 0.35) * n
     let width = rng.float(3, 7) * s
-    let noise = HashNoise(&rng)
+    let noise = ValueNoise<Float>(&rng)
     let h = cv.h
     let e = cv.e
     let g = cv.grain
@@ -159,9 +159,9 @@ enum TissuePainter {
     let warpAmp = rng.float(6, 12) * s
     let warpScale = 1 / (rng.float(12, 20) * s)
     let base = rng.float(0.3, 0.5)
-    let warp = HashNoise(&rng)
-    let breaks = HashNoise(&rng)
-    let loose = HashNoise(&rng)
+    let warp = ValueNoise<Float>(&rng)
+    let breaks = ValueNoise<Float>(&rng)
+    let loose = ValueNoise<Float>(&rng)
     let looseness = rng.float(0.2, 0.42)
     let h = cv.h
     let e = cv.e
@@ -204,9 +204,9 @@ enum TissuePainter {
     let base = rng.float(0.4, 0.6)
     let warpAmp = rng.float(1, 3) * s
     let warpScale = 1 / (rng.float(25, 40) * s)
-    let warp = HashNoise(&rng)
-    let fibril = HashNoise(&rng)
-    let shade = HashNoise(&rng)
+    let warp = ValueNoise<Float>(&rng)
+    let fibril = ValueNoise<Float>(&rng)
+    let shade = ValueNoise<Float>(&rng)
     let cleft = rng.float(0.5, 0.85)
     let h = cv.h
     let e = cv.e
@@ -261,8 +261,8 @@ enum TissuePainter {
   /// few looser areas and occasional larger paler cells.
   static func lymphocytes(_ cv: TissueCanvas, s: Float, rng: inout RandomGenerator) {
     let back = rng.float(0.08, 0.18)
-    let bg = HashNoise(&rng)
-    let gaps = HashNoise(&rng)
+    let bg = ValueNoise<Float>(&rng)
+    let gaps = ValueNoise<Float>(&rng)
     let h = cv.h
     let e = cv.e
     cv.forEachPixel { p, x, y in
@@ -295,8 +295,8 @@ enum TissuePainter {
   /// cribriform sheets of amphophilic cytoplasm, punched-out lumina and thin stromal strands.
   static func tumour(_ cv: TissueCanvas, s: Float, rng: inout RandomGenerator) {
     let cyto = rng.float(0.25, 0.4)
-    let bg = HashNoise(&rng)
-    let strands = HashNoise(&rng)
+    let bg = ValueNoise<Float>(&rng)
+    let strands = ValueNoise<Float>(&rng)
     let strandLevel = rng.float(0.62, 0.8)
     let h = cv.h
     let e = cv.e
@@ -355,7 +355,7 @@ enum TissuePainter {
   static func normalMucosa(_ cv: TissueCanvas, s: Float, rng: inout RandomGenerator) {
     let n = cv.size
     let lp = rng.float(0.25, 0.4)
-    let bg = HashNoise(&rng)
+    let bg = ValueNoise<Float>(&rng)
     let h = cv.h
     let e = cv.e
     let g = cv.grain
@@ -437,9 +437,9 @@ enum TissuePainter {
     let period = rng.float(8, 16) * s
     let warpAmp = rng.float(10, 20) * s
     let warpScale = 1 / (rng.float(14, 24) * s)
-    let warp = HashNoise(&rng)
-    let cloud = HashNoise(&rng)
-    let fine = HashNoise(&rng)
+    let warp = ValueNoise<Float>(&rng)
+    let cloud = ValueNoise<Float>(&rng)
+    let fine = ValueNoise<Float>(&rng)
     let hLevel = rng.float(0.15, 0.3)
     let eLevel = rng.float(0.08, 0.2)
     let h = cv.h
@@ -482,8 +482,8 @@ enum TissuePainter {
   /// (karyorrhexis), shrunken dark pyknotic nuclei, lobated neutrophil fragments, ghost cells.
   static func debris(_ cv: TissueCanvas, s: Float, rng: inout RandomGenerator) {
     let n = cv.size
-    let blot = HashNoise(&rng)
-    let holes = HashNoise(&rng)
+    let blot = ValueNoise<Float>(&rng)
+    let holes = ValueNoise<Float>(&rng)
     let eLevel = rng.float(0.3, 0.5)
     let hLevel = rng.float(0.06, 0.16)
     let holeLevel = rng.float(0.3, 0.45)
