@@ -54,3 +54,19 @@ public enum InputError: Error, CustomStringConvertible, Equatable {
 }
 
 extension InputError: UserFacingError {}
+
+/// A defect of the harness or of a target's code (not of the user's input): exit code 1.
+public enum HarnessError: Error, CustomStringConvertible, Equatable {
+  /// A run below 100% whose experiment never applied `--subset`.
+  case subsetIgnored(String)
+
+  public var description: String {
+    switch self {
+    case .subsetIgnored(let message): return message
+    }
+  }
+}
+
+extension HarnessError: UserFacingError {
+  public var exitCode: Int32 { 1 }
+}

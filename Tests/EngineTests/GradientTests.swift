@@ -99,7 +99,7 @@ func input(_ shape: [Int], seed: UInt64, range: ClosedRange<Float> = -1.5...1.5)
     let row = Tensor(shape: [1, 4], data: [1, 2, 3, 4])  // mean 2.5, variance 1.25
     let ln = row.layerNormalized(weight: Tensor.ones([4]), bias: Tensor.zeros([4]), epsilon: 0)
     let expected = [-1.5, -0.5, 0.5, 1.5].map { Float($0 / 1.25.squareRoot()) }
-    for (a, b) in zip(ln.data, expected) { #expect(Swift.abs(a - b) < 1e-6) }
+    for (a, b) in zip(ln.data, expected) { expectClose(Double(a), Double(b), rtol: 0, atol: 1e-6) }
   }
 
   @Test func composites() {
@@ -143,7 +143,7 @@ func input(_ shape: [Int], seed: UInt64, range: ClosedRange<Float> = -1.5...1.5)
   @Test func numericallyStableSoftmax() {
     let big = Tensor(shape: [1, 2], data: [1000, 1000])
     #expect(big.softmax().data == [0.5, 0.5])
-    #expect(abs(big.logSumExp(axis: 1).item - (1000 + Float(0.6931472))) < 1e-3)
+    expectClose(Double(big.logSumExp(axis: 1).item), Double(1000 + Float(0.6931472)), rtol: 0, atol: 1e-3)
     let tiny = Tensor(shape: [1, 3], data: [-1000, 0, -1000])
     let p = tiny.softmax().data
     #expect(p[1] == 1 && p[0] == 0)
@@ -154,10 +154,10 @@ func input(_ shape: [Int], seed: UInt64, range: ClosedRange<Float> = -1.5...1.5)
   @Test func crossEntropyByHand() {
     // logits (0, ln 3): p = (1/4, 3/4); −log p₁ = log(4/3).
     let logits = Tensor(shape: [1, 2], data: [0, logf(3)])
-    #expect(abs(Loss.crossEntropy(logits: logits, labels: [1]).item - logf(4.0 / 3)) < 1e-6)
+    expectClose(Double(Loss.crossEntropy(logits: logits, labels: [1]).item), Double(logf(4.0 / 3)), rtol: 0, atol: 1e-6)
     // Smoothing 0.2 over 2 classes: target (0.1, 0.9) → −(0.1 log ¼ + 0.9 log ¾).
     let smoothed = Loss.crossEntropy(logits: logits, labels: [1], labelSmoothing: 0.2).item
-    #expect(abs(smoothed - -(0.1 * logf(0.25) + 0.9 * logf(0.75))) < 1e-6)
+    expectClose(Double(smoothed), Double(-(0.1 * logf(0.25) + 0.9 * logf(0.75))), rtol: 0, atol: 1e-6)
   }
 
   @Test func gradientsAccumulateAndWithoutGradRecordsNothing() {
@@ -226,7 +226,7 @@ func input(_ shape: [Int], seed: UInt64, range: ClosedRange<Float> = -1.5...1.5)
     #expect(a.data == b.data)
     let kept = a.data.filter { $0 != 0 }
     #expect(kept.allSatisfy { abs($0 - 4.0 / 3) < 1e-6 })
-    #expect(abs(Float(kept.count) / 10_000 - 0.75) < 0.02)
+    expectClose(Double(Float(kept.count) / 10_000), 0.75, rtol: 0, atol: 0.02)
   }
 }
 

@@ -1,6 +1,7 @@
 import Basics
 import Engine
 import Testing
+import _TestSupport
 
 @Suite struct RandomGeneratorTests {
   @Test func sameSeedSameStream() {
@@ -41,7 +42,7 @@ import Testing
     let mean = sum / Double(n)
     // Uniform(0,1): mean 1/2, variance 1/12; 5 standard errors of tolerance.
     #expect(abs(mean - 0.5) < 5 * (1.0 / 12 / Double(n)).squareRoot())
-    #expect(abs(sumSq / Double(n) - mean * mean - 1.0 / 12) < 0.002)
+    expectClose(Double(sumSq / Double(n) - mean * mean), Double(1.0 / 12), rtol: 0, atol: 0.002)
   }
 
   @Test func gaussianMoments() {
@@ -50,14 +51,14 @@ import Testing
     let mean = xs.reduce(0, +) / Double(xs.count)
     let variance = xs.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(xs.count - 1)
     #expect(abs(mean) < 0.03)
-    #expect(abs(variance - 1) < 0.03)
+    expectClose(Double(variance), 1, rtol: 0, atol: 0.03)
   }
 
   @Test func boundedIntegersAreUniform() {
     var g = RandomGenerator(seed: 11)
     var counts = [Int](repeating: 0, count: 6)
     for _ in 0..<60_000 { counts[g.nextInt(below: 6)] += 1 }
-    for c in counts { #expect(abs(c - 10_000) < 500) }
+    for c in counts { expectClose(Double(c), Double(10_000), rtol: 0, atol: 500) }
   }
 
   @Test func permutationIsAPermutation() {

@@ -1,6 +1,7 @@
 import Engine
 import Evaluation
 import Testing
+import _TestSupport
 
 @Suite struct ClassificationMetricsTests {
   // y = [0, 2, 2, 0], ŷ = [0, 1, 2, 2]: class 1 is predicted but never true.
@@ -20,14 +21,14 @@ import Testing
     // F1₀ = 2·1/(2+0+1) = 2/3 (support 2); F1₁ = 0 (support 0); F1₂ = 2/(2+1+1) = 1/2 (support 2).
     // Weighted: (2·2/3 + 0 + 2·1/2) / 4 = 7/12.
     let f1 = ClassificationMetrics.weightedF1(predictions: predictions, labels: labels) ?? -1
-    #expect(abs(f1 - 7.0 / 12) < 1e-12)
+    expectClose(Double(f1), Double(7.0 / 12), rtol: 0, atol: 1e-12)
   }
 
   @Test func quadraticKappaByHand() {
     // Confusion over L = {0, 1, 2}: O[0][0] = 1, O[0][2] = 1, O[2][1] = 1, O[2][2] = 1; rows (2, 0, 2),
     // columns (1, 1, 2). Σ w O = 4·1 + 1·1 = 5; Σ w E = (1·2·1 + 4·2·2 + 4·2·1 + 1·2·1)/4 = 7 → κ = 1 − 5/7.
     let kappa = ClassificationMetrics.quadraticKappa(predictions: predictions, labels: labels) ?? -1
-    #expect(abs(kappa - 2.0 / 7) < 1e-12)
+    expectClose(Double(kappa), Double(2.0 / 7), rtol: 0, atol: 1e-12)
     // Perfect agreement → 1; one class everywhere → undefined.
     #expect(ClassificationMetrics.quadraticKappa(predictions: [0, 1, 2], labels: [0, 1, 2]) == 1)
     #expect(ClassificationMetrics.quadraticKappa(predictions: [1, 1], labels: [1, 1]) == nil)
@@ -69,7 +70,7 @@ import Testing
     #expect(ClassificationMetrics.rocAUC(probabilities: perfect, labels: y) == 1)
     let swapped: [[Double]] = [[0.8, 0.1, 0.1], [0.1, 0.1, 0.8], [0.1, 0.8, 0.1]]
     let auc = ClassificationMetrics.rocAUC(probabilities: swapped, labels: y) ?? -1
-    #expect(abs(auc - 0.5) < 1e-12)
+    expectClose(Double(auc), 0.5, rtol: 0, atol: 1e-12)
   }
 
   @Test func bootstrapIntervalBracketsTheAUCAndIsDeterministic() {

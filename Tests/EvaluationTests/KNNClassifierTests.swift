@@ -2,6 +2,7 @@ import Engine
 import Evaluation
 import Foundation
 import Testing
+import _TestSupport
 
 @Suite struct KNNClassifierTests {
   private func features(_ rows: [[Float]]) -> Tensor {
@@ -99,6 +100,6 @@ import Testing
     let test = features([[1, 0.2], [0.1, 1], [1, 0]])
     let acc = KNNClassifier.accuracy(
       trainFeatures: train, trainLabels: [0, 1], testFeatures: test, testLabels: [0, 1, 1], k: 1, temperature: 0.1)
-    #expect(abs(acc - 2.0 / 3) < 1e-12)
+    expectClose(Double(acc), Double(2.0 / 3), rtol: 0, atol: 1e-12)
   }
 }

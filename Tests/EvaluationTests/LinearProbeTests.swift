@@ -1,6 +1,7 @@
 import Engine
 import Evaluation
 import Testing
+import _TestSupport
 
 @Suite struct LinearProbeTests {
   /// Three Gaussian clusters in 5-D: linearly separable, so the probe must be (nearly) perfect.
@@ -28,7 +29,7 @@ import Testing
     let test = (0..<400 * d).map { _ in Float(g.nextGaussian()) }
     let testY = (0..<400).map { _ in g.nextInt(below: c) }
     let probe = LinearProbe.fit(features: train, labels: trainY, featureCount: d, classCount: c)
-    #expect(abs(LinearProbe.accuracy(probe.predict(test), testY) - 0.25) < 0.08)
+    expectClose(Double(LinearProbe.accuracy(probe.predict(test), testY)), 0.25, rtol: 0, atol: 0.08)
   }
 
   @Test func deterministic() {

@@ -1,6 +1,7 @@
 import Engine
 import Evaluation
 import Testing
+import _TestSupport
 
 @Suite struct RankingTests {
   @Test func averageRanksShareTies() {
@@ -23,15 +24,15 @@ import Testing
     #expect(Ranking.spearman([1, 2, 3, 4], [10, 20, 30, 40]) == 1)
     #expect(Ranking.spearman([1, 2, 3, 4], [9, 7, 3, 1]) == -1)
     // Monotone but non-linear is still ±1 for Spearman.
-    #expect(abs((Ranking.spearman([1, 2, 3, 4, 5], [1, 8, 27, 64, 125]) ?? 0) - 1) < 1e-12)
+    expectClose(Double(Ranking.spearman([1, 2, 3, 4, 5], [1, 8, 27, 64, 125]) ?? 0), 1, rtol: 0, atol: 1e-12)
     // d = rank differences (0, -1, 1, 0) → ρ = 1 − 6Σd²/(n(n²−1)) = 1 − 12/60 = 0.8.
-    #expect(abs((Ranking.spearman([1, 2, 3, 4], [1, 3, 2, 4]) ?? 0) - 0.8) < 1e-12)
+    expectClose(Double(Ranking.spearman([1, 2, 3, 4], [1, 3, 2, 4]) ?? 0), 0.8, rtol: 0, atol: 1e-12)
     #expect(Ranking.spearman([1, 1, 1], [1, 2, 3]) == nil)
   }
 
   @Test func pearsonHandCase() {
     // x = (1,2,3), y = (2,4,7): sxy = 5, sxx = 2, syy = 12.667 → r = 5 / sqrt(25.333) = 0.99340.
-    #expect(abs((Ranking.pearson([1, 2, 3], [2, 4, 7]) ?? 0) - 0.9933992677987828) < 1e-12)
+    expectClose(Double(Ranking.pearson([1, 2, 3], [2, 4, 7]) ?? 0), 0.9933992677987828, rtol: 0, atol: 1e-12)
   }
 }
 
@@ -58,7 +59,7 @@ import Testing
     let s = Summary([2, 4, 4, 4, 5, 5, 7, 9])
     #expect(s.mean == 5)
     // Σ(x−5)² = 32, n−1 = 7.
-    #expect(abs(s.standardDeviation - (32.0 / 7).squareRoot()) < 1e-12)
+    expectClose(Double(s.standardDeviation), Double((32.0 / 7).squareRoot()), rtol: 0, atol: 1e-12)
     #expect(Summary([3]).standardDeviation == 0)
   }
 }

@@ -61,8 +61,8 @@ func camelyonPreset() throws -> TilingPreset {
     for (i, c) in bag.coordinates.enumerated() {
       #expect(c.x % 256 == 0 && c.y % 256 == 0)
       let rect = SlideRect(x: Double(c.x), y: Double(c.y), width: 256, height: 256)
-      #expect(abs(fractions[i] - regions.fraction(of: rect)) < 1e-12)
-      #expect(abs(fractions[i] - slide.layout.truth(of: rect).tumour) < 1e-9)
+      expectClose(Double(fractions[i]), Double(regions.fraction(of: rect)), rtol: 0, atol: 1e-12)
+      expectClose(Double(fractions[i]), Double(slide.layout.truth(of: rect).tumour), rtol: 0, atol: 1e-9)
       #expect(labels[i] == (fractions[i] >= 0.5 ? 1 : 0))
     }
     #expect(labels.reduce(0, +) >= 1, "a macro-metastasis covers whole tiles")

@@ -1,6 +1,7 @@
 import Engine
 import Harness
 import Testing
+import _TestSupport
 
 @Suite struct ChecksTests {
   @Test func verdicts() {
@@ -32,7 +33,7 @@ import Testing
     let band = bands.first { $0.metric == "laplacian_var.auc_gaussian" }
     #expect(band != nil)
     if let band {
-      #expect(abs(band.mean - 0.92) < 1e-12)
+      expectClose(Double(band.mean), 0.92, rtol: 0, atol: 1e-12)
       #expect(abs(band.lower - 0.86) < 1e-9 && abs(band.upper - 0.98) < 1e-9)
       #expect(band.better == .higher)
     }

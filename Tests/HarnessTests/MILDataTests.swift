@@ -4,6 +4,7 @@ import Foundation
 import Methods
 import Slides
 import Testing
+import _TestSupport
 
 @testable import Harness
 
@@ -109,9 +110,9 @@ func toyBagFolder(train: Int, test: Int, withTable: Bool = true) throws -> URL {
   @Test func lossesAndProbabilitiesByHand() {
     // One logit z = 0: p = 0.5, BCE = log 2 for either label; two logits (0, 0): CE = log 2.
     let one = Tensor(shape: [1, 1], data: [0])
-    #expect(abs(MILTraining.loss(logits: one, label: 1).item - logf(2)) < 1e-6)
-    #expect(abs(MILTraining.loss(logits: one, label: 0).item - logf(2)) < 1e-6)
-    #expect(abs(MILTraining.loss(logits: Tensor(shape: [1, 2], data: [0, 0]), label: 1).item - logf(2)) < 1e-6)
+    expectClose(Double(MILTraining.loss(logits: one, label: 1).item), Double(logf(2)), rtol: 0, atol: 1e-6)
+    expectClose(Double(MILTraining.loss(logits: one, label: 0).item), Double(logf(2)), rtol: 0, atol: 1e-6)
+    expectClose(Double(MILTraining.loss(logits: Tensor(shape: [1, 2], data: [0, 0]), label: 1).item), Double(logf(2)), rtol: 0, atol: 1e-6)
     // z = ln 3: p = 0.75 → −log 0.75 for label 1, −log 0.25 for label 0.
     let z = Tensor(shape: [1, 1], data: [logf(3)])
     #expect(abs(MILTraining.loss(logits: z, label: 1).item + logf(0.75)) < 1e-5)
@@ -132,7 +133,7 @@ func toyBagFolder(train: Int, test: Int, withTable: Bool = true) throws -> URL {
     ]
     // Positive 0.9 beats negatives 0.1, 0.3, 0.95 in 2 of 3 pairs; bag c has no labels and is skipped.
     let auc = MILEvaluation.instanceAUC(scores: [[0.9, 0.1], [0.3, 0.95], [0.5]], bags: bags) ?? -1
-    #expect(abs(auc - 2.0 / 3) < 1e-12)
+    expectClose(Double(auc), Double(2.0 / 3), rtol: 0, atol: 1e-12)
     #expect(MILEvaluation.named(["auc": 1], prefix: "control.", suffix: ".abmil") == ["control.auc.abmil": 1])
     var g = RandomGenerator(seed: 0)
     let m = MILEvaluation.slideMetrics(
@@ -157,7 +158,7 @@ func toyBagFolder(train: Int, test: Int, withTable: Bool = true) throws -> URL {
     // The kept weights are the best epoch's: the validation loss now equals that epoch's minimum.
     let best = result.validationLosses[result.bestEpoch - 1]
     #expect(best == result.validationLosses.min())
-    #expect(abs(MILTraining.meanLoss(model, bags: data.val) - best) < 1e-5)
+    expectClose(Double(MILTraining.meanLoss(model, bags: data.val)), Double(best), rtol: 0, atol: 1e-5)
     let predicted = MILTraining.predict(model, bags: data.test)
     #expect(predicted.instanceScores == nil)
     #expect((ClassificationMetrics.rocAUC(probabilities: predicted.probabilities, labels: data.test.map(\.label)) ?? 0) > 0.5)

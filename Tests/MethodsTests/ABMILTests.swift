@@ -25,7 +25,7 @@ import _TestSupport
       let (logits, attention) = model(classes: 3)(bag(n), using: &g)
       #expect(logits.shape == [1, 3])
       #expect(attention.shape == [1, n])
-      #expect(abs(attention.data.reduce(0, +) - 1) < 1e-5)
+      expectClose(Double(attention.data.reduce(0, +)), 1, rtol: 0, atol: 1e-5)
       #expect(attention.data.allSatisfy { $0 > 0 })
     }
   }
@@ -41,8 +41,8 @@ import _TestSupport
     var g = RandomGenerator(seed: 3)
     let (a, attentionA) = m(x, using: &g)
     let (b, attentionB) = m(permuted, using: &g)
-    #expect(abs(a.data[0] - b.data[0]) < 1e-5)
-    for (i, source) in permutation.enumerated() { #expect(abs(attentionB.data[i] - attentionA.data[source]) < 1e-6) }
+    expectClose(Double(a.data[0]), Double(b.data[0]), rtol: 0, atol: 1e-5)
+    for (i, source) in permutation.enumerated() { expectClose(Double(attentionB.data[i]), Double(attentionA.data[source]), rtol: 0, atol: 1e-6) }
   }
 
   /// A one-instance bag attends fully to it, so the output is the classifier on `H`.
@@ -53,12 +53,12 @@ import _TestSupport
     let (logits, attention) = m(x, using: &g)
     #expect(attention.data == [1])
     let expected = m.classifier(m.featureExtractor(x).relu()).data
-    for (v, e) in zip(logits.data, expected) { #expect(abs(v - e) < 1e-6) }
+    for (v, e) in zip(logits.data, expected) { expectClose(Double(v), Double(e), rtol: 0, atol: 1e-6) }
   }
 
   @Test func probabilitiesAreSigmoidForOneClassAndSoftmaxOtherwise() {
     let one = ABMIL.probabilities(Tensor(shape: [1, 1], data: [0.5])).data[0]
-    #expect(abs(one - 1 / (1 + expf(-0.5))) < 1e-6)
+    expectClose(Double(one), Double(1 / (1 + expf(-0.5))), rtol: 0, atol: 1e-6)
     let many = ABMIL.probabilities(Tensor(shape: [1, 3], data: [1, 2, 3])).data
     #expect(abs(many.reduce(0, +) - 1) < 1e-6 && many[2] > many[1] && many[1] > many[0])
   }

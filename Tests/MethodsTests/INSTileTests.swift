@@ -2,6 +2,7 @@ import Engine
 import Methods
 import NN
 import Testing
+import _TestSupport
 import Vision
 
 /// INS on tiles: the ResNet instance network's shapes and state-dict names, and the shared
@@ -22,7 +23,7 @@ import Vision
     #expect(network.features(x).shape == [5, 32])
     for row in 0..<5 {  // L2-normalised rows
       let norm = (0..<8).reduce(Float(0)) { $0 + embedding.data[row * 8 + $1] * embedding.data[row * 8 + $1] }
-      #expect(Swift.abs(norm - 1) < 1e-4)
+      expectClose(Double(norm), 1, rtol: 0, atol: 1e-4)
     }
     let names = network.namedParameters.map(\.name)
     for name in [

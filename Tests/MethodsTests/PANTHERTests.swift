@@ -3,6 +3,7 @@ import Foundation
 import Methods
 import NN
 import Testing
+import _TestSupport
 
 /// PANTHER's EM against hand values and a NumPy transcription of the official formulas, K-means,
 /// the 'allcat' layout, the Cox loss (hand value and finite differences) and the head.
@@ -76,7 +77,7 @@ import Testing
       prototypes: (0..<(4 * 5)).map { _ in Float(g.nextGaussian()) }, componentCount: 4, priorVariance: 1)
     let embedding = PANTHER.embedding(features: x, prior: prior, settings: PANTHER.Settings())
     #expect(embedding.count == 4 + 2 * 4 * 5)
-    #expect(Swift.abs(embedding.prefix(4).reduce(0, +) - 1) < 1e-6)
+    expectClose(Double(embedding.prefix(4).reduce(0, +)), 1, rtol: 0, atol: 1e-6)
   }
 
   @Test func kmeansFindsSeparatedClusters() {
@@ -112,8 +113,8 @@ import Testing
     let loss = Loss.coxPartialLikelihood(
       logRisks: Tensor(shape: [3], data: [0.5, -1, 2]), times: [3, 1, 2], events: [true, true, false])
     let expected = (1 + log(exp(0.5) + exp(2.0) + exp(-1.0))) / 2
-    #expect(Swift.abs(Double(loss.item) - expected) < 1e-5)
-    #expect(Swift.abs(expected - 1.6206556) < 1e-6)
+    expectClose(Double(loss.item), Double(expected), rtol: 0, atol: 1e-5)
+    expectClose(Double(expected), 1.6206556, rtol: 0, atol: 1e-6)
     // No events: zero.
     let none = Loss.coxPartialLikelihood(logRisks: Tensor(shape: [2], data: [1, 2]), times: [1, 2], events: [false, false])
     #expect(none.item == 0)
@@ -125,7 +126,7 @@ import Testing
     let loss = Loss.coxPartialLikelihood(
       logRisks: Tensor(shape: [6], data: [0.3, -1.2, 0.8, 2.0, -0.4, 0.1]), times: [4, 9, 1, 3, 7, 5],
       events: [true, false, true, true, true, false])
-    #expect(Swift.abs(loss.item - 0.862937867641449) < 1e-5)
+    expectClose(Double(loss.item), 0.862937867641449, rtol: 0, atol: 1e-5)
   }
 
   @Test func coxLossGradientMatchesFiniteDifferences() {
@@ -145,7 +146,7 @@ import Testing
       let lu = Loss.coxPartialLikelihood(logRisks: Tensor(shape: [b], data: up), times: times, events: events).item
       let ld = Loss.coxPartialLikelihood(logRisks: Tensor(shape: [b], data: down), times: times, events: events).item
       let numeric = (lu - ld) / (2 * h)
-      #expect(Swift.abs(numeric - analytic[i]) < 2e-3, "component \(i): \(numeric) vs \(analytic[i])")
+      expectClose(Double(numeric), Double(analytic[i]), rtol: 0, atol: 2e-3, "component \(i): \(numeric) vs \(analytic[i])")
     }
   }
 
@@ -153,7 +154,7 @@ import Testing
     // Warm-up of 2 steps out of 10: 0, ½, then ½(1 + cos(π (s − 2)/8)).
     let lr = (0..<10).map { PANTHER.learningRate(step: $0, total: 10, warmup: 2, base: 1) }
     #expect(lr[0] == 0 && Swift.abs(lr[1] - 0.5) < 1e-7 && Swift.abs(lr[2] - 1) < 1e-7)
-    #expect(Swift.abs(lr[6] - 0.5) < 1e-6)
+    expectClose(Double(lr[6]), 0.5, rtol: 0, atol: 1e-6)
   }
 
   @Test func headLearnsSeparableClassesAndRisk() {

@@ -12,14 +12,14 @@ import _TestSupport
   @Test func infoNCEByHand() {
     // q = k = e₁, one queued key e₂, T = 1: logits [1, 0] → −log(e/(e+1)) = log(1 + e⁻¹).
     let loss = ContrastiveLoss.infoNCE(query: e1, key: e1, queue: Tensor(shape: [1, 2], data: [0, 1]), temperature: 1)
-    #expect(Swift.abs(loss.item - Float(log(1 + exp(-1.0)))) < 1e-6)
+    expectClose(Double(loss.item), Double(Float(log(1 + exp(-1.0)))), rtol: 0, atol: 1e-6)
   }
 
   @Test func mocoV3ByHand() {
     // q = k = I₂, T = 0.5: logits 2·I, each row −log(e²/(e²+1)), times 2T = 1.
     let i2 = Tensor(shape: [2, 2], data: [1, 0, 0, 1])
     let loss = ContrastiveLoss.mocoV3(query: i2, key: i2, temperature: 0.5)
-    #expect(Swift.abs(loss.item - Float(log(1 + exp(-2.0)))) < 1e-6)
+    expectClose(Double(loss.item), Double(Float(log(1 + exp(-2.0)))), rtol: 0, atol: 1e-6)
   }
 
   @Test func ntXentByHandAndSymmetric() {
@@ -27,10 +27,14 @@ import _TestSupport
     // loss_a + loss_b = 2 (log(e + 2) − 1) (the official code's scale: twice the paper's mean).
     let i2 = Tensor(shape: [2, 2], data: [1, 0, 0, 1])
     let loss = ContrastiveLoss.ntXent(i2, i2, temperature: 1)
-    #expect(Swift.abs(loss.item - Float(2 * (log(exp(1.0) + 2) - 1))) < 1e-5)
+    expectClose(Double(loss.item), Double(Float(2 * (log(exp(1.0) + 2) - 1))), rtol: 0, atol: 1e-5)
+    // Random inputs against an independent Double reference written as the paper's 2N-row form
+    // (SimCLR eq. 1): z = [h₁; h₂] normalised, row i's positive is its other view, every other
+    // row a negative; the official code's value is twice the mean over the 2N rows.
     var g = RandomGenerator(seed: 3)
     let a = Tensor.randomNormal([5, 4], using: &g), b = Tensor.randomNormal([5, 4], using: &g)
-    #expect(Swift.abs(ContrastiveLoss.ntXent(a, b, temperature: 0.5).item - ContrastiveLoss.ntXent(b, a, temperature: 0.5).item) < 1e-5)
+    expectClose(Double(ContrastiveLoss.ntXent(a, b, temperature: 0.5).item), ntXentReference(a.data, b.data, n: 5, d: 4, t: 0.5), rtol: 1e-5)
+    expectClose(Double(ContrastiveLoss.ntXent(b, a, temperature: 0.5).item), ntXentReference(b.data, a.data, n: 5, d: 4, t: 0.5), rtol: 1e-5)
     // MoCo v3 by hand: q = I, k = [[1, 0], [1, 1]] (normalised to [0.7071, 0.7071]), T = 0.5:
     // logits [[2, √2], [0, √2]], CE rows log(1 + e^(√2−2)) and log(1 + e^(−√2)), mean × 2T.
     let v3 = ContrastiveLoss.mocoV3(
@@ -42,14 +46,14 @@ import _TestSupport
     // N = 2 data, K = 1 noise: K·Pn = 0.5. Scores [1, 0.5] → −[log(1/1.5) + log(0.5/1.0)].
     let loss = ContrastiveLoss.nce(scores: Tensor(shape: [1, 2], data: [1, 0.5]), dataCount: 2)
     let expected = -(log(1 / (1.5 + 1e-7)) + log(0.5 / (1.0 + 1e-7)))
-    #expect(Swift.abs(Double(loss.item) - expected) < 1e-5)
+    expectClose(Double(loss.item), Double(expected), rtol: 0, atol: 1e-5)
   }
 
   @Test func nonParametricSoftmaxByHand() {
     // One feature e₁ against a bank [e₁, e₂] with T = 1, own index 0: log(1 + e⁻¹).
     let loss = ContrastiveLoss.nonParametricSoftmax(
       features: e1, memory: Tensor(shape: [2, 2], data: [1, 0, 0, 1]), indices: [0], temperature: 1)
-    #expect(Swift.abs(loss.item - Float(log(1 + exp(-1.0)))) < 1e-6)
+    expectClose(Double(loss.item), Double(Float(log(1 + exp(-1.0)))), rtol: 0, atol: 1e-6)
   }
 
   @Test func sinkhornMarginals() {
@@ -57,10 +61,10 @@ import _TestSupport
     let scores = Tensor.randomUniform([6, 4], in: -1...1, using: &g)
     let q = SinkhornKnopp.codes(scores, epsilon: 0.05, iterations: 3)
     // Columns last: every sample's code sums to 1 exactly (rows are only approximate after 3).
-    for i in 0..<6 { #expect(Swift.abs((0..<4).reduce(Float(0)) { $0 + q.data[i * 4 + $1] } - 1) < 1e-5) }
+    for i in 0..<6 { expectClose(Double((0..<4).reduce(Float(0)) { $0 + q.data[i * 4 + $1] }), 1, rtol: 0, atol: 1e-5) }
     // Many iterations: prototypes get B/K = 1.5 each as well.
     let q200 = SinkhornKnopp.codes(scores, epsilon: 0.05, iterations: 200)
-    for j in 0..<4 { #expect(Swift.abs((0..<6).reduce(Float(0)) { $0 + q200.data[$1 * 4 + j] } - 1.5) < 1e-2) }
+    for j in 0..<4 { expectClose(Double((0..<6).reduce(Float(0)) { $0 + q200.data[$1 * 4 + j] }), 1.5, rtol: 0, atol: 1e-2) }
     // Small ε stays finite (the exponent is shifted by the maximum).
     let sharp = SinkhornKnopp.codes(scores * 40, epsilon: 0.01).data
     #expect(sharp.allSatisfy { $0.isFinite })
@@ -88,7 +92,7 @@ import _TestSupport
       for (k, image) in group.enumerated() {
         let got = y.narrowed(axis: 0, start: image, length: 1).data
         let want = expected.narrowed(axis: 0, start: k, length: 1).data
-        for (a, b) in zip(got, want) { #expect(Swift.abs(a - b) < 1e-5) }
+        for (a, b) in zip(got, want) { expectClose(Double(a), Double(b), rtol: 0, atol: 1e-5) }
       }
     }
   }
@@ -163,6 +167,27 @@ import _TestSupport
     #expect(b < a, "SwAV loss \(a) → \(b)")
     // Prototypes stay unit rows.
     let w = m.prototypes.weight.data
-    for r in 0..<8 { #expect(Swift.abs((0..<16).reduce(Float(0)) { $0 + w[r * 16 + $1] * w[r * 16 + $1] } - 1) < 1e-4) }
+    for r in 0..<8 { expectClose(Double((0..<16).reduce(Float(0)) { $0 + w[r * 16 + $1] * w[r * 16 + $1] }), 1, rtol: 0, atol: 1e-4) }
   }
 }
+
+/// NT-Xent in Double over the 2N stacked views, independent of the Tensor code: for row i of
+/// z = [h₁; h₂] (rows L2-normalised), ℓᵢ = −log(exp(zᵢ·zⱼ/T) / Σ_{k≠i} exp(zᵢ·z_k/T)) with j the
+/// other view of i; returns 2 · mean ℓ (the official code's loss_a + loss_b).
+func ntXentReference(_ a: [Float], _ b: [Float], n: Int, d: Int, t: Double) -> Double {
+  let rows: [[Double]] = (0..<(2 * n)).map { r in
+    let src = r < n ? a : b, o = (r % n) * d
+    let v = (0..<d).map { Double(src[o + $0]) }
+    let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
+    return v.map { $0 / norm }
+  }
+  var total = 0.0
+  for i in 0..<(2 * n) {
+    let j = i < n ? i + n : i - n
+    let sims = (0..<(2 * n)).map { k in zip(rows[i], rows[k]).reduce(0) { $0 + $1.0 * $1.1 } / t }
+    let denominator = (0..<(2 * n)).filter { $0 != i }.reduce(0) { $0 + exp(sims[$1]) }
+    total += -(sims[j] - log(denominator))
+  }
+  return 2 * total / Double(2 * n)
+}
+

@@ -23,7 +23,7 @@ import _TestSupport
       var ss: Float = 0
       for v in vals { ss += (v - mean) * (v - mean) }
       #expect(abs(mean) < 1e-5)
-      #expect(abs(ss / 16 - 1) < 1e-3)
+      expectClose(Double(ss / 16), 1, rtol: 0, atol: 1e-3)
     }
     #expect(fresh.numBatchesTracked.item == 1)
     #expect(fresh.namedParameters.map(\.name) == ["running_mean", "running_var", "num_batches_tracked"])
@@ -32,7 +32,7 @@ import _TestSupport
     var sum0: Float = 0
     for n in 0..<4 { for i in 0..<4 { sum0 += x.data[(n * 3) * 4 + i] } }
     let mean0 = sum0 / 16
-    #expect(abs(fresh.runningMean.data[0] - 0.1 * mean0) < 1e-5)
+    expectClose(Double(fresh.runningMean.data[0]), Double(0.1 * mean0), rtol: 0, atol: 1e-5)
   }
 
   @Test func layerNormGradientAndValues() {
@@ -44,7 +44,7 @@ import _TestSupport
     #expect(e < 3e-2, "layer norm: \(e)")
     let y = LayerNorm(features: 4)(Tensor(shape: [1, 4], data: [1, 2, 3, 4]))
     // mean 2.5, biased variance 1.25 → (x − 2.5)/√1.25.
-    #expect(abs(y.data[0] - (-1.5 / Float(1.25).squareRoot())) < 1e-4)
+    expectClose(Double(y.data[0]), Double(-1.5 / Float(1.25).squareRoot()), rtol: 0, atol: 1e-4)
   }
 
   @Test func conv2dLayerNamesAndShapes() {

@@ -1,6 +1,7 @@
 import Engine
 import NN
 import Testing
+import _TestSupport
 
 @Suite struct OptimizerExtraTests {
   private static func close(_ a: [Float], _ b: [Float], _ tolerance: Float = 1e-6) -> Bool {
@@ -55,7 +56,7 @@ import Testing
     // ρ₁ = 1, ρ₂ ≈ 1.9995, ρ₃ ≈ 2.9987, ρ₄ ≈ 3.9975, ρ₅ ≈ 4.9960 (≤ 5: SGD branch),
     // ρ₆ ≈ 5.99416 (> 5: rectified).
     let rhos = (1...6).map { RAdam.rho(step: $0, beta2: 0.999) }
-    #expect(abs(rhos[0] - 1) < 1e-9)
+    expectClose(Double(rhos[0]), 1, rtol: 0, atol: 1e-9)
     #expect(abs(rhos[4] - 4.995998) < 1e-5 && abs(rhos[5] - 5.994164) < 1e-5)
     #expect(rhos[..<5].allSatisfy { $0 <= 5 } && rhos[5] > 5)
     // p = 1, constant g = 0.5, lr 0.1: m_t = (1 − 0.9ᵗ)·0.5, so m̂ = 0.5 at every step.
@@ -65,7 +66,7 @@ import Testing
     for expected: Float in [0.95, 0.90, 0.85, 0.80, 0.75] {
       p.grad = Tensor(shape: [1], data: [0.5])
       radam.step()
-      #expect(abs(p.data[0] - expected) < 1e-6)
+      expectClose(Double(p.data[0]), Double(expected), rtol: 0, atol: 1e-6)
     }
     // Step 6 (rectified): c₂ = 1 − 0.999⁶ = 0.0059850200; v = c₂·0.25, √v = 0.0386814555;
     // r = √((ρ₆−4)(ρ₆−2)·1999 / (1995·1997·ρ₆)) = 0.0258211128;
@@ -74,7 +75,7 @@ import Testing
     p.grad = Tensor(shape: [1], data: [0.5])
     radam.step()
     #expect(radam.stepCount == 6)
-    #expect(abs(p.data[0] - 0.7474178894) < 1e-6)
+    expectClose(Double(p.data[0]), 0.7474178894, rtol: 0, atol: 1e-6)
   }
 
   /// Reference: torch 2.13.0+cpu, `torch.optim.RAdam` (float32), printed by
@@ -190,9 +191,9 @@ import Testing
     for step in 1...6 {
       p.grad = Tensor(shape: [1], data: [1])
       lookahead.step()
-      if step == 5 { #expect(abs(p.data[0] - 0.5) < 1e-6) }
+      if step == 5 { expectClose(Double(p.data[0]), 0.5, rtol: 0, atol: 1e-6) }
     }
-    #expect(abs(p.data[0] - 0.7) < 1e-6)
+    expectClose(Double(p.data[0]), 0.7, rtol: 0, atol: 1e-6)
   }
 
   /// Lookahead(RAdam), TransMIL's optimiser, on least squares `min_w mean((Xw − y)²)`.
@@ -251,12 +252,12 @@ import Testing
     a.grad = Tensor(shape: [2], data: [3, 4])
     b.grad = Tensor(shape: [1, 1], data: [12])
     let total = GradientClipping.clipNorm([a, b, c], maxNorm: 6.5)
-    #expect(abs(total - 13) < 1e-6)
+    expectClose(Double(total), 13, rtol: 0, atol: 1e-6)
     #expect(Self.close(a.grad?.data ?? [], [1.5, 2]) && Self.close(b.grad?.data ?? [], [6]))
     #expect(c.grad == nil)
     // Now the total is 6.5 ≤ 20: nothing changes, the norm is still returned.
     let again = GradientClipping.clipNorm([a, b, c], maxNorm: 20)
-    #expect(abs(again - 6.5) < 1e-5)
+    expectClose(Double(again), 6.5, rtol: 0, atol: 1e-5)
     #expect(Self.close(a.grad?.data ?? [], [1.5, 2]))
   }
 }

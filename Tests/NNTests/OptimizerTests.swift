@@ -1,6 +1,7 @@
 import Engine
 import NN
 import Testing
+import _TestSupport
 
 @Suite struct OptimizerTests {
   @Test func sgdMomentumNesterovAndDecayByHand() {
@@ -10,11 +11,11 @@ import Testing
     let sgd = SGD(parameters: [p], learningRate: 0.1, momentum: 0.9, nesterov: true, weightDecay: 0.01)
     p.grad = Tensor(shape: [1], data: [0.5])
     sgd.step()
-    #expect(abs(p.data[0] - 0.9031) < 1e-6)
+    expectClose(Double(p.data[0]), 0.9031, rtol: 0, atol: 1e-6)
     // Step 2 with g = 0.5 again: d = 0.5 + 0.01·0.9031 = 0.509031; b = 0.9·0.51 + d = 0.968031;
     // d + μb = 0.509031 + 0.8712279 = 1.3802589 → p = 0.9031 − 0.13802589 = 0.76507411.
     sgd.step()
-    #expect(abs(p.data[0] - 0.76507411) < 1e-6)
+    expectClose(Double(p.data[0]), 0.76507411, rtol: 0, atol: 1e-6)
   }
 
   @Test func adamWFirstStepByHand() {
@@ -23,8 +24,8 @@ import Testing
     let adam = AdamW(parameters: [p], learningRate: 0.01, weightDecay: 0.1)
     p.grad = Tensor(shape: [2], data: [3, -0.5])
     adam.step()
-    #expect(abs(p.data[0] - (1 * 0.999 - 0.01)) < 1e-6)
-    #expect(abs(p.data[1] - (-2 * 0.999 + 0.01)) < 1e-6)
+    expectClose(Double(p.data[0]), Double(1 * 0.999 - 0.01), rtol: 0, atol: 1e-6)
+    expectClose(Double(p.data[1]), Double(-2 * 0.999 + 0.01), rtol: 0, atol: 1e-6)
   }
 
   @Test func decayRuleSkipsVectors() {
@@ -40,9 +41,9 @@ import Testing
   @Test func schedules() {
     #expect(Schedule.cosine(step: 0, total: 10, base: 1) == 1)
     #expect(abs(Schedule.cosine(step: 5, total: 10, base: 1)) - 0.5 < 1e-6)
-    #expect(abs(Schedule.cosine(step: 10, total: 10, base: 1, final: 0.1) - 0.1) < 1e-6)
+    expectClose(Double(Schedule.cosine(step: 10, total: 10, base: 1, final: 0.1)), 0.1, rtol: 0, atol: 1e-6)
     #expect(Schedule.cosine(step: 0, total: 10, base: 1, warmup: 4) == 0.25)
-    #expect(abs(Schedule.stepDecay(step: 25, base: 1, milestones: [10, 20]) - 0.01) < 1e-7)
+    expectClose(Double(Schedule.stepDecay(step: 25, base: 1, milestones: [10, 20])), 0.01, rtol: 0, atol: 1e-7)
   }
 
   /// A two-layer MLP on a non-linear toy problem (XOR of signs): the loss must fall.

@@ -12,8 +12,8 @@ import _TestSupport
     let expected2: [Float] = [0, 0, 1, 1, 0.841471, 0.01, 0.540302, 0.99995]
     let expected4: [Float] = [0.841471, 0.01, 0.540302, 0.99995, 0, 0, 1, 1]
     for k in 0..<8 {
-      #expect(abs(p.data[2 * 8 + k] - expected2[k]) < 1e-5)
-      #expect(abs(p.data[4 * 8 + k] - expected4[k]) < 1e-5)
+      expectClose(Double(p.data[2 * 8 + k]), Double(expected2[k]), rtol: 0, atol: 1e-5)
+      expectClose(Double(p.data[4 * 8 + k]), Double(expected4[k]), rtol: 0, atol: 1e-5)
       #expect(p.data[k] == 0)  // class token
     }
     #expect(!p.requiresGrad)

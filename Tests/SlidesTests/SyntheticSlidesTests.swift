@@ -1,6 +1,7 @@
 import Engine
 import Foundation
 import Testing
+import _TestSupport
 import Vision
 
 @testable import Slides
@@ -199,7 +200,7 @@ var sharedSmallSet: (directory: String, table: SlideTable) {
     let tumour = try #require(layout.tumours.first)
     let box = tumour.boundingBox
     let truth = layout.truth(of: box)
-    #expect(abs(truth.tumour - tumour.area / box.area) < 1e-9)
+    expectClose(Double(truth.tumour), Double(tumour.area / box.area), rtol: 0, atol: 1e-9)
     #expect(truth.tissue >= truth.tumour - 1e-12)
     let glass = layout.truth(of: SlideRect(x: 0, y: 0, width: 64, height: 64))
     #expect(glass == TileTruth())

@@ -1,6 +1,7 @@
 import Foundation
 import Slides
 import Testing
+import _TestSupport
 import Vision
 
 /// A 40× slide geometry: 8192×6144 at 0.25 µm/px, levels with downsamples 1, 2, 4, 8.
@@ -39,7 +40,7 @@ func grid(
     // 15×: downsample 8/3 lies between levels 1 (2) and 2 (4): read 256 · 4/3 ≈ 341 pixels at
     // level 1 and shrink to 256; a tile covers 682 level-0 pixels.
     let g = try grid(.magnification(15))
-    #expect(abs(g.targetDownsample - 8.0 / 3) < 1e-12)
+    expectClose(Double(g.targetDownsample), Double(8.0 / 3), rtol: 0, atol: 1e-12)
     #expect(g.readLevel == 1 && g.readSize == 341)
     #expect(g.scale == 341.0 / 256)
     #expect(g.tileSizeLevelZero == 682 && g.strideLevelZero == 682)

@@ -88,8 +88,7 @@ public enum BlurDetectionExperiment: Experiment {
 
     // Pool → class-stratified subset (fixed seed: the same subset for every run seed) → sample.
     let pool = try context.loadTiles(tileSize: config.int("tileSize"))
-    let subset = Sampling.stratifiedSubset(
-      labels: pool.labels, percent: context.spec.subset, seed: 0x5EED_5B5E)
+    let subset = context.subset(labels: pool.labels, of: "candidate tiles")
     var rng = context.generator.split("tiles")
     let chosen = Sampling.stratifiedSample(
       from: subset, labels: pool.labels, count: config.int("tiles"), using: &rng)

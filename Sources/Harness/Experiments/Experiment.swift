@@ -60,6 +60,8 @@ public struct RunContext {
   public let onDataset: (TileSet) throws -> Void
   /// Where long trainings checkpoint and resume from (nil: no checkpoints).
   public let checkpoints: CheckpointStore?
+  /// Where the run applied `--subset` (`subset(labels:of:)` fills it; the runner checks it).
+  public let subsetLog = SubsetLog()
 
   public init(
     spec: RunSpec, data: DataSource, generator: RandomGenerator,

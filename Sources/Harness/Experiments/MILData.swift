@@ -97,15 +97,12 @@ public enum MILData {
     try MILDataConfig(config).extraction
   }
 
-  /// Seed of the `--subset` selection (one subset for every run seed, as the SSL targets).
-  public static let subsetSeed: UInt64 = 0x5B5E7_B465
-
   /// Seed of the validation carve-out for a bag folder without a `val` split.
   public static let validationSeed: UInt64 = 0x7A1
 
   /// The splits of `dataset` for `task`: slide-table splits `train`, `val` and `test`. A folder
   /// without `val` gives a class-stratified 20% of `train` to validation. Then `subset` (percent)
-  /// keeps a class-stratified subset of the training slides (slides whose bag is empty are
+  /// keeps the `--subset` of the training slides by the one rule (`Subset.indices`) (slides whose bag is empty are
   /// left out first and listed in `emptySlides`) (`Sampling.stratifiedSubset`:
   /// rounding up, at least one slide per class); validation and test never change.
   /// - Throws: `InputError.badData` for a missing split, a slide without the task's label, or a
@@ -142,7 +139,7 @@ public enum MILData {
       train = train.indices.filter { !held.contains($0) }.map { train[$0] }
     }
     let fullCount = train.count
-    let keep = Sampling.stratifiedSubset(labels: train.map(\.label), percent: subset, seed: subsetSeed)
+    let keep = Subset.indices(labels: train.map(\.label), percent: subset)
     train = keep.map { train[$0] }
     let dims = Set((train + val + test).map { $0.features.shape[1] })
     guard dims.count == 1, let d = dims.first else {
@@ -180,6 +177,7 @@ extension RunContext {
         message: "expected a folder of feature bags (bags.csv and slides.csv, as `replicate slides extract` writes)")
     }
     let splits = try MILData.splits(of: dataset, task: task, subset: spec.subset)
+    recordSubset(kept: splits.train.count, of: splits.fullTrainCount, what: "training slides")
     try onDataset(
       TileSet(images: [], labels: [], classNames: [], names: [], datasetId: dataset.datasetId, contentHash: dataset.contentHash))
     return splits

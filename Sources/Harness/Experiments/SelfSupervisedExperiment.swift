@@ -96,8 +96,7 @@ public enum SelfSupervisedExperiment<Variant: SelfSupervisedVariant>: Experiment
       base = Sampling.stratifiedSample(from: base, labels: train.labels, count: config.int("maxTrainImages"), using: &r)
         .sorted()
     }
-    let pool = Sampling.stratifiedSubset(labels: base.map { train.labels[$0] }, percent: context.spec.subset, seed: 0x55B5_E7)
-      .map { base[$0] }
+    let pool = context.subset(labels: base.map { train.labels[$0] }, of: "pretraining images").map { base[$0] }
     var evalIndices = Array(test.images.indices)
     if config.int("evalImages") > 0 && evalIndices.count > config.int("evalImages") {
       var r = RandomGenerator(seed: 0xE7A1)

@@ -92,7 +92,7 @@ public struct Runner {
         let id = try begin()
         try self.recorder.recordDataset(runID: id, datasetID: tiles.datasetId, contentHash: tiles.contentHash)
       }, checkpoints: checkpoints)
-    let output: ExperimentOutput
+    var output: ExperimentOutput
     do {
       output = try spec.method.experiment.run(context)
     } catch {
@@ -108,6 +108,17 @@ public struct Runner {
           wallSeconds: Date().timeIntervalSince(start), peakMemoryBytes: HostFacts.peakMemoryBytes)
       }
       throw error
+    }
+    if let note = context.subsetLog.note(percent: spec.subset) {
+      output.notes.insert(note, at: 0)
+    } else if spec.subset < 100 {
+      // A target that never applied --subset would record a full run under a subset's name.
+      let id = try begin()
+      let message = "\(target.id) did not apply --subset \(ConfigValue.format(spec.subset))% (its experiment never called RunContext.subset)"
+      try? recorder.end(
+        runID: id, status: .failed, message: message, wallSeconds: Date().timeIntervalSince(start),
+        peakMemoryBytes: HostFacts.peakMemoryBytes)
+      throw HarnessError.subsetIgnored(message)
     }
     let runID = try begin()
     let bandSet = onDefault ? target.bands.set(profile: spec.profile, subset: spec.subset) : nil
