@@ -50,4 +50,160 @@ import _TestSupport
     values["task"] = .string("survival")  // a valid MILTask, but not one ABMIL classifies
     #expect(throws: ConfigDecodingError.self) { try ABMILConfig(ResolvedConfig(values: values)) }
   }
+
+  // SSL and blur detection: their key tables replaced hand-written schemas, which must read the same.
+
+  /// The resolved config that holds every schema default.
+  func schemaDefaults(_ schema: [ConfigKey]) -> ResolvedConfig {
+    ResolvedConfig(values: Dictionary(uniqueKeysWithValues: schema.map { ($0.name, $0.defaultValue) }))
+  }
+
+  /// The error decoding `values` gives, if any.
+  func decodingError<C: MethodConfig>(_: C.Type, _ values: [String: ConfigValue]) -> ConfigDecodingError? {
+    do {
+      _ = try C(ResolvedConfig(values: values))
+      return nil
+    } catch {
+      return error
+    }
+  }
+
+  /// The values an arm changes.
+  func changed(_ base: ResolvedConfig, _ arm: ResolvedConfig) -> [String: ConfigValue] {
+    arm.values.filter { base.values[$0.key] != $0.value }
+  }
+
+  @Test func selfSupervisedSchemasListTheCommonKeysThenTheVariants() {
+    let common = [
+      "backbone", "tileSize", "imageSize", "epochs", "batchSize", "maxTrainImages", "optimizer", "learningRate",
+      "weightDecay", "warmupEpochs", "knnK", "knnTemperature", "evalImages", "linearProbe", "dataFraction",
+    ]
+    let moco = ["momentum", "queueSize", "dimension", "batchNormSplits", "symmetric"]
+    let expected: [(MethodKind, [String])] = [
+      (.mocoV1, common + moco + ["temperature"]),
+      (.mocoV2, common + moco + ["temperature", "mlpHead", "blurProbability"]),
+      (.mocoV3, common + ["momentum", "temperature", "dimension", "hidden", "cropMinimumScale"]),
+      (.simclr, common + ["temperature", "dimension", "colorStrength", "blurProbability", "smallBatch"]),
+      (.instdisc, common + ["temperature", "dimension", "nceNoise", "memoryMomentum", "parametric"]),
+      (
+        .swav,
+        common + [
+          "temperature", "epsilon", "sinkhornIterations", "prototypes", "dimension", "smallCrops",
+          "freezePrototypesEpochs", "queueLength",
+        ]
+      ),
+      (
+        .blurDetection,
+        ["tiles", "tileSize", "gaussianSigmas", "defocusRadii", "minZero", "edgeThreshold", "bootstrap"]
+      ),
+    ]
+    for (kind, names) in expected { #expect(kind.configSchema.map(\.name) == names, "\(kind)") }
+
+    let v1 = Dictionary(uniqueKeysWithValues: MoCoV1Variant.Config.schema.map { ($0.name, $0) })
+    let v2 = Dictionary(uniqueKeysWithValues: SelfSupervisedExperiment<MoCoV2Variant>.schema.map { ($0.name, $0) })
+    #expect(v1["temperature"]?.defaultValue == .double(0.07) && v2["temperature"]?.defaultValue == .double(0.2))
+    #expect(v2["backbone"]?.defaultValue == .string("resnet-small") && v2["optimizer"]?.defaultValue == .string("sgd"))
+    #expect(v2["learningRate"]?.defaultValue == .double(0.06) && v2["dataFraction"]?.defaultValue == .double(1))
+    #expect(v2["linearProbe"]?.defaultValue == .bool(true) && v2["queueSize"]?.defaultValue == .int(4096))
+    #expect(v2["mlpHead"]?.type == .bool && v2["epochs"]?.type == .int && v2["momentum"]?.type == .double)
+    // The checks are the hand-written ones.
+    #expect(v2["backbone"]?.check?(.string("vgg")) == "expected resnet-small, resnet-small-wide, resnet18 or vit-tiny")
+    #expect(v2["backbone"]?.check?(.string("vit-tiny")) == nil)
+    #expect(v2["optimizer"]?.check?(.string("adam")) == "expected one of sgd, lars, adamw")
+    #expect(v2["dataFraction"]?.check?(.double(0)) == "expected a number in (0, 1]")
+    #expect(v2["dataFraction"]?.check?(.int(1)) == nil)
+    #expect(v2["epochs"]?.check?(.int(0)) == "expected an integer in 1...100000")
+
+    let blur = Dictionary(uniqueKeysWithValues: BlurDetectionExperiment.schema.map { ($0.name, $0) })
+    #expect(blur["gaussianSigmas"]?.defaultValue == .list([0.5, 1, 1.5, 2, 3].map(ConfigValue.double)))
+    #expect(blur["defocusRadii"]?.defaultValue == .list([1, 2, 3, 4].map(ConfigValue.double)))
+    #expect(blur["edgeThreshold"]?.defaultValue == .double(35) && blur["tiles"]?.defaultValue == .int(64))
+    #expect(blur["gaussianSigmas"]?.type == .doubleList)
+    #expect(blur["tileSize"]?.check?(.int(8)) == "expected an integer in 16...4096")
+    #expect(
+      blur["defocusRadii"]?.check?(.list([.double(2), .double(1)])) == "expected positive, strictly increasing numbers")
+  }
+
+  @Test func sslAndBlurDefaultsAreTheSchemasDefaults() throws {
+    func check<C: MethodConfig & Equatable>(_: C.Type) throws {
+      let defaults = schemaDefaults(C.schema)
+      #expect(try C(defaults) == C(), "\(C.self)")
+      #expect(C().resolved == defaults, "\(C.self)")
+    }
+    try check(SelfSupervisedConfig<MoCoV1Config>.self)
+    try check(SelfSupervisedConfig<MoCoV2Config>.self)
+    try check(SelfSupervisedConfig<MoCoV3Config>.self)
+    try check(SelfSupervisedConfig<SimCLRConfig>.self)
+    try check(SelfSupervisedConfig<InstDiscConfig>.self)
+    try check(SelfSupervisedConfig<SwAVConfig>.self)
+    try check(BlurDetectionConfig.self)
+    // And every value is read into its property.
+    var values = SelfSupervisedConfig<SwAVConfig>().resolved.values
+    values["optimizer"] = .string("lars")
+    values["smallCrops"] = .int(0)
+    values["knnTemperature"] = .int(1)  // an integer written for a number reads as that number
+    let swav = try SelfSupervisedConfig<SwAVConfig>(ResolvedConfig(values: values))
+    #expect(swav.optimizer == .lars && swav.method.smallCrops == 0 && swav.knnTemperature == 1)
+    #expect(try BlurDetectionConfig(BlurDetectionConfig().resolved).gaussianSigmas == [0.5, 1, 1.5, 2, 3])
+  }
+
+  @Test func sslAndBlurErrorsNameTheKey() {
+    typealias V1 = SelfSupervisedConfig<MoCoV1Config>
+    var values = V1().resolved.values
+    values["epochs"] = .string("ten")
+    #expect(
+      decodingError(V1.self, values)
+        == ConfigDecodingError(
+          key: "epochs", property: "SelfSupervisedConfig<MoCoV1Config>.epochs", problem: "holds ten, expected an integer"))
+    values = V1().resolved.values
+    values["queueSize"] = .double(1.5)  // a lifted key of the shared MoCo group
+    #expect(
+      decodingError(V1.self, values)
+        == ConfigDecodingError(key: "queueSize", property: "MoCoConfig.queueSize", problem: "holds 1.5, expected an integer"))
+    values = V1().resolved.values
+    values["temperatur"] = values.removeValue(forKey: "temperature")  // a misspelt key leaves the real one missing
+    #expect(
+      decodingError(V1.self, values)
+        == ConfigDecodingError(key: "temperature", property: "MoCoV1Config.temperature", problem: "is missing"))
+    values = V1().resolved.values
+    values["optimizer"] = .string("adam")
+    #expect(decodingError(V1.self, values)?.key == "optimizer")
+    var instDisc = SelfSupervisedConfig<InstDiscConfig>().resolved.values
+    instDisc["parametric"] = .int(1)
+    #expect(decodingError(SelfSupervisedConfig<InstDiscConfig>.self, instDisc)?.property == "InstDiscConfig.parametric")
+
+    values = BlurDetectionConfig().resolved.values
+    values["gaussianSigmas"] = .list([.double(1), .string("x")])
+    #expect(
+      decodingError(BlurDetectionConfig.self, values)
+        == ConfigDecodingError(
+          key: "gaussianSigmas", property: "BlurDetectionConfig.gaussianSigmas",
+          problem: "holds [1.0, x], expected a list of numbers"))
+    values = BlurDetectionConfig().resolved.values
+    values["tiles"] = nil
+    #expect(decodingError(BlurDetectionConfig.self, values)?.key == "tiles")
+  }
+
+  /// The arms train the run's config with the values they used to override, and only those.
+  @Test func armsChangeOnlyTheirKeys() {
+    func arms<V: SelfSupervisedVariant>(_: V.Type, _ change: (inout SelfSupervisedConfig<V.Config>) -> Void = { _ in })
+      -> [String: [String: ConfigValue]]
+    {
+      let base = SelfSupervisedConfig<V.Config>().with(change)
+      return Dictionary(uniqueKeysWithValues: V.arms(base).map { ($0.suffix, changed(base.resolved, $0.config.resolved)) })
+    }
+    #expect(MoCoV1Variant.arms(.init()).map(\.suffix) == ["m0_9", "m0"])
+    #expect(arms(MoCoV1Variant.self) == ["m0_9": ["momentum": .double(0.9)], "m0": ["momentum": .double(0)]])
+    #expect(
+      arms(MoCoV2Variant.self)
+        == ["v1_recipe": ["mlpHead": .bool(false), "temperature": .double(0.07), "blurProbability": .double(0)]])
+    #expect(arms(MoCoV3Variant.self) == ["half_data": ["dataFraction": .double(0.5)]])
+    #expect(arms(MoCoV3Variant.self) { $0.dataFraction = 0.5 } == ["half_data": ["dataFraction": .double(0.25)]])
+    #expect(arms(SimCLRVariant.self) == ["small_batch": ["batchSize": .int(32)]])
+    #expect(arms(SimCLRVariant.self) { $0.method.smallBatch = 8 } == ["small_batch": ["batchSize": .int(8)]])
+    #expect(arms(InstDiscVariant.self) == ["parametric": ["parametric": .bool(true)]])
+    #expect(arms(InstDiscVariant.self) { $0.method.parametric = true }.isEmpty)
+    #expect(arms(SwAVVariant.self) == ["two_crops": ["smallCrops": .int(0)]])
+    #expect(arms(SwAVVariant.self) { $0.method.smallCrops = 0 }.isEmpty)
+  }
 }

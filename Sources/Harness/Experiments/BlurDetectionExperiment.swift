@@ -12,32 +12,7 @@ import Vision
 /// al. 2004 and of every focus measure since Pech-Pacheco et al. 2000). Tong's `Per` is also used
 /// as the paper's classifier (blurred when `Per < MinZero`), giving a balanced accuracy.
 public enum BlurDetectionExperiment: Experiment {
-  public static let schema: [ConfigKey] = [
-    ConfigKey("tiles", .int, default: .int(64), "sharp tiles drawn (class-stratified) from the pool", check: ConfigCheck.positive),
-    ConfigKey("tileSize", .int, default: .int(128), "tile edge in pixels (synthetic data and slides)", check: sizeCheck),
-    ConfigKey(
-      "gaussianSigmas", .doubleList, default: .list([0.5, 1, 1.5, 2, 3].map(ConfigValue.double)),
-      "Gaussian blur σ levels (pixels), increasing", check: increasingPositive),
-    ConfigKey(
-      "defocusRadii", .doubleList, default: .list([1, 2, 3, 4].map(ConfigValue.double)),
-      "defocus disk radii (pixels), increasing", check: increasingPositive),
-    ConfigKey("minZero", .double, default: .double(0.05), "Tong's MinZero: blurred when Per < MinZero (paper: 0.05)"),
-    ConfigKey("edgeThreshold", .double, default: .double(35), "Tong's edge threshold on 0–255 grey (paper: 35)"),
-    ConfigKey("bootstrap", .int, default: .int(200), "bootstrap resamples for the AUC intervals", check: ConfigCheck.positive),
-  ]
-
-  static let sizeCheck: @Sendable (ConfigValue) -> String? = { v in
-    if case .int(let n) = v, n >= 16, n <= 4096 { return nil }
-    return "expected an integer in 16...4096"
-  }
-  static let increasingPositive: @Sendable (ConfigValue) -> String? = { v in
-    guard case .list(let items) = v else { return "expected a list of numbers" }
-    let xs = items.compactMap(\.doubleValue)
-    if xs.count == items.count, let first = xs.first, first > 0, zip(xs, xs.dropFirst()).allSatisfy({ $0 < $1 }) {
-      return nil
-    }
-    return "expected positive, strictly increasing numbers"
-  }
+  public static var schema: [ConfigKey] { BlurDetectionConfig.schema }
 
   /// The detectors, by metric prefix.
   public static let detectors = FocusDetectorKind.allCases
@@ -79,19 +54,19 @@ public enum BlurDetectionExperiment: Experiment {
   }
 
   public static func run(_ context: RunContext) throws -> ExperimentOutput {
-    let config = context.spec.config
-    let sigmas = config.doubles("gaussianSigmas")
-    let radii = config.doubles("defocusRadii")
-    let minZero = config.double("minZero")
-    let threshold = config.double("edgeThreshold")
+    let config = try BlurDetectionConfig(context.spec.config)
+    let sigmas = config.gaussianSigmas
+    let radii = config.defocusRadii
+    let minZero = config.minZero
+    let threshold = config.edgeThreshold
     let threads = context.spec.threads
 
     // Pool → class-stratified subset (fixed seed: the same subset for every run seed) → sample.
-    let pool = try context.loadTiles(tileSize: config.int("tileSize"))
+    let pool = try context.loadTiles(tileSize: config.tileSize)
     let subset = context.subset(labels: pool.labels, of: "candidate tiles")
     var rng = context.generator.split("tiles")
     let chosen = Sampling.stratifiedSample(
-      from: subset, labels: pool.labels, count: config.int("tiles"), using: &rng)
+      from: subset, labels: pool.labels, count: config.tiles, using: &rng)
     let tiles = chosen.map { pool.images[$0] }
     try context.checkInterrupted()
 
@@ -115,7 +90,7 @@ public enum BlurDetectionExperiment: Experiment {
 
     var out = ExperimentOutput()
     var bootRNG = context.generator.split("bootstrap")
-    let resamples = config.int("bootstrap")
+    let resamples = config.bootstrap
     for d in detectors {
       let name = d.rawValue
       let sharp = perTile.map { $0[0][d] }
@@ -172,12 +147,49 @@ public enum BlurDetectionExperiment: Experiment {
       out.metrics["\(d.rawValue).balanced_accuracy"] = (tpr + tnr) / 2
     }
     out.notes.append(
-      "\(tiles.count) sharp tiles of \(config.int("tileSize"))² px from \(pool.datasetId); "
+      "\(tiles.count) sharp tiles of \(config.tileSize)² px from \(pool.datasetId); "
         + "\(variants - 1) degraded copies each")
     return out
   }
 
   private static func score(_ image: RGBImage, threshold: Double) -> FocusScores {
     FocusDetectors.scoreAll(image.grayscale(), threshold: threshold)
+  }
+}
+
+/// The blur-detection target's keys.
+public struct BlurDetectionConfig: MethodConfig, Equatable {
+  public var tiles = 64
+  public var tileSize = 128
+  public var gaussianSigmas: [Double] = [0.5, 1, 1.5, 2, 3]
+  public var defocusRadii: [Double] = [1, 2, 3, 4]
+  public var minZero = 0.05
+  public var edgeThreshold = 35.0
+  public var bootstrap = 200
+
+  public init() {}
+
+  public static let fields: [ConfigField<Self>] = [
+    .int("tiles", \.tiles, "sharp tiles drawn (class-stratified) from the pool", check: ConfigCheck.positive),
+    .int("tileSize", \.tileSize, "tile edge in pixels (synthetic data and slides)", check: sizeCheck),
+    .doubles(
+      "gaussianSigmas", \.gaussianSigmas, "Gaussian blur σ levels (pixels), increasing", check: increasingPositive),
+    .doubles("defocusRadii", \.defocusRadii, "defocus disk radii (pixels), increasing", check: increasingPositive),
+    .double("minZero", \.minZero, "Tong's MinZero: blurred when Per < MinZero (paper: 0.05)"),
+    .double("edgeThreshold", \.edgeThreshold, "Tong's edge threshold on 0–255 grey (paper: 35)"),
+    .int("bootstrap", \.bootstrap, "bootstrap resamples for the AUC intervals", check: ConfigCheck.positive),
+  ]
+
+  static let sizeCheck: @Sendable (ConfigValue) -> String? = { v in
+    if case .int(let n) = v, n >= 16, n <= 4096 { return nil }
+    return "expected an integer in 16...4096"
+  }
+  static let increasingPositive: @Sendable (ConfigValue) -> String? = { v in
+    guard case .list(let items) = v else { return "expected a list of numbers" }
+    let xs = items.compactMap(\.doubleValue)
+    if xs.count == items.count, let first = xs.first, first > 0, zip(xs, xs.dropFirst()).allSatisfy({ $0 < $1 }) {
+      return nil
+    }
+    return "expected positive, strictly increasing numbers"
   }
 }

@@ -8,15 +8,17 @@ import Vision
 /// What differs between the SSL targets: the method's own config keys, its augmentation recipe,
 /// how to build it, and the comparison arms its claims need (trained inside the same run).
 public protocol SelfSupervisedVariant {
+  /// The method's own keys, listed after the common ones (`SelfSupervisedConfig.method`).
+  associatedtype Config: MethodConfig
   static var name: String { get }
-  static var methodSchema: [ConfigKey] { get }
-  static func recipe(_ config: ResolvedConfig, size: Int) -> AugmentationRecipe
+  static func recipe(_ config: Config, size: Int) -> AugmentationRecipe
   static func make(
-    _ config: ResolvedConfig, backbone: BackboneKind, dataCount: Int, iterations: Int,
+    _ config: SelfSupervisedConfig<Config>, backbone: BackboneKind, dataCount: Int, iterations: Int,
     using generator: inout RandomGenerator
   ) -> SelfSupervisedMethod
-  /// Extra trainings for the claims: a metric suffix and the config values that differ.
-  static func arms(_ config: ResolvedConfig) -> [(suffix: String, overrides: [String: ConfigValue])]
+  /// Extra trainings for the claims: a metric suffix and the config it trains with (the run's,
+  /// with the values that differ).
+  static func arms(_ config: SelfSupervisedConfig<Config>) -> [(suffix: String, config: SelfSupervisedConfig<Config>)]
   /// Metrics derived from the measured ones (gaps the claims check), with their descriptions.
   static var derivedMetrics: [MetricInfo] { get }
   static func derive(_ metrics: [String: Double]) -> [String: Double]
@@ -27,33 +29,10 @@ public protocol SelfSupervisedVariant {
 /// weighted kNN of InstDisc (k, T) and a linear probe; the same backbone with random
 /// initialisation is always evaluated beside it.
 public enum SelfSupervisedExperiment<Variant: SelfSupervisedVariant>: Experiment {
-  static var commonSchema: [ConfigKey] {
-    [
-      ConfigKey("backbone", .string, default: .string("resnet-small"), "resnet-small | resnet-small-wide | resnet18 | vit-tiny", check: { v in
-        if case .string(let s) = v, BackboneKind.named(s, imageSize: 32) != nil { return nil }
-        return "expected resnet-small, resnet-small-wide, resnet18 or vit-tiny"
-      }),
-      ConfigKey("tileSize", .int, default: .int(64), "edge of the dataset images (synthetic data)", check: ConfigCheck.range(16, 1024)),
-      ConfigKey("imageSize", .int, default: .int(32), "edge of the augmented views and evaluation images", check: ConfigCheck.range(8, 512)),
-      ConfigKey("epochs", .int, default: .int(10), "pretraining epochs over the (subset of the) training split", check: ConfigCheck.range(1, 100_000)),
-      ConfigKey("batchSize", .int, default: .int(128), "images per batch", check: ConfigCheck.range(2, 65_536)),
-      ConfigKey("maxTrainImages", .int, default: .int(0), "pretraining set size before --subset, class-stratified (0: the whole split)", check: ConfigCheck.range(0, 10_000_000)),
-      ConfigKey("optimizer", .string, default: .string("sgd"), "sgd | lars | adamw", check: ConfigCheck.oneOf(["sgd", "lars", "adamw"])),
-      ConfigKey("learningRate", .double, default: .double(0.06), "base learning rate (not rescaled)"),
-      ConfigKey("weightDecay", .double, default: .double(5e-4), "weight decay"),
-      ConfigKey("warmupEpochs", .int, default: .int(0), "linear warm-up epochs before the cosine", check: ConfigCheck.range(0, 10_000)),
-      ConfigKey("knnK", .int, default: .int(200), "neighbours of the weighted kNN", check: ConfigCheck.range(1, 100_000)),
-      ConfigKey("knnTemperature", .double, default: .double(0.1), "temperature of the kNN weights exp(sim/T)"),
-      ConfigKey("evalImages", .int, default: .int(0), "test images evaluated (0: all)", check: ConfigCheck.range(0, 10_000_000)),
-      ConfigKey("linearProbe", .bool, default: .bool(true), "also fit a linear probe on frozen features"),
-      ConfigKey("dataFraction", .double, default: .double(1), "fraction of the pretraining pool used (class-stratified; arms)", check: { v in
-        if let x = v.doubleValue, x > 0, x <= 1 { return nil }
-        return "expected a number in (0, 1]"
-      }),
-    ]
-  }
+  /// The common keys, then the variant's.
+  public typealias Config = SelfSupervisedConfig<Variant.Config>
 
-  public static var schema: [ConfigKey] { commonSchema + Variant.methodSchema }
+  public static var schema: [ConfigKey] { Config.schema }
 
   public static var metrics: [MetricInfo] {
     var out = [
@@ -75,45 +54,46 @@ public enum SelfSupervisedExperiment<Variant: SelfSupervisedVariant>: Experiment
 
   /// Arm names as the default config produces them (for the metric list).
   static var armSuffixes: [String] {
-    let defaults = ResolvedConfig(values: Dictionary(uniqueKeysWithValues: schema.map { ($0.name, $0.defaultValue) }))
-    return Variant.arms(defaults).map(\.suffix)
+    Variant.arms(Config()).map(\.suffix)
   }
 
   public static func run(_ context: RunContext) throws -> ExperimentOutput {
-    let config = context.spec.config
+    let config = try Config(context.spec.config)
     let threads = context.spec.threads
     Parallel.setThreadCount(threads)
     BLAS.setThreadCount(threads)
-    let (train, test) = try context.loadTrainAndTest(tileSize: config.int("tileSize"))
-    let imageSize = config.int("imageSize")
-    let backbone = BackboneKind.named(config.string("backbone"), imageSize: imageSize)!
+    let (train, test) = try context.loadTrainAndTest(tileSize: config.tileSize)
+    let imageSize = config.imageSize
+    let backbone = config.backboneKind
     // Pretraining pool: first the profile's fixed set (maxTrainImages, class-stratified, the same
     // for every seed), then the class-stratified --subset of that set, so `--subset 50%` always
-    // halves what the profile pretrains on; the evaluation set never changes with --subset.
+    // halves what the profile pretrains on. The evaluation never changes with --subset: the kNN
+    // bank and the linear probe's training set are the whole fixed set `base`, the test images
+    // the fixed `evalIndices` (the data-efficiency question is what less *pretraining* data does
+    // to features judged the same way).
     var base = Array(train.images.indices)
-    if config.int("maxTrainImages") > 0 && base.count > config.int("maxTrainImages") {
+    if config.maxTrainImages > 0 && base.count > config.maxTrainImages {
       var r = RandomGenerator(seed: 0xCA9)
-      base = Sampling.stratifiedSample(from: base, labels: train.labels, count: config.int("maxTrainImages"), using: &r)
+      base = Sampling.stratifiedSample(from: base, labels: train.labels, count: config.maxTrainImages, using: &r)
         .sorted()
     }
     let pool = context.subset(labels: base.map { train.labels[$0] }, of: "pretraining images").map { base[$0] }
     var evalIndices = Array(test.images.indices)
-    if config.int("evalImages") > 0 && evalIndices.count > config.int("evalImages") {
+    if config.evalImages > 0 && evalIndices.count > config.evalImages {
       var r = RandomGenerator(seed: 0xE7A1)
       evalIndices = Sampling.stratifiedSample(
-        from: evalIndices, labels: test.labels, count: config.int("evalImages"), using: &r
+        from: evalIndices, labels: test.labels, count: config.evalImages, using: &r
       ).sorted()
     }
     let resize = { (image: RGBImage) in
       image.width == imageSize && image.height == imageSize ? image : image.resized(width: imageSize, height: imageSize)
     }
-    let trainEval = pool.map { resize(train.images[$0]) }
+    let trainEval = base.map { resize(train.images[$0]) }
     let testEval = evalIndices.map { resize(test.images[$0]) }
     let evaluation = Evaluator(
-      train: trainEval, trainLabels: pool.map { train.labels[$0] }, test: testEval,
+      train: trainEval, trainLabels: base.map { train.labels[$0] }, test: testEval,
       testLabels: evalIndices.map { test.labels[$0] }, classCount: max(train.classNames.count, 1),
-      k: config.int("knnK"), temperature: Float(config.double("knnTemperature")),
-      linearProbe: config.bool("linearProbe"))
+      k: config.knnK, temperature: Float(config.knnTemperature), linearProbe: config.linearProbe)
 
     var output = ExperimentOutput()
     // Checkpoints (context.checkpoints): what an interrupted run of this spec finished is taken
@@ -156,11 +136,8 @@ public enum SelfSupervisedExperiment<Variant: SelfSupervisedVariant>: Experiment
       if record.finished.contains(arm.suffix) {
         resumeNotes.append("resumed after pretraining '\(arm.suffix)': an interrupted run finished it, its results are reused")
       } else {
-        var values = config.values
-        for (k, v) in arm.overrides { values[k] = v }
-        let armConfig = ResolvedConfig(values: values)
         let run = try pretrain(
-          context, config: armConfig, backbone: backbone, pool: pool, images: train.images, labels: train.labels,
+          context, config: arm.config, backbone: backbone, pool: pool, images: train.images, labels: train.labels,
           label: arm.suffix, labelIndex: a + 1, notes: &resumeNotes)
         metrics["knn_accuracy.\(arm.suffix)"] = evaluation.evaluate(run.method.backbone, linear: false).knn
         metrics["final_loss.\(arm.suffix)"] = run.losses.last
@@ -175,8 +152,9 @@ public enum SelfSupervisedExperiment<Variant: SelfSupervisedVariant>: Experiment
     output.metrics = metrics.filter { $0.value.isFinite }
     output.notes.append(
       "\(Variant.name): \(pool.count) pretraining images (subset \(ConfigValue.format(context.spec.subset))%) of "
-        + "\(train.datasetId), views \(imageSize)² px, \(config.int("epochs")) epochs of batch \(config.int("batchSize")); "
-        + "evaluated on \(testEval.count) test images (kNN k=\(config.int("knnK")), T=\(ConfigValue.format(config.double("knnTemperature"))))")
+        + "\(train.datasetId), views \(imageSize)² px, \(config.epochs) epochs of batch \(config.batchSize); "
+        + "evaluated on \(testEval.count) test images against \(trainEval.count) training images, whatever --subset "
+        + "(kNN k=\(config.knnK), T=\(ConfigValue.format(config.knnTemperature)))")
     output.notes += resumeNotes
     for (k, v) in metrics where !v.isFinite { output.notes.append("\(k) is not finite (training diverged)") }
     return output
@@ -196,30 +174,30 @@ public enum SelfSupervisedExperiment<Variant: SelfSupervisedVariant>: Experiment
   /// `REPLICATE_CHECKPOINT_EVERY` steps, and when interrupted), so a run killed at any instant
   /// continues bit for bit.
   static func pretrain(
-    _ context: RunContext, config: ResolvedConfig, backbone: BackboneKind, pool fullPool: [Int], images: [RGBImage],
+    _ context: RunContext, config: Config, backbone: BackboneKind, pool fullPool: [Int], images: [RGBImage],
     labels: [Int], label: String, labelIndex: Int, notes: inout [String]
   ) throws -> Pretrained {
     let start = Date()
     var pool = fullPool
-    if config.double("dataFraction") < 1 {
+    if config.dataFraction < 1 {
       let poolLabels = fullPool.map { labels[$0] }
-      pool = Sampling.stratifiedSubset(labels: poolLabels, percent: 100 * config.double("dataFraction"), seed: 0xF2AC)
+      pool = Sampling.stratifiedSubset(labels: poolLabels, percent: 100 * config.dataFraction, seed: 0xF2AC)
         .map { fullPool[$0] }
     }
-    let batch = min(config.int("batchSize"), pool.count)
+    let batch = min(config.batchSize, pool.count)
     let perEpoch = max(1, pool.count / batch)  // drop_last, as the official loaders
-    let epochs = config.int("epochs")
+    let epochs = config.epochs
     let total = perEpoch * epochs
-    let lr = Float(config.double("learningRate")), wd = Float(config.double("weightDecay"))
+    let lr = Float(config.learningRate), wd = Float(config.weightDecay)
     func build() -> (SelfSupervisedMethod, [Tensor], Optimizer) {
       var g = context.generator.split("model")
       let method = Variant.make(config, backbone: backbone, dataCount: pool.count, iterations: total, using: &g)
       let parameters = method.trainableParameters
       let optimizer: Optimizer
-      switch config.string("optimizer") {
-      case "lars": optimizer = LARS(parameters: parameters, learningRate: lr, weightDecay: wd)
-      case "adamw": optimizer = AdamW(parameters: parameters, learningRate: lr, weightDecay: wd)
-      default: optimizer = SGD(parameters: parameters, learningRate: lr, momentum: 0.9, weightDecay: wd)
+      switch config.optimizer {
+      case .lars: optimizer = LARS(parameters: parameters, learningRate: lr, weightDecay: wd)
+      case .adamw: optimizer = AdamW(parameters: parameters, learningRate: lr, weightDecay: wd)
+      case .sgd: optimizer = SGD(parameters: parameters, learningRate: lr, momentum: 0.9, weightDecay: wd)
       }
       return (method, parameters, optimizer)
     }
@@ -241,12 +219,12 @@ public enum SelfSupervisedExperiment<Variant: SelfSupervisedVariant>: Experiment
     case .rejected: (method, parameters, optimizer) = build()
     }
     let poolImages = pool.map { images[$0] }
-    let pipeline = MultiViewPipeline(recipe: Variant.recipe(config, size: config.int("imageSize")), threads: context.spec.threads)
+    let pipeline = MultiViewPipeline(recipe: Variant.recipe(config.method, size: config.imageSize), threads: context.spec.threads)
     let prefetch = pipeline.resumablePrefetcher(
       images: poolImages, batches: batches, first: progress.iteration, generator: progress.augment)
     let bar = context.progress(label, total, "steps")
     if progress.iteration > 0 { bar.advance(by: progress.iteration, note: "resumed") }
-    let warmup = config.int("warmupEpochs") * perEpoch
+    let warmup = config.warmupEpochs * perEpoch
     let priorSeconds = progress.seconds
     let trainingSeconds = { priorSeconds + Date().timeIntervalSince(start) }
     method.setTraining(true)
@@ -337,3 +315,70 @@ struct Evaluator {
     return (knn, LinearProbe.accuracy(probe.predict(test.data), testLabels))
   }
 }
+
+/// The optimiser of SSL pretraining (`optimizer` key).
+public enum SelfSupervisedOptimizer: String, Sendable, CaseIterable {
+  case sgd, lars, adamw
+}
+
+/// The keys every SSL target shares (the pretraining and evaluation protocol), then the
+/// variant's own keys (`Method`, lifted from `method`): `SelfSupervisedExperiment`'s schema.
+public struct SelfSupervisedConfig<Method: MethodConfig>: MethodConfig {
+  public var backbone = "resnet-small"
+  public var tileSize = 64
+  public var imageSize = 32
+  public var epochs = 10
+  public var batchSize = 128
+  public var maxTrainImages = 0
+  public var optimizer = SelfSupervisedOptimizer.sgd
+  public var learningRate = 0.06
+  public var weightDecay = 5e-4
+  public var warmupEpochs = 0
+  public var knnK = 200
+  public var knnTemperature = 0.1
+  public var evalImages = 0
+  public var linearProbe = true
+  public var dataFraction = 1.0
+  /// The variant's keys.
+  public var method = Method()
+
+  public init() {}
+
+  public static var fields: [ConfigField<Self>] {
+    [
+      .string("backbone", \.backbone, "resnet-small | resnet-small-wide | resnet18 | vit-tiny", check: { v in
+        if case .string(let s) = v, BackboneKind.named(s, imageSize: 32) != nil { return nil }
+        return "expected resnet-small, resnet-small-wide, resnet18 or vit-tiny"
+      }),
+      .int("tileSize", \.tileSize, "edge of the dataset images (synthetic data)", check: ConfigCheck.range(16, 1024)),
+      .int("imageSize", \.imageSize, "edge of the augmented views and evaluation images", check: ConfigCheck.range(8, 512)),
+      .int("epochs", \.epochs, "pretraining epochs over the (subset of the) training split", check: ConfigCheck.range(1, 100_000)),
+      .int("batchSize", \.batchSize, "images per batch", check: ConfigCheck.range(2, 65_536)),
+      .int("maxTrainImages", \.maxTrainImages, "pretraining set size before --subset, class-stratified (0: the whole split)", check: ConfigCheck.range(0, 10_000_000)),
+      .choice("optimizer", \.optimizer, "sgd | lars | adamw"),
+      .double("learningRate", \.learningRate, "base learning rate (not rescaled)"),
+      .double("weightDecay", \.weightDecay, "weight decay"),
+      .int("warmupEpochs", \.warmupEpochs, "linear warm-up epochs before the cosine", check: ConfigCheck.range(0, 10_000)),
+      .int("knnK", \.knnK, "neighbours of the weighted kNN", check: ConfigCheck.range(1, 100_000)),
+      .double("knnTemperature", \.knnTemperature, "temperature of the kNN weights exp(sim/T)"),
+      .int("evalImages", \.evalImages, "test images evaluated (0: all)", check: ConfigCheck.range(0, 10_000_000)),
+      .bool("linearProbe", \.linearProbe, "also fit a linear probe on frozen features"),
+      .double("dataFraction", \.dataFraction, "fraction of the pretraining pool used (class-stratified; arms)", check: { v in
+        if let x = v.doubleValue, x > 0, x <= 1 { return nil }
+        return "expected a number in (0, 1]"
+      }),
+    ] + .lifted(Method.self, at: \.method)
+  }
+
+  /// The backbone `backbone` names at `imageSize` (the key's check accepts only known names).
+  public var backboneKind: BackboneKind { BackboneKind.named(backbone, imageSize: imageSize)! }
+
+  /// A copy with some values changed (an arm's config).
+  public func with(_ change: (inout Self) -> Void) -> Self {
+    var copy = self
+    change(&copy)
+    return copy
+  }
+}
+
+extension SelfSupervisedConfig: Equatable where Method: Equatable {}

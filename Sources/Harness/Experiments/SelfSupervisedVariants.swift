@@ -3,42 +3,58 @@ import Methods
 import Vision
 
 // The six SSL targets' differences from the shared protocol (SelfSupervisedExperiment): method
-// keys with the official defaults, augmentation recipe, and the comparison arms of the claims.
-
-private func double(_ name: String, _ value: Double, _ help: String) -> ConfigKey {
-  ConfigKey(name, .double, default: .double(value), help)
-}
-
-private func int(_ name: String, _ value: Int, _ help: String) -> ConfigKey {
-  ConfigKey(name, .int, default: .int(value), help)
-}
+// keys with the official defaults (each variant's `Config`), augmentation recipe, and the
+// comparison arms of the claims.
 
 /// Shared keys of MoCo v1/v2 (`facebookresearch/moco`; CIFAR demo values where the demo differs).
-private let mocoKeys: [ConfigKey] = [
-  double("momentum", 0.99, "key-encoder momentum m (paper 0.999; CIFAR demo 0.99)"),
-  int("queueSize", 4096, "queue length K (paper 65536; CIFAR demo 4096)"),
-  int("dimension", 128, "output dimension of the head"),
-  int("batchNormSplits", 8, "split batch norm groups (the demo's --bn-splits; 1 = plain BN)"),
-  ConfigKey("symmetric", .bool, default: .bool(false), "the demo's symmetric loss (official: asymmetric)"),
-]
+public struct MoCoConfig: MethodConfig, Equatable {
+  public var momentum = 0.99
+  public var queueSize = 4096
+  public var dimension = 128
+  public var batchNormSplits = 8
+  public var symmetric = false
 
-private func mocoMethod(_ c: ResolvedConfig, _ b: BackboneKind, mlp: Bool, _ g: inout RandomGenerator) -> MoCo {
-  MoCo(
-    backbone: b, mlpHead: mlp, dimension: c.int("dimension"), queueSize: c.int("queueSize"),
-    momentum: Float(c.double("momentum")), temperature: Float(c.double("temperature")),
-    symmetric: c.bool("symmetric"), batchNormSplits: c.int("batchNormSplits"), using: &g)
+  public init() {}
+
+  public static let fields: [ConfigField<Self>] = [
+    .double("momentum", \.momentum, "key-encoder momentum m (paper 0.999; CIFAR demo 0.99)"),
+    .int("queueSize", \.queueSize, "queue length K (paper 65536; CIFAR demo 4096)"),
+    .int("dimension", \.dimension, "output dimension of the head"),
+    .int("batchNormSplits", \.batchNormSplits, "split batch norm groups (the demo's --bn-splits; 1 = plain BN)"),
+    .bool("symmetric", \.symmetric, "the demo's symmetric loss (official: asymmetric)"),
+  ]
+
+  func method(_ b: BackboneKind, mlp: Bool, temperature: Double, _ g: inout RandomGenerator) -> MoCo {
+    MoCo(
+      backbone: b, mlpHead: mlp, dimension: dimension, queueSize: queueSize, momentum: Float(momentum),
+      temperature: Float(temperature), symmetric: symmetric, batchNormSplits: batchNormSplits, using: &g)
+  }
+}
+
+/// MoCo v1's keys: the shared MoCo keys, then the InfoNCE temperature.
+public struct MoCoV1Config: MethodConfig, Equatable {
+  public var moco = MoCoConfig()
+  public var temperature = 0.07
+
+  public init() {}
+
+  public static let fields: [ConfigField<Self>] =
+    .lifted(MoCoConfig.self, at: \.moco) + [
+      .double("temperature", \.temperature, "InfoNCE temperature T")
+    ]
 }
 
 /// MoCo v1: linear head, T = 0.07, the InstDisc augmentation. Arms: m = 0.9 and m = 0.
 public enum MoCoV1Variant: SelfSupervisedVariant {
+  public typealias Config = MoCoV1Config
   public static let name = "MoCo v1"
-  public static var methodSchema: [ConfigKey] { mocoKeys + [double("temperature", 0.07, "InfoNCE temperature T")] }
-  public static func recipe(_ c: ResolvedConfig, size: Int) -> AugmentationRecipe { .mocoV1(size: size) }
+  public static func recipe(_ c: Config, size: Int) -> AugmentationRecipe { .mocoV1(size: size) }
   public static func make(
-    _ c: ResolvedConfig, backbone: BackboneKind, dataCount: Int, iterations: Int, using g: inout RandomGenerator
-  ) -> SelfSupervisedMethod { mocoMethod(c, backbone, mlp: false, &g) }
-  public static func arms(_ c: ResolvedConfig) -> [(suffix: String, overrides: [String: ConfigValue])] {
-    [("m0_9", ["momentum": .double(0.9)]), ("m0", ["momentum": .double(0)])]
+    _ c: SelfSupervisedConfig<Config>, backbone: BackboneKind, dataCount: Int, iterations: Int,
+    using g: inout RandomGenerator
+  ) -> SelfSupervisedMethod { c.method.moco.method(backbone, mlp: false, temperature: c.method.temperature, &g) }
+  public static func arms(_ c: SelfSupervisedConfig<Config>) -> [(suffix: String, config: SelfSupervisedConfig<Config>)] {
+    [("m0_9", c.with { $0.method.moco.momentum = 0.9 }), ("m0", c.with { $0.method.moco.momentum = 0 })]
   }
   public static var derivedMetrics: [MetricInfo] {
     [
@@ -54,25 +70,48 @@ public enum MoCoV1Variant: SelfSupervisedVariant {
   }
 }
 
+/// MoCo v2's keys: the shared MoCo keys, then temperature, head and blur.
+public struct MoCoV2Config: MethodConfig, Equatable {
+  public var moco = MoCoConfig()
+  public var temperature = 0.2
+  public var mlpHead = true
+  public var blurProbability = 0.5
+
+  public init() {}
+
+  public static let fields: [ConfigField<Self>] =
+    .lifted(MoCoConfig.self, at: \.moco) + [
+      .double("temperature", \.temperature, "InfoNCE temperature T"),
+      .bool("mlpHead", \.mlpHead, "MLP head (v2) instead of v1's linear fc"),
+      .double("blurProbability", \.blurProbability, "probability of the Gaussian blur (v2's aug+)"),
+    ]
+}
+
 /// MoCo v2: MLP head, T = 0.2, blur in the augmentation, cosine schedule. Arm: v1's recipe
 /// (linear head, T = 0.07, no blur) at the same budget.
 public enum MoCoV2Variant: SelfSupervisedVariant {
+  public typealias Config = MoCoV2Config
   public static let name = "MoCo v2"
-  public static var methodSchema: [ConfigKey] {
-    mocoKeys + [
-      double("temperature", 0.2, "InfoNCE temperature T"),
-      ConfigKey("mlpHead", .bool, default: .bool(true), "MLP head (v2) instead of v1's linear fc"),
-      double("blurProbability", 0.5, "probability of the Gaussian blur (v2's aug+)"),
-    ]
-  }
-  public static func recipe(_ c: ResolvedConfig, size: Int) -> AugmentationRecipe {
-    c.double("blurProbability") > 0 ? .mocoV2(size: size, blurProbability: c.double("blurProbability")) : .mocoV1(size: size)
+  public static func recipe(_ c: Config, size: Int) -> AugmentationRecipe {
+    c.blurProbability > 0 ? .mocoV2(size: size, blurProbability: c.blurProbability) : .mocoV1(size: size)
   }
   public static func make(
-    _ c: ResolvedConfig, backbone: BackboneKind, dataCount: Int, iterations: Int, using g: inout RandomGenerator
-  ) -> SelfSupervisedMethod { mocoMethod(c, backbone, mlp: c.bool("mlpHead"), &g) }
-  public static func arms(_ c: ResolvedConfig) -> [(suffix: String, overrides: [String: ConfigValue])] {
-    [("v1_recipe", ["mlpHead": .bool(false), "temperature": .double(0.07), "blurProbability": .double(0)])]
+    _ c: SelfSupervisedConfig<Config>, backbone: BackboneKind, dataCount: Int, iterations: Int,
+    using g: inout RandomGenerator
+  ) -> SelfSupervisedMethod {
+    c.method.moco.method(backbone, mlp: c.method.mlpHead, temperature: c.method.temperature, &g)
+  }
+  public static func arms(_ c: SelfSupervisedConfig<Config>) -> [(suffix: String, config: SelfSupervisedConfig<Config>)] {
+    [
+      (
+        "v1_recipe",
+        c.with {
+          $0.method.mlpHead = false
+          $0.method.temperature = 0.07
+          $0.method.blurProbability = 0
+        }
+      )
+    ]
   }
   public static var derivedMetrics: [MetricInfo] {
     [MetricInfo("v2_gain_over_v1", .higher, "knn_accuracy − knn_accuracy.v1_recipe")]
@@ -83,31 +122,44 @@ public enum MoCoV2Variant: SelfSupervisedVariant {
   }
 }
 
+/// MoCo v3's keys.
+public struct MoCoV3Config: MethodConfig, Equatable {
+  public var momentum = 0.99
+  public var temperature = 0.2
+  public var dimension = 256
+  public var hidden = 1024
+  public var cropMinimumScale = 0.2
+
+  public init() {}
+
+  public static let fields: [ConfigField<Self>] = [
+    .double("momentum", \.momentum, "base momentum m₀ (rises to 1 on a cosine)"),
+    .double("temperature", \.temperature, "temperature T (official ResNet 1.0, ViT 0.2; solo-learn CIFAR 0.2)"),
+    .int("dimension", \.dimension, "output dimension of projector and predictor"),
+    .int("hidden", \.hidden, "hidden width of the MLPs (official 4096)"),
+    .double("cropMinimumScale", \.cropMinimumScale, "RandomResizedCrop minimum scale (official 0.08; CONFIG.md R50 0.2)"),
+  ]
+}
+
 /// MoCo v3: projector + predictor, symmetric loss × 2T, momentum m₀ → 1 (cosine), no queue.
 /// `--subset 50%` is the data-efficiency check; there is no arm.
 public enum MoCoV3Variant: SelfSupervisedVariant {
+  public typealias Config = MoCoV3Config
   public static let name = "MoCo v3"
-  public static var methodSchema: [ConfigKey] {
-    [
-      double("momentum", 0.99, "base momentum m₀ (rises to 1 on a cosine)"),
-      double("temperature", 0.2, "temperature T (official ResNet 1.0, ViT 0.2; solo-learn CIFAR 0.2)"),
-      int("dimension", 256, "output dimension of projector and predictor"),
-      int("hidden", 1024, "hidden width of the MLPs (official 4096)"),
-      double("cropMinimumScale", 0.2, "RandomResizedCrop minimum scale (official 0.08; CONFIG.md R50 0.2)"),
-    ]
-  }
-  public static func recipe(_ c: ResolvedConfig, size: Int) -> AugmentationRecipe {
-    .mocoV3(size: size, cropMinimumScale: c.double("cropMinimumScale"))
+  public static func recipe(_ c: Config, size: Int) -> AugmentationRecipe {
+    .mocoV3(size: size, cropMinimumScale: c.cropMinimumScale)
   }
   public static func make(
-    _ c: ResolvedConfig, backbone: BackboneKind, dataCount: Int, iterations: Int, using g: inout RandomGenerator
+    _ c: SelfSupervisedConfig<Config>, backbone: BackboneKind, dataCount: Int, iterations: Int,
+    using g: inout RandomGenerator
   ) -> SelfSupervisedMethod {
-    MoCoV3(
-      backbone: backbone, dimension: c.int("dimension"), hidden: c.int("hidden"),
-      baseMomentum: Float(c.double("momentum")), temperature: Float(c.double("temperature")), using: &g)
+    let m = c.method
+    return MoCoV3(
+      backbone: backbone, dimension: m.dimension, hidden: m.hidden, baseMomentum: Float(m.momentum),
+      temperature: Float(m.temperature), using: &g)
   }
-  public static func arms(_ c: ResolvedConfig) -> [(suffix: String, overrides: [String: ConfigValue])] {
-    [("half_data", ["dataFraction": .double(0.5 * c.double("dataFraction"))])]
+  public static func arms(_ c: SelfSupervisedConfig<Config>) -> [(suffix: String, config: SelfSupervisedConfig<Config>)] {
+    [("half_data", c.with { $0.dataFraction = 0.5 * c.dataFraction })]
   }
   public static var derivedMetrics: [MetricInfo] {
     [MetricInfo("half_data_gap", .lower, "knn_accuracy − knn_accuracy.half_data (the pool halved, same epochs)")]
@@ -118,30 +170,42 @@ public enum MoCoV3Variant: SelfSupervisedVariant {
   }
 }
 
+/// SimCLR's keys.
+public struct SimCLRConfig: MethodConfig, Equatable {
+  public var temperature = 0.5
+  public var dimension = 128
+  public var colorStrength = 0.5
+  public var blurProbability = 0.0
+  public var smallBatch = 32
+
+  public init() {}
+
+  public static let fields: [ConfigField<Self>] = [
+    .double("temperature", \.temperature, "NT-Xent temperature (CIFAR: 0.5)"),
+    .int("dimension", \.dimension, "projection dimension"),
+    .double("colorStrength", \.colorStrength, "colour-jitter strength s (ImageNet 1.0, CIFAR 0.5)"),
+    .double("blurProbability", \.blurProbability, "Gaussian blur probability (ImageNet 0.5, CIFAR 0)"),
+    .int("smallBatch", \.smallBatch, "batch of the comparison arm (larger batch helps)"),
+  ]
+}
+
 /// SimCLR: NT-Xent (official scale), 2-layer head with BN, τ = 0.5 (the CIFAR setting), colour
 /// strength 0.5 and no blur on small images as the CIFAR recipe. Arm: a quarter of the batch.
 public enum SimCLRVariant: SelfSupervisedVariant {
+  public typealias Config = SimCLRConfig
   public static let name = "SimCLR"
-  public static var methodSchema: [ConfigKey] {
-    [
-      double("temperature", 0.5, "NT-Xent temperature (CIFAR: 0.5)"),
-      int("dimension", 128, "projection dimension"),
-      double("colorStrength", 0.5, "colour-jitter strength s (ImageNet 1.0, CIFAR 0.5)"),
-      double("blurProbability", 0, "Gaussian blur probability (ImageNet 0.5, CIFAR 0)"),
-      int("smallBatch", 32, "batch of the comparison arm (larger batch helps)"),
-    ]
-  }
-  public static func recipe(_ c: ResolvedConfig, size: Int) -> AugmentationRecipe {
-    .simCLR(size: size, colorStrength: c.double("colorStrength"), blurProbability: c.double("blurProbability"))
+  public static func recipe(_ c: Config, size: Int) -> AugmentationRecipe {
+    .simCLR(size: size, colorStrength: c.colorStrength, blurProbability: c.blurProbability)
   }
   public static func make(
-    _ c: ResolvedConfig, backbone: BackboneKind, dataCount: Int, iterations: Int, using g: inout RandomGenerator
+    _ c: SelfSupervisedConfig<Config>, backbone: BackboneKind, dataCount: Int, iterations: Int,
+    using g: inout RandomGenerator
   ) -> SelfSupervisedMethod {
-    SimCLR(backbone: backbone, dimension: c.int("dimension"), temperature: Float(c.double("temperature")), using: &g)
+    SimCLR(backbone: backbone, dimension: c.method.dimension, temperature: Float(c.method.temperature), using: &g)
   }
-  public static func arms(_ c: ResolvedConfig) -> [(suffix: String, overrides: [String: ConfigValue])] {
+  public static func arms(_ c: SelfSupervisedConfig<Config>) -> [(suffix: String, config: SelfSupervisedConfig<Config>)] {
     // Same number of images seen: the small batch runs the same epochs (more, smaller steps).
-    [("small_batch", ["batchSize": .int(c.int("smallBatch"))])]
+    [("small_batch", c.with { $0.batchSize = c.method.smallBatch })]
   }
   public static var derivedMetrics: [MetricInfo] {
     [MetricInfo("batch_gain", .higher, "knn_accuracy − knn_accuracy.small_batch")]
@@ -152,34 +216,50 @@ public enum SimCLRVariant: SelfSupervisedVariant {
   }
 }
 
+/// InstDisc's keys.
+public struct InstDiscConfig: MethodConfig, Equatable {
+  public var temperature = 0.1
+  public var dimension = 128
+  public var nceNoise = 0
+  public var memoryMomentum = 0.5
+  public var parametric = false
+
+  public init() {}
+
+  public static let fields: [ConfigField<Self>] = [
+    .double("temperature", \.temperature, "softmax temperature τ (CIFAR 0.1)"),
+    .int("dimension", \.dimension, "feature dimension (low_dim)"),
+    .int("nceNoise", \.nceNoise, "NCE noise samples K; 0 = the full non-parametric softmax"),
+    .double("memoryMomentum", \.memoryMomentum, "memory-bank momentum (nce_m)"),
+    .bool("parametric", \.parametric, "the parametric-softmax baseline instead"),
+  ]
+
+  /// The objective these keys select.
+  public var variant: InstDisc.Variant {
+    parametric ? .parametric : (nceNoise > 0 ? .nce(noise: nceNoise) : .nonParametric)
+  }
+}
+
 /// InstDisc: memory bank (m = 0.5), full non-parametric softmax (the CIFAR command, `--nce-k 0`)
 /// or NCE with K noise samples; arm: the parametric-softmax baseline.
 public enum InstDiscVariant: SelfSupervisedVariant {
+  public typealias Config = InstDiscConfig
   public static let name = "InstDisc"
-  public static var methodSchema: [ConfigKey] {
-    [
-      double("temperature", 0.1, "softmax temperature τ (CIFAR 0.1)"),
-      int("dimension", 128, "feature dimension (low_dim)"),
-      int("nceNoise", 0, "NCE noise samples K; 0 = the full non-parametric softmax"),
-      double("memoryMomentum", 0.5, "memory-bank momentum (nce_m)"),
-      ConfigKey("parametric", .bool, default: .bool(false), "the parametric-softmax baseline instead"),
-    ]
-  }
-  public static func recipe(_ c: ResolvedConfig, size: Int) -> AugmentationRecipe {
+  public static func recipe(_ c: Config, size: Int) -> AugmentationRecipe {
     let r = AugmentationRecipe.instDisc(size: size, flip: false)  // CIFAR script: flip commented out
     return AugmentationRecipe(name: r.name, views: [r.views[0]])
   }
   public static func make(
-    _ c: ResolvedConfig, backbone: BackboneKind, dataCount: Int, iterations: Int, using g: inout RandomGenerator
+    _ c: SelfSupervisedConfig<Config>, backbone: BackboneKind, dataCount: Int, iterations: Int,
+    using g: inout RandomGenerator
   ) -> SelfSupervisedMethod {
-    let variant: InstDisc.Variant =
-      c.bool("parametric") ? .parametric : (c.int("nceNoise") > 0 ? .nce(noise: c.int("nceNoise")) : .nonParametric)
+    let m = c.method
     return InstDisc(
-      backbone: backbone, dataCount: dataCount, dimension: c.int("dimension"), variant: variant,
-      temperature: Float(c.double("temperature")), memoryMomentum: Float(c.double("memoryMomentum")), using: &g)
+      backbone: backbone, dataCount: dataCount, dimension: m.dimension, variant: m.variant,
+      temperature: Float(m.temperature), memoryMomentum: Float(m.memoryMomentum), using: &g)
   }
-  public static func arms(_ c: ResolvedConfig) -> [(suffix: String, overrides: [String: ConfigValue])] {
-    c.bool("parametric") ? [] : [("parametric", ["parametric": .bool(true)])]
+  public static func arms(_ c: SelfSupervisedConfig<Config>) -> [(suffix: String, config: SelfSupervisedConfig<Config>)] {
+    c.method.parametric ? [] : [("parametric", c.with { $0.method.parametric = true })]
   }
   public static var derivedMetrics: [MetricInfo] {
     [MetricInfo("nonparametric_gain", .higher, "knn_accuracy − knn_accuracy.parametric")]
@@ -190,38 +270,52 @@ public enum InstDiscVariant: SelfSupervisedVariant {
   }
 }
 
+/// SwAV's keys.
+public struct SwAVConfig: MethodConfig, Equatable {
+  public var temperature = 0.1
+  public var epsilon = 0.05
+  public var sinkhornIterations = 3
+  public var prototypes = 128
+  public var dimension = 128
+  public var smallCrops = 4
+  public var freezePrototypesEpochs = 1
+  public var queueLength = 0
+
+  public init() {}
+
+  public static let fields: [ConfigField<Self>] = [
+    .double("temperature", \.temperature, "swapped-prediction temperature"),
+    .double("epsilon", \.epsilon, "Sinkhorn ε"),
+    .int("sinkhornIterations", \.sinkhornIterations, "Sinkhorn iterations"),
+    .int("prototypes", \.prototypes, "number of prototypes (ImageNet 3000; lightly CIFAR 512)"),
+    .int("dimension", \.dimension, "embedding dimension"),
+    .int("smallCrops", \.smallCrops, "small crops V beside the two large ones (ImageNet 6)"),
+    .int("freezePrototypesEpochs", \.freezePrototypesEpochs, "epochs with frozen prototypes (official: 1 epoch)"),
+    .int("queueLength", \.queueLength, "queue of past embeddings for Sinkhorn (0: none)"),
+  ]
+}
+
 /// SwAV: prototypes, Sinkhorn ε = 0.05 × 3, swapped prediction T = 0.1, multi-crop; arm: two
 /// crops only.
 public enum SwAVVariant: SelfSupervisedVariant {
+  public typealias Config = SwAVConfig
   public static let name = "SwAV"
-  public static var methodSchema: [ConfigKey] {
-    [
-      double("temperature", 0.1, "swapped-prediction temperature"),
-      double("epsilon", 0.05, "Sinkhorn ε"),
-      int("sinkhornIterations", 3, "Sinkhorn iterations"),
-      int("prototypes", 128, "number of prototypes (ImageNet 3000; lightly CIFAR 512)"),
-      int("dimension", 128, "embedding dimension"),
-      int("smallCrops", 4, "small crops V beside the two large ones (ImageNet 6)"),
-      int("freezePrototypesEpochs", 1, "epochs with frozen prototypes (official: 1 epoch)"),
-      int("queueLength", 0, "queue of past embeddings for Sinkhorn (0: none)"),
-    ]
-  }
-  public static func recipe(_ c: ResolvedConfig, size: Int) -> AugmentationRecipe {
-    .swavMultiCrop(large: 2, small: c.int("smallCrops"), sizes: (size, max(8, size / 2)))
+  public static func recipe(_ c: Config, size: Int) -> AugmentationRecipe {
+    .swavMultiCrop(large: 2, small: c.smallCrops, sizes: (size, max(8, size / 2)))
   }
   public static func make(
-    _ c: ResolvedConfig, backbone: BackboneKind, dataCount: Int, iterations: Int, using g: inout RandomGenerator
+    _ c: SelfSupervisedConfig<Config>, backbone: BackboneKind, dataCount: Int, iterations: Int,
+    using g: inout RandomGenerator
   ) -> SelfSupervisedMethod {
-    let perEpoch = max(1, dataCount / max(1, min(c.int("batchSize"), dataCount)))
+    let m = c.method
+    let perEpoch = max(1, dataCount / max(1, min(c.batchSize, dataCount)))
     return SwAV(
-      backbone: backbone, dimension: c.int("dimension"), prototypeCount: c.int("prototypes"),
-      temperature: Float(c.double("temperature")), epsilon: Float(c.double("epsilon")),
-      sinkhornIterations: c.int("sinkhornIterations"),
-      freezePrototypesIterations: c.int("freezePrototypesEpochs") * perEpoch, queueLength: c.int("queueLength"),
-      using: &g)
+      backbone: backbone, dimension: m.dimension, prototypeCount: m.prototypes, temperature: Float(m.temperature),
+      epsilon: Float(m.epsilon), sinkhornIterations: m.sinkhornIterations,
+      freezePrototypesIterations: m.freezePrototypesEpochs * perEpoch, queueLength: m.queueLength, using: &g)
   }
-  public static func arms(_ c: ResolvedConfig) -> [(suffix: String, overrides: [String: ConfigValue])] {
-    c.int("smallCrops") > 0 ? [("two_crops", ["smallCrops": .int(0)])] : []
+  public static func arms(_ c: SelfSupervisedConfig<Config>) -> [(suffix: String, config: SelfSupervisedConfig<Config>)] {
+    c.method.smallCrops > 0 ? [("two_crops", c.with { $0.method.smallCrops = 0 })] : []
   }
   public static var derivedMetrics: [MetricInfo] {
     [MetricInfo("multicrop_gain", .higher, "knn_accuracy − knn_accuracy.two_crops")]
