@@ -8,9 +8,12 @@ enum ConvKernels {
   /// GEMM per chunk of images, since a GEMM over 16 or 64 columns would waste the kernel.
   static let perImageMinimumPlane = 256
 
-  /// The images of `0..<batch` split into `parts` contiguous ranges (fixed by the thread count).
-  static func imageRanges(_ batch: Int) -> [Range<Int>] {
-    let parts = Swift.max(1, Swift.min(Parallel.threadCount, batch))
+  /// Image ranges of the per-image backward pass: at most this many, whatever the thread count.
+  static let backwardParts = 16
+
+  /// The images of `0..<batch` split into `parts` contiguous ranges.
+  static func imageRanges(_ batch: Int, parts: Int) -> [Range<Int>] {
+    let parts = Swift.max(1, Swift.min(parts, batch))
     return (0..<parts).map { batch * $0 / parts..<batch * ($0 + 1) / parts }
   }
 
@@ -88,7 +91,8 @@ enum ConvKernels {
     _ geo: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>, bias: [Float]?,
     y: UnsafeMutablePointer<Float>
   ) {
-    let ranges = imageRanges(geo.batch)
+    // Each image is independent here, so the split may follow the thread count.
+    let ranges = imageRanges(geo.batch, parts: Parallel.threadCount)
     Parallel.forEach(ranges.count) { part in
       let cols = UnsafeMutablePointer<Float>.allocate(capacity: geo.isPointwise ? 1 : geo.colRows * geo.colCols)
       defer { cols.deallocate() }
@@ -101,16 +105,18 @@ enum ConvKernels {
     }
   }
 
-  /// `denseBackward` image by image: each thread takes a fixed range of images, unfolds one
-  /// image at a time, adds its `∂W` into a partial of its own (summed in range order at the
-  /// end) and folds `∂cols` back into its images' `∂x`.
+  /// `denseBackward` image by image: the batch is cut into `backwardParts` contiguous ranges,
+  /// fixed by the batch size alone; the threads take whole ranges, unfold one image at a time,
+  /// add its `∂W` into the range's own partial (summed in range order at the end) and fold
+  /// `∂cols` back into its images' `∂x`. Cutting by the thread count instead (as this did until
+  /// 2026-12) made `∂W`'s summation order, and so every SSL run's bits, depend on `--threads`.
   static func denseBackwardPerImage(
     _ geo: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>, gy: UnsafePointer<Float>,
     dx: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>?
   ) {
     let hw = geo.colCols
     let (outC, groupOut, colRows) = (geo.outChannels, geo.groupOut, geo.colRows)
-    let ranges = imageRanges(geo.batch)
+    let ranges = imageRanges(geo.batch, parts: backwardParts)
     let weightCount = outC * colRows
     let partials = UnsafeMutablePointer<Float>.allocate(capacity: dw == nil ? 1 : ranges.count * weightCount)
     defer { partials.deallocate() }

@@ -108,9 +108,10 @@ extension Tensor {
   /// chunk and group (`Y = W · cols`); depthwise convolutions (groups = channels = outputs) use a
   /// direct kernel. VJPs: `∂W = Σ ∂Y·colsᵀ`, `∂cols = Wᵀ·∂Y` folded back by col2im, `∂b = Σ ∂Y`.
   /// Planes of at least 256 outputs go image by image (see `ConvKernels.perImageMinimumPlane`).
-  /// Every output element and every `∂x` element is computed by one thread in a fixed order, so
-  /// they do not depend on the thread count; `∂W` adds one partial per thread in thread order on
-  /// the image-by-image path, so it depends on the thread count (recorded with every run).
+  /// Every output element and every `∂x` element is computed by one thread in a fixed order, and
+  /// `∂W` on the image-by-image path adds one partial per fixed range of images (at most
+  /// `ConvKernels.backwardParts`, cut by the batch size alone) in range order, so no result
+  /// depends on the thread count (`ThreadInvarianceTests`).
   public func conv2d(
     weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
     dilation: (Int, Int) = (1, 1), groups: Int = 1
