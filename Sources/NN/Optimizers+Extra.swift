@@ -70,7 +70,7 @@ public final class LARS: Optimizer {
 /// the rectified branch is taken when `ρₜ ≥ 5` (not `> 5`), and weight decay is decoupled,
 /// `p ← p(1 − lr·λ)` before the update, with the gradient (and so m, v) left undecayed.
 /// Both always fall back to SGD when the variance is intractable (`degenerated_to_sgd=True`).
-public final class RAdam: Optimizer {
+public final class RAdam: AdamFamilyOptimizer, Optimizer {
   /// Which reference implementation to follow (see the type's documentation).
   public enum Variant: Sendable {
     /// `torch.optim.RAdam` (PyTorch ≥ 1.10; default `decoupled_weight_decay=False`).
@@ -79,24 +79,9 @@ public final class RAdam: Optimizer {
     case transMIL
   }
 
-  /// The learning rate used by the next `step()`.
-  public var learningRate: Float
-  /// Decay rate β₁ of the first moment.
-  public let beta1: Float
-  /// Decay rate β₂ of the second moment.
-  public let beta2: Float
-  /// ε added to `√v` in the rectified branch.
-  public let epsilon: Float
-  /// Weight decay λ: L2 in the gradient (`.torch`) or decoupled (`.transMIL`).
-  public let weightDecay: Float
-  /// Which parameters get weight decay (TransMIL's `add_weight_decay` is `.matricesOnly`).
-  public let decayRule: DecayRule
-  /// The reference implementation followed.
+  /// The reference implementation followed (weight decay: L2 in the gradient for `.torch`,
+  /// decoupled for `.transMIL`; TransMIL's `add_weight_decay` is `decayRule: .matricesOnly`).
   public let variant: Variant
-  let parameters: [Tensor]
-  var m: [[Float]]
-  var v: [[Float]]
-  var t = 0
 
   /// RAdam over `parameters` with torch's defaults (`lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
   /// weight_decay=0`).
@@ -105,16 +90,10 @@ public final class RAdam: Optimizer {
     epsilon: Float = 1e-8, weightDecay: Float = 0, decayRule: DecayRule = .all,
     variant: Variant = .torch
   ) {
-    self.parameters = parameters
-    self.learningRate = learningRate
-    self.beta1 = beta1
-    self.beta2 = beta2
-    self.epsilon = epsilon
-    self.weightDecay = weightDecay
-    self.decayRule = decayRule
     self.variant = variant
-    m = parameters.map { [Float](repeating: 0, count: $0.count) }
-    v = m
+    super.init(
+      parameters: parameters, learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
+      weightDecay: weightDecay, decayRule: decayRule)
   }
 
   /// The step count t after the last `step()`.
@@ -142,7 +121,7 @@ public final class RAdam: Optimizer {
     let stepSize = rectified
       ? Float(Double(learningRate) * rect * c2.squareRoot() / c1)
       : Float(Double(learningRate) / c1)
-    let (fb1, fb2, eps) = (beta1, beta2, epsilon)
+    let eps = epsilon
     for (i, p) in parameters.enumerated() {
       guard let grad = p.grad?.data else { continue }
       let wd = decayRule.applies(to: p) ? weightDecay : 0
@@ -152,19 +131,13 @@ public final class RAdam: Optimizer {
         for j in g.indices { g[j] += wd * values[j] }
       }
       let decay: Float = variant == .transMIL ? 1 - wd * learningRate : 1
-      var mi = m[i], vi = v[i]
-      for j in g.indices {
-        mi[j] = fb1 * mi[j] + (1 - fb1) * g[j]
-        vi[j] = fb2 * vi[j] + (1 - fb2) * g[j] * g[j]
-      }
+      let (mi, vi) = updateMoments(i, gradient: g)
       p.update { values in
         for j in values.indices {
           let direction = rectified ? mi[j] / (vi[j].squareRoot() + eps) : mi[j]
           values[j] = values[j] * decay - stepSize * direction
         }
       }
-      m[i] = mi
-      v[i] = vi
     }
   }
 }

@@ -112,39 +112,22 @@ extension SGD {
   }
 }
 
-/// Adam-style optimisers (AdamW, RAdam): first and second moments per parameter and a step count,
-/// saved under PyTorch's names (`exp_avg`, `exp_avg_sq`, `step`).
-protocol AdamMoments: AnyObject {
-  var parameters: [Tensor] { get }
-  var m: [[Float]] { get set }
-  var v: [[Float]] { get set }
-  var t: Int { get set }
-}
-
-extension AdamMoments {
-  var momentState: OptimizerState {
+extension AdamFamilyOptimizer {
+  /// First and second moments and the step count under PyTorch's names (`exp_avg`, `exp_avg_sq`,
+  /// `step`), for AdamW and RAdam alike.
+  public var state: OptimizerState {
     OptimizerState(
       buffers: namedBuffers("exp_avg", m).merging(namedBuffers("exp_avg_sq", v)) { a, _ in a },
       counters: ["step": t])
   }
 
-  func restoreMoments(_ state: OptimizerState) throws {
+  public func restore(_ state: OptimizerState) throws {
     var reader = OptimizerStateReader(state, parameters: parameters)
     let (m1, v1) = (try reader.buffers("exp_avg", optional: false), try reader.buffers("exp_avg_sq", optional: false))
     let step = try reader.counter("step")
     try reader.finish()
     (m, v, t) = (m1.map { $0 ?? [] }, v1.map { $0 ?? [] }, step)
   }
-}
-
-extension AdamW: AdamMoments {
-  public var state: OptimizerState { momentState }
-  public func restore(_ state: OptimizerState) throws { try restoreMoments(state) }
-}
-
-extension RAdam: AdamMoments {
-  public var state: OptimizerState { momentState }
-  public func restore(_ state: OptimizerState) throws { try restoreMoments(state) }
 }
 
 extension LARS {

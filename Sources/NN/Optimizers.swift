@@ -67,23 +67,30 @@ public final class SGD: Optimizer {
   }
 }
 
-/// Adam with decoupled weight decay, exactly as `torch.optim.AdamW`:
-/// `p ← p(1 − ηλ); m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²; p ← p − η m̂ / (√v̂ + ε)`.
-public final class AdamW: Optimizer {
+/// The settings and state AdamW and RAdam share: learning rate, β₁, β₂, ε, weight decay and the
+/// parameters it applies to, and per parameter the first and second moments `m`, `v` with the step
+/// count `t` (saved under PyTorch's names `exp_avg`, `exp_avg_sq`, `step`: `Optimizers+State.swift`).
+public class AdamFamilyOptimizer {
+  /// The learning rate used by the next `step()`.
   public var learningRate: Float
+  /// Decay rate β₁ of the first moment.
   public let beta1: Float
+  /// Decay rate β₂ of the second moment.
   public let beta2: Float
+  /// ε added to `√v`.
   public let epsilon: Float
+  /// Weight decay λ (how it is applied is the subclass's rule).
   public let weightDecay: Float
+  /// Which parameters get weight decay.
   public let decayRule: DecayRule
   let parameters: [Tensor]
   var m: [[Float]]
   var v: [[Float]]
   var t = 0
 
-  public init(
-    parameters: [Tensor], learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
-    epsilon: Float = 1e-8, weightDecay: Float = 1e-2, decayRule: DecayRule = .all
+  init(
+    parameters: [Tensor], learningRate: Float, beta1: Float, beta2: Float, epsilon: Float, weightDecay: Float,
+    decayRule: DecayRule
   ) {
     self.parameters = parameters
     self.learningRate = learningRate
@@ -96,6 +103,34 @@ public final class AdamW: Optimizer {
     v = m
   }
 
+  /// `m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²` for parameter `i`; returns the new moments.
+  @inline(__always)
+  func updateMoments(_ i: Int, gradient g: [Float]) -> (m: [Float], v: [Float]) {
+    let (b1, b2) = (beta1, beta2)
+    var mi = m[i], vi = v[i]
+    for j in g.indices {
+      mi[j] = b1 * mi[j] + (1 - b1) * g[j]
+      vi[j] = b2 * vi[j] + (1 - b2) * g[j] * g[j]
+    }
+    m[i] = mi
+    v[i] = vi
+    return (mi, vi)
+  }
+}
+
+/// Adam with decoupled weight decay, exactly as `torch.optim.AdamW`:
+/// `p ← p(1 − ηλ); m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²; p ← p − η m̂ / (√v̂ + ε)`.
+public final class AdamW: AdamFamilyOptimizer, Optimizer {
+  /// AdamW with torch's defaults (`lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2`).
+  public override init(
+    parameters: [Tensor], learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
+    epsilon: Float = 1e-8, weightDecay: Float = 1e-2, decayRule: DecayRule = .all
+  ) {
+    super.init(
+      parameters: parameters, learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
+      weightDecay: weightDecay, decayRule: decayRule)
+  }
+
   public func step() {
     t += 1
     let c1 = 1 - powf(beta1, Float(t)), c2 = 1 - powf(beta2, Float(t))
@@ -103,17 +138,13 @@ public final class AdamW: Optimizer {
       guard let g = p.grad?.data else { continue }
       let decay = decayRule.applies(to: p) ? 1 - learningRate * weightDecay : 1
       let lr = learningRate
-      let (b1, b2, eps) = (beta1, beta2, epsilon)
-      var mi = m[i], vi = v[i]
+      let eps = epsilon
+      let (mi, vi) = updateMoments(i, gradient: g)
       p.update { values in
         for j in values.indices {
-          mi[j] = b1 * mi[j] + (1 - b1) * g[j]
-          vi[j] = b2 * vi[j] + (1 - b2) * g[j] * g[j]
           values[j] = values[j] * decay - lr * (mi[j] / c1) / ((vi[j] / c2).squareRoot() + eps)
         }
       }
-      m[i] = mi
-      v[i] = vi
     }
   }
 }
