@@ -12,7 +12,9 @@ public final class BatchNorm: Module {
   public let runningMean: Tensor
   public let runningVar: Tensor
   public let numBatchesTracked: Tensor
-  public let momentum: Float
+  /// Weight of a new batch in the running statistics (PyTorch's `momentum`; `refitStatistics`
+  /// sets 1/(i+1) for batch i to make them a cumulative average, PyTorch's `momentum=None`).
+  public var momentum: Float
   public let epsilon: Float
   public var isTraining = true
   /// Split batch norm (the MoCo CIFAR demo's `SplitBatchNorm`, a single-process stand-in for

@@ -35,6 +35,33 @@ import _TestSupport
     expectClose(Double(fresh.runningMean.data[0]), Double(0.1 * mean0), rtol: 0, atol: 1e-5)
   }
 
+  /// Precise-BN refit: the running statistics become the plain average of the batches' means and
+  /// unbiased variances (worked out here in Double from the data), whatever they were before;
+  /// momentum, mode and splits come back; no weight moves.
+  @Test func refitStatisticsAveragesTheBatches() {
+    var g = RandomGenerator(seed: 9)
+    let bn = BatchNorm(features: 2)
+    bn.splits = 2
+    bn.isTraining = false
+    bn.runningMean.update { $0 = [5, -5] }
+    let batches = (0..<3).map { b in Tensor.randomNormal([4, 2, 3, 3], mean: Float(b), standardDeviation: Float(b + 1), using: &g) }
+    BatchNorm.refitStatistics([bn], batches: 3) { i in _ = bn(batches[i]) }
+    for c in 0..<2 {
+      var means: [Double] = [], variances: [Double] = []
+      for x in batches {
+        var v: [Double] = []
+        for n in 0..<4 { for i in 0..<9 { v.append(Double(x.data[(n * 2 + c) * 9 + i])) } }
+        let m = v.reduce(0, +) / Double(v.count)
+        means.append(m)
+        variances.append(v.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(v.count - 1))
+      }
+      expectClose(Double(bn.runningMean.data[c]), means.reduce(0, +) / 3, rtol: 1e-5, atol: 1e-6)
+      expectClose(Double(bn.runningVar.data[c]), variances.reduce(0, +) / 3, rtol: 1e-5)
+    }
+    #expect(bn.momentum == 0.1 && !bn.isTraining && bn.splits == 2)
+    #expect(bn.weight?.data == [1, 1] && bn.bias?.data == [0, 0])
+  }
+
   @Test func layerNormGradientAndValues() {
     var g = RandomGenerator(seed: 6)
     let ln = LayerNorm(features: 5)

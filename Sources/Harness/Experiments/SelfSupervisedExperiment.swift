@@ -19,6 +19,9 @@ public protocol SelfSupervisedVariant {
   /// Extra trainings for the claims: a metric suffix and the config it trains with (the run's,
   /// with the values that differ).
   static func arms(_ config: SelfSupervisedConfig<Config>) -> [(suffix: String, config: SelfSupervisedConfig<Config>)]
+  /// The loss of a network whose outputs carry no information (every logit equal), for a batch
+  /// of `batch` out of `dataCount` pretraining images; nil when the loss has no such value.
+  static func chanceLoss(_ config: SelfSupervisedConfig<Config>, batch: Int, dataCount: Int) -> Double?
   /// Metrics derived from the measured ones (gaps the claims check), with their descriptions.
   static var derivedMetrics: [MetricInfo] { get }
   static func derive(_ metrics: [String: Double]) -> [String: Double]
@@ -26,8 +29,11 @@ public protocol SelfSupervisedVariant {
 
 /// The SSL pretraining protocol shared by every SSL target: pretrain on the (subset of the)
 /// training split without labels, then evaluate frozen backbone features on labels with the
-/// weighted kNN of InstDisc (k, T) and a linear probe; the same backbone with random
-/// initialisation is always evaluated beside it.
+/// weighted kNN of InstDisc (k, T) and a linear probe. Beside it, always: the same backbone at
+/// random initialisation as constructed (`random_init.*`), and the no-learning control
+/// (`control.*`): the same initial weights with the batch-norm running statistics refitted on the
+/// pretraining images, the one fair baseline for "did training do anything" (a trained network's
+/// statistics were refitted by every training-mode step; the constructed ones are 0 and 1).
 public enum SelfSupervisedExperiment<Variant: SelfSupervisedVariant>: Experiment {
   /// The common keys, then the variant's.
   public typealias Config = SelfSupervisedConfig<Variant.Config>
@@ -41,8 +47,16 @@ public enum SelfSupervisedExperiment<Variant: SelfSupervisedVariant>: Experiment
       MetricInfo("random_init.knn_accuracy", .higher, "weighted kNN top-1, same backbone at random initialisation"),
       MetricInfo("random_init.linear_accuracy", .higher, "linear probe top-1, random initialisation"),
       MetricInfo("knn_gain_over_random", .higher, "knn_accuracy − random_init.knn_accuracy"),
+      MetricInfo(
+        "control.knn_accuracy", .higher,
+        "weighted kNN top-1 of the no-learning control: the same initial weights, batch-norm statistics refitted on the pretraining images"),
+      MetricInfo("control.linear_accuracy", .higher, "linear probe top-1 of the no-learning control"),
+      MetricInfo("knn_gain_over_control", .higher, "knn_accuracy − control.knn_accuracy: what training added"),
+      MetricInfo("linear_gain_over_control", .higher, "linear_accuracy − control.linear_accuracy"),
       MetricInfo("final_loss", .lower, "mean training loss over the last epoch"),
       MetricInfo("first_loss", .lower, "mean training loss over the first epoch", banded: false),
+      MetricInfo("chance_loss", .lower, "the loss with uninformative outputs (all logits equal)", banded: false),
+      MetricInfo("loss_over_chance", .lower, "final_loss ÷ chance_loss (1: nothing learned)"),
       MetricInfo("train_seconds", .lower, "pretraining wall time", banded: false),
     ]
     for suffix in armSuffixes {
@@ -112,6 +126,17 @@ public enum SelfSupervisedExperiment<Variant: SelfSupervisedVariant>: Experiment
       record.finish("random_init", metrics: metrics, losses: nil, store: store, notes: &resumeNotes)
     }
     try context.checkInterrupted()
+    if !record.finished.contains("control") {
+      var g = context.generator.split("model")
+      let method = Variant.make(config, backbone: backbone, dataCount: pool.count, iterations: 1, using: &g)
+      let poolImages = FloatImage.batch(pool.map { resize(train.images[$0]) }, normalize: .imageNet)
+      method.backbone.refitBatchNormStatistics(poolImages, batchSize: config.batchSize)
+      let r = evaluation.evaluate(method.backbone)
+      metrics["control.knn_accuracy"] = r.knn
+      if let l = r.linear { metrics["control.linear_accuracy"] = l }
+      record.finish("control", metrics: metrics, losses: nil, store: store, notes: &resumeNotes)
+    }
+    try context.checkInterrupted()
     if record.finished.contains("pretrain") {
       resumeNotes.append("resumed after pretraining 'pretrain': an interrupted run finished it, its results are reused")
     } else {
@@ -125,6 +150,14 @@ public enum SelfSupervisedExperiment<Variant: SelfSupervisedVariant>: Experiment
       metrics["first_loss"] = main.losses.first
       metrics["train_seconds"] = main.seconds
       metrics["knn_gain_over_random"] = result.knn - (metrics["random_init.knn_accuracy"] ?? 0)
+      if let c = metrics["control.knn_accuracy"] { metrics["knn_gain_over_control"] = result.knn - c }
+      if let chance = Variant.chanceLoss(config, batch: min(config.batchSize, pool.count), dataCount: pool.count),
+        let last = main.losses.last
+      {
+        metrics["chance_loss"] = chance
+        metrics["loss_over_chance"] = last / chance
+      }
+      if let l = result.linear, let c = metrics["control.linear_accuracy"] { metrics["linear_gain_over_control"] = l - c }
       record.finish("pretrain", metrics: metrics, losses: main.losses, store: store, notes: &resumeNotes)
       main.checkpoints.remove()
     }

@@ -1,4 +1,5 @@
 import Engine
+import Foundation
 import Methods
 import Vision
 
@@ -55,6 +56,10 @@ public enum MoCoV1Variant: SelfSupervisedVariant {
   ) -> SelfSupervisedMethod { c.method.moco.method(backbone, mlp: false, temperature: c.method.temperature, &g) }
   public static func arms(_ c: SelfSupervisedConfig<Config>) -> [(suffix: String, config: SelfSupervisedConfig<Config>)] {
     [("m0_9", c.with { $0.method.moco.momentum = 0.9 }), ("m0", c.with { $0.method.moco.momentum = 0 })]
+  }
+  /// InfoNCE over the positive and the queue: ln(1 + K).
+  public static func chanceLoss(_ c: SelfSupervisedConfig<Config>, batch: Int, dataCount: Int) -> Double? {
+    log(1 + Double(c.method.moco.queueSize))
   }
   public static var derivedMetrics: [MetricInfo] {
     [
@@ -113,6 +118,10 @@ public enum MoCoV2Variant: SelfSupervisedVariant {
       )
     ]
   }
+  /// InfoNCE over the positive and the queue: ln(1 + K).
+  public static func chanceLoss(_ c: SelfSupervisedConfig<Config>, batch: Int, dataCount: Int) -> Double? {
+    log(1 + Double(c.method.moco.queueSize))
+  }
   public static var derivedMetrics: [MetricInfo] {
     [MetricInfo("v2_gain_over_v1", .higher, "knn_accuracy − knn_accuracy.v1_recipe")]
   }
@@ -161,6 +170,10 @@ public enum MoCoV3Variant: SelfSupervisedVariant {
   public static func arms(_ c: SelfSupervisedConfig<Config>) -> [(suffix: String, config: SelfSupervisedConfig<Config>)] {
     [("half_data", c.with { $0.dataFraction = 0.5 * c.dataFraction })]
   }
+  /// Two symmetric terms, each cross-entropy over the batch's keys × 2T: 4T·ln(batch).
+  public static func chanceLoss(_ c: SelfSupervisedConfig<Config>, batch: Int, dataCount: Int) -> Double? {
+    4 * c.method.temperature * log(Double(batch))
+  }
   public static var derivedMetrics: [MetricInfo] {
     [MetricInfo("half_data_gap", .lower, "knn_accuracy − knn_accuracy.half_data (the pool halved, same epochs)")]
   }
@@ -206,6 +219,10 @@ public enum SimCLRVariant: SelfSupervisedVariant {
   public static func arms(_ c: SelfSupervisedConfig<Config>) -> [(suffix: String, config: SelfSupervisedConfig<Config>)] {
     // Same number of images seen: the small batch runs the same epochs (more, smaller steps).
     [("small_batch", c.with { $0.batchSize = c.method.smallBatch })]
+  }
+  /// NT-Xent at the official scale (loss_a + loss_b), each over 2N − 1 candidates: 2·ln(2N − 1).
+  public static func chanceLoss(_ c: SelfSupervisedConfig<Config>, batch: Int, dataCount: Int) -> Double? {
+    2 * log(Double(2 * batch - 1))
   }
   public static var derivedMetrics: [MetricInfo] {
     [MetricInfo("batch_gain", .higher, "knn_accuracy − knn_accuracy.small_batch")]
@@ -260,6 +277,10 @@ public enum InstDiscVariant: SelfSupervisedVariant {
   }
   public static func arms(_ c: SelfSupervisedConfig<Config>) -> [(suffix: String, config: SelfSupervisedConfig<Config>)] {
     c.method.parametric ? [] : [("parametric", c.with { $0.method.parametric = true })]
+  }
+  /// The (non-)parametric softmax over every instance: ln N; NCE has no such value.
+  public static func chanceLoss(_ c: SelfSupervisedConfig<Config>, batch: Int, dataCount: Int) -> Double? {
+    c.method.nceNoise > 0 ? nil : log(Double(dataCount))
   }
   public static var derivedMetrics: [MetricInfo] {
     [MetricInfo("nonparametric_gain", .higher, "knn_accuracy − knn_accuracy.parametric")]
@@ -316,6 +337,10 @@ public enum SwAVVariant: SelfSupervisedVariant {
   }
   public static func arms(_ c: SelfSupervisedConfig<Config>) -> [(suffix: String, config: SelfSupervisedConfig<Config>)] {
     c.method.smallCrops > 0 ? [("two_crops", c.with { $0.method.smallCrops = 0 })] : []
+  }
+  /// Swapped prediction of codes over P prototypes: ln P.
+  public static func chanceLoss(_ c: SelfSupervisedConfig<Config>, batch: Int, dataCount: Int) -> Double? {
+    log(Double(c.method.prototypes))
   }
   public static var derivedMetrics: [MetricInfo] {
     [MetricInfo("multicrop_gain", .higher, "knn_accuracy − knn_accuracy.two_crops")]

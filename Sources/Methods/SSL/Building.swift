@@ -72,6 +72,22 @@ public final class Backbone: Module {
   }
 
   public var namedParameters: [(name: String, tensor: Tensor)] { resnet?.namedParameters ?? vit!.namedParameters }
+
+  /// Every batch norm of the encoder (none for the ViT, which has layer norms only).
+  public var batchNorms: [BatchNorm] { resnet?.batchNorms ?? [] }
+
+  /// Refits the running statistics of every batch norm on `images` `[n, 3, h, w]` in batches of
+  /// `batchSize` (`BatchNorm.refitStatistics`), weights unchanged; the backbone ends in evaluation
+  /// mode. The no-learning control of the SSL targets.
+  public func refitBatchNormStatistics(_ images: Tensor, batchSize: Int) {
+    let n = images.shape[0], size = Swift.max(1, batchSize)
+    let starts = Array(stride(from: 0, to: n, by: size))
+    let resnet = resnet
+    BatchNorm.refitStatistics(batchNorms, batches: starts.count) { i in
+      _ = resnet?(images.narrowed(axis: 0, start: starts[i], length: Swift.min(size, n - starts[i])))
+    }
+    isTraining = false
+  }
 }
 
 /// A multi-layer perceptron head with PyTorch `nn.Sequential` indices as state-dict names.
