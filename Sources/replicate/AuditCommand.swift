@@ -31,8 +31,7 @@ struct AuditCommand: ParsableCommand {
   @Option(help: "Only these variants (comma-separated ids). Default: all.")
   var variants: String?
 
-  @Option(help: "Threads (default: all cores).")
-  var threads: Int?
+  @OptionGroup var threads: ThreadOptions<ThreadsHelpText.Plain>
 
   @OptionGroup var store: StoreOptions
 
@@ -62,13 +61,13 @@ struct AuditCommand: ParsableCommand {
     let plans = try chosen.map { v in
       try RunPlan.make(
         registry: registry, target: target, profile: profile, seed: seed, seeds: nil, subset: "100%", data: nil,
-        overrides: [], threads: threads, typedOverrides: v.overrides)
+        overrides: [], threads: threads.threads, typedOverrides: v.overrides)
     }
     let deferred = try store.deferred(registry)
     var rows: [[String]] = []
     var missed = 0
     for (variant, plan) in zip(chosen, plans) {
-      let result = try plan.execute(store: deferred)[0]
+      let result = try plan.execute(store: deferred) { print(RunCommand.summary($0, target: plan.target)) }[0]
       let results = try deferred.store()
       guard let run = try results.run(id: result.runID) else { continue }
       let a = try Assessor.assess(target: spec, profile: profile, runs: [run], store: results)

@@ -39,14 +39,13 @@ struct SlidesCommand: ParsableCommand {
     @Option(name: .customLong("set"), help: "Override a generator parameter (key=value), repeatable.")
     var overrides: [String] = []
 
-    @Option(help: "Slides generated at a time (default: all cores).")
-    var threads: Int?
+    @OptionGroup var threads: ThreadOptions<ThreadsHelpText.Generate>
 
     func run() throws {
       let registry = try Registry.locate()
       let manifest = try registry.dataset(dataset)
       let parsed = try keyValues(overrides, option: "--set")
-      let t = try threadCount(threads)
+      let t = try threads.count()
       let start = Date()
       let total = manifest.splits.values.reduce(0) { $0 + 2 * $1.perClass }
       let line = ProgressLine("generating slides", total: total, unit: "slides")
@@ -67,75 +66,6 @@ struct SlidesCommand: ParsableCommand {
         "\(records.count) slides (\(records.filter { $0.label == 1 }.count) with tumour, "
           + "\(records.filter { $0.relationalLabel == 1 }.count) relational-positive) in \(set.directory.path)")
       print("sha256 \(set.contentHash)  (\(String(format: "%.1f", seconds)) s, \(t) threads)")
-    }
-  }
-
-  /// Tiling options shared by `tile` and `extract`: a preset plus overrides.
-  struct TilingOptions: ParsableArguments {
-    @Option(help: "Tiling preset from Datasets/presets/tiling.yaml (clam-default, tcga, camelyon16, bwh-resection).")
-    var preset: String = "camelyon16"
-
-    @Option(help: "Cut tiles at this objective magnification (overrides the preset's resolution).")
-    var magnification: Double?
-
-    @Option(help: "Cut tiles at this many microns per pixel (overrides the preset's resolution).")
-    var mpp: Double?
-
-    @Option(help: "Cut tiles at this pyramid level (overrides the preset's resolution).")
-    var level: Int?
-
-    @Option(help: "Tile side in pixels at the target resolution.")
-    var patchSize: Int?
-
-    @Option(help: "Distance between tiles in pixels at the target resolution (default: the patch size).")
-    var step: Int?
-
-    @Option(help: "Keep tiles with at least this tissue fraction (0…1).")
-    var minCoverage: Double?
-
-    @Option(help: "Focus detector: laplacian_var, haar_energy, tong_per, tong_per_norm.")
-    var focusDetector: String = FocusQC.standard.detector.rawValue
-
-    @Option(help: "Reject tiles whose focus score is below this (default 15 for laplacian_var, none for the others; 0 turns QC off).")
-    var focusThreshold: Double?
-
-    /// The preset with the overrides applied, validated.
-    func resolved(_ registry: Registry) throws -> TilingPreset {
-      var preset = try TilingPresets.preset(named: self.preset, path: TilingPresets.defaultPath(root: registry.root))
-      let resolutions = [magnification != nil, mpp != nil, level != nil].filter { $0 }.count
-      guard resolutions <= 1 else {
-        throw InputError.badArgument(
-          option: "--magnification/--mpp/--level", value: "several", expected: "at most one of them")
-      }
-      if let magnification { preset.tiling.resolution = .magnification(magnification) }
-      if let mpp { preset.tiling.resolution = .micronsPerPixel(mpp) }
-      if let level { preset.tiling.resolution = .level(level) }
-      if let patchSize {
-        preset.tiling.patchSize = patchSize
-        if step == nil { preset.tiling.stepSize = patchSize }
-      }
-      if let step { preset.tiling.stepSize = step }
-      if let minCoverage { preset.tiling.minTissueCoverage = minCoverage }
-      if let problem = preset.problems.first {
-        throw InputError.badArgument(option: "tiling", value: preset.name, expected: problem)
-      }
-      return preset
-    }
-
-    /// Focus QC from the options.
-    func focusQC() throws -> FocusQC {
-      guard let kind = FocusDetectorKind(rawValue: focusDetector) else {
-        throw InputError.badArgument(
-          option: "--focus-detector", value: focusDetector,
-          expected: FocusDetectorKind.allCases.map(\.rawValue).joined(separator: ", "))
-      }
-      if let focusThreshold {
-        guard focusThreshold.isFinite else {
-          throw InputError.badArgument(option: "--focus-threshold", value: String(focusThreshold), expected: "a number")
-        }
-        return FocusQC(detector: kind, threshold: focusThreshold > 0 ? focusThreshold : nil)
-      }
-      return FocusQC(detector: kind, threshold: kind == FocusQC.standard.detector ? FocusQC.standard.threshold : nil)
     }
   }
 
@@ -168,80 +98,42 @@ struct SlidesCommand: ParsableCommand {
     @Flag(help: "Print JSON instead of text.")
     var json = false
 
-    @Option(help: "Threads reading and scoring tiles (default: all cores).")
-    var threads: Int?
+    @OptionGroup var threads: ThreadOptions<ThreadsHelpText.Tile>
 
     func run() throws {
       let registry = try Registry.locate()
       let preset = try tiling.resolved(registry)
       let focus = try tiling.focusQC()
-      let t = try threadCount(threads)
-      let regions = try annotations.map { path in
-        TumourRegions(
-          annotations: path.lowercased().hasSuffix("json") ? try GeoJSONReader.read(path: path) : try ASAPReader.read(path: path))
-      }
-      let wsi = try WholeSlideImage(path: slide)
-      let mask = try TissueDetection.detect(in: wsi, parameters: preset.tissue)
-      let grid = try TilingGrid(slide: wsi, parameters: preset.tiling, tissue: mask)
-      let segmentationLevel = try TissueDetection.segmentationLevel(of: wsi, parameters: preset.tissue)
-      let scores = try Parallel.map(grid.tiles.count, threads: t, chunk: 16) { i in
-        focus.score(try grid.readTile(grid.tiles[i], from: wsi))
-      }
-      let kept = scores.map(focus.keeps)
-      let tumourFractions = regions.map { r in grid.tiles.map { r.fraction(of: grid.rect(of: $0)) } }
-      let gridCount = grid.columns * grid.rows
-      let keptCount = kept.filter { $0 }.count
+      let t = try threads.count()
+      let regions = try annotations.map { try TumourRegions(contentsOf: $0) }
+      let (report, plan, kept) = try TilingReport.make(
+        slidePath: slide, pipeline: TilePipeline(preset: preset, focus: focus, threads: t), regions: regions,
+        listTiles: list)
       if let thumbnail {
-        try drawThumbnail(slide: wsi, grid: grid, kept: kept, regions: regions, to: thumbnail)
+        try ImageIO.writePNG(plan.grid.thumbnail(of: plan.slide, kept: kept, regions: regions), to: thumbnail)
       }
-      let mpp = wsi.micronsPerPixel?.x
       if json {
-        var fields = [
-          "\"slide\": \(jsonQuote(wsi.path))", "\"vendor\": \(jsonQuote(wsi.vendor))",
-          "\"width\": \(wsi.levelDimensions[0].width)", "\"height\": \(wsi.levelDimensions[0].height)",
-          "\"levels\": \(wsi.levelCount)", "\"microns_per_pixel\": \(mpp.map { String($0) } ?? "null")",
-          "\"preset\": \(jsonQuote(preset.name))", "\"segmentation_level\": \(segmentationLevel)",
-          "\"tissue_area\": \(mask.tissueArea)",
-          "\"grid\": {\"level\": \(grid.readLevel), \"read_size\": \(grid.readSize), \"patch_size\": "
-            + "\(preset.tiling.patchSize), \"step\": \(preset.tiling.stepSize), \"downsample\": \(grid.targetDownsample), "
-            + "\"columns\": \(grid.columns), \"rows\": \(grid.rows)}",
-          "\"focus\": {\"detector\": \(jsonQuote(focus.detector.rawValue)), \"threshold\": "
-            + "\(focus.threshold.map { String($0) } ?? "null")}",
-          "\"counts\": {\"grid\": \(gridCount), \"tissue\": \(grid.tiles.count), \"rejected_tissue\": "
-            + "\(gridCount - grid.tiles.count), \"rejected_focus\": \(grid.tiles.count - keptCount), \"kept\": \(keptCount)"
-            + (tumourFractions.map { ", \"tumour\": \($0.filter { $0 >= 0.5 }.count)" } ?? "") + "}",
-        ]
-        if list {
-          let rows = grid.tiles.indices.map { i in
-            let tile = grid.tiles[i]
-            return "{\"x\": \(tile.x), \"y\": \(tile.y), \"coverage\": \(tile.tissueCoverage), \"focus\": "
-              + "\(scores[i].isFinite ? String(scores[i]) : "null"), \"kept\": \(kept[i])"
-              + (tumourFractions.map { ", \"tumour_fraction\": \($0[i])" } ?? "") + "}"
-          }
-          fields.append("\"tiles\": [\n    " + rows.joined(separator: ",\n    ") + "\n  ]")
+        print(try jsonText(report), terminator: "")
+        return
+      }
+      let (c, g) = (report.counts, report.grid)
+      print(
+        "\(report.slide): \(report.width)×\(report.height) px, \(report.levels) levels, \(report.vendor), "
+          + (report.micronsPerPixel.map { String(format: "%.4g µm/px", $0) } ?? "no microns per pixel"))
+      print(
+        "preset \(preset.name): tissue at level \(report.segmentationLevel) (\(String(format: "%.3g", report.tissueArea)) "
+          + "px² of tissue); tiles \(g.patchSize) px at \(preset.tiling.resolution), read at level \(g.level) as "
+          + "\(g.readSize) px, step \(g.step)")
+      print(
+        "grid \(g.columns)×\(g.rows) = \(c.grid): rejected_tissue \(c.rejectedTissue), rejected_focus \(c.rejectedFocus) "
+          + "(\(focus.detector.rawValue) < \(focus.threshold.map { fmt($0) } ?? "off")), kept \(c.kept)"
+          + (c.tumour.map { ", tumour tiles (≥ 50%) \($0)" } ?? ""))
+      if let tiles = report.tiles {
+        let rows = tiles.map { t in
+          [String(t.x), String(t.y), fmt(t.coverage), fmt(t.focus), t.kept ? "yes" : "no"]
+            + (t.tumourFraction.map { [fmt($0)] } ?? [])
         }
-        print("{\n  " + fields.joined(separator: ",\n  ") + "\n}")
-      } else {
-        let (w, h) = wsi.levelDimensions[0]
-        print(
-          "\(wsi.path): \(w)×\(h) px, \(wsi.levelCount) levels, \(wsi.vendor), "
-            + (mpp.map { String(format: "%.4g µm/px", $0) } ?? "no microns per pixel"))
-        print(
-          "preset \(preset.name): tissue at level \(segmentationLevel) (\(String(format: "%.3g", mask.tissueArea)) px² "
-            + "of tissue); tiles \(preset.tiling.patchSize) px at \(preset.tiling.resolution), read at level "
-            + "\(grid.readLevel) as \(grid.readSize) px, step \(preset.tiling.stepSize)")
-        print(
-          "grid \(grid.columns)×\(grid.rows) = \(gridCount): rejected_tissue \(gridCount - grid.tiles.count), "
-            + "rejected_focus \(grid.tiles.count - keptCount) (\(focus.detector.rawValue) < "
-            + "\(focus.threshold.map { fmt($0) } ?? "off")), kept \(keptCount)"
-            + (tumourFractions.map { ", tumour tiles (≥ 50%) \($0.filter { $0 >= 0.5 }.count)" } ?? ""))
-        if list {
-          let rows = grid.tiles.indices.map { i in
-            [String(grid.tiles[i].x), String(grid.tiles[i].y), fmt(grid.tiles[i].tissueCoverage), fmt(scores[i]),
-              kept[i] ? "yes" : "no"] + (tumourFractions.map { [fmt($0[i])] } ?? [])
-          }
-          print(table(["x", "y", "coverage", "focus", "kept"] + (regions == nil ? [] : ["tumour"]), rows))
-        }
+        print(table(["x", "y", "coverage", "focus", "kept"] + (regions == nil ? [] : ["tumour"]), rows))
       }
     }
   }
@@ -288,14 +180,13 @@ struct SlidesCommand: ParsableCommand {
     @Option(help: "Tiles per encoder call.")
     var batchSize: Int = 32
 
-    @Option(help: "Threads (default: all cores): tile reading and focus QC, engine and BLAS.")
-    var threads: Int?
+    @OptionGroup var threads: ThreadOptions<ThreadsHelpText.Extract>
 
     func run() throws {
       let registry = try Registry.locate()
       let preset = try tiling.resolved(registry)
       let focus = try tiling.focusQC()
-      let t = try threadCount(threads)
+      let t = try threads.count()
       guard (1...4096).contains(batchSize) else {
         throw InputError.badArgument(option: "--batch-size", value: String(batchSize), expected: "an integer in 1...4096")
       }
@@ -317,7 +208,7 @@ struct SlidesCommand: ParsableCommand {
       let line = ProgressLine("extracting bags", total: sources.slides.count, unit: "slides")
       let start = Date()
       let (entries, times) = try extractor.writeStore(
-        sources.slides.map { BagExtractor.SlideInput(id: $0.id, path: $0.path, annotations: $0.annotations) },
+        sources.slides,
         table: sources.table, to: outDir, progress: { _, _, note in line.advance(note: note) })
       line.finish()
       let seconds = Date().timeIntervalSince(start)
@@ -390,156 +281,4 @@ struct SlidesCommand: ParsableCommand {
       }
     }
   }
-}
-
-/// The slides an `extract` reads, with their ids, annotation sources and slide table.
-struct SlideSources {
-  struct Slide {
-    var id: String
-    var path: String
-    var annotations: BagExtractor.AnnotationSource?
-  }
-
-  var slides: [Slide]
-  var table: SlideTable?
-
-  static let extensions: Set<String> = ["tif", "tiff", "svs", "ndpi", "mrxs", "scn", "vms", "vmu", "bif", "svslide"]
-
-  static func resolve(_ input: String, annotations: String?, registry: Registry, threads: Int) throws -> SlideSources {
-    let fm = FileManager.default
-    var root = input
-    if input == SyntheticSlides.name && !fm.fileExists(atPath: input) {
-      let set = try SlideDatasetLoader(cacheDirectory: registry.cacheDirectory()).load(
-        try registry.dataset(SyntheticSlides.name), threads: threads)
-      root = set.directory.path
-    }
-    var isDirectory: ObjCBool = false
-    guard fm.fileExists(atPath: root, isDirectory: &isDirectory) else {
-      throw SlideError.cannotOpen(path: root, reason: "no such file or folder")
-    }
-    func id(_ path: String) -> String { ((path as NSString).lastPathComponent as NSString).deletingPathExtension }
-    if !isDirectory.boolValue {
-      var source: BagExtractor.AnnotationSource?
-      if let annotations {
-        var annotationIsDirectory: ObjCBool = false
-        if fm.fileExists(atPath: annotations, isDirectory: &annotationIsDirectory), annotationIsDirectory.boolValue {
-          let file = annotations + "/\(id(root)).xml"
-          source = fm.fileExists(atPath: file) ? .file(file) : .negative
-        } else {
-          source = .file(annotations)
-        }
-      }
-      return SlideSources(slides: [Slide(id: id(root), path: root, annotations: source)], table: nil)
-    }
-    let slideFolder = fm.fileExists(atPath: root + "/slides") ? root + "/slides" : root
-    let names = ((try? fm.contentsOfDirectory(atPath: slideFolder)) ?? []).filter {
-      extensions.contains(($0 as NSString).pathExtension.lowercased())
-    }.sorted()
-    guard !names.isEmpty else {
-      throw SlideError.cannotOpen(path: root, reason: "no slides (.tiff, .svs, …) in the folder or its slides/ folder")
-    }
-    let annotationFolder = annotations ?? (fm.fileExists(atPath: root + "/annotations") ? root + "/annotations" : nil)
-    if let annotationFolder {
-      var isDir: ObjCBool = false
-      guard fm.fileExists(atPath: annotationFolder, isDirectory: &isDir), isDir.boolValue else {
-        throw AnnotationError.cannotRead(path: annotationFolder, reason: "expected a folder of <slide id>.xml files")
-      }
-    }
-    let tablePath = root + "/slides.csv"
-    let table = fm.fileExists(atPath: tablePath) ? try SlideTable.read(path: tablePath) : nil
-    let slides = names.map { name -> Slide in
-      let path = slideFolder + "/" + name
-      let source = annotationFolder.map { folder -> BagExtractor.AnnotationSource in
-        let xml = folder + "/\(id(name)).xml"
-        return fm.fileExists(atPath: xml) ? .file(xml) : .negative
-      }
-      return Slide(id: id(name), path: path, annotations: source)
-    }
-    return SlideSources(slides: slides, table: table)
-  }
-}
-
-/// Draws the grid on a thumbnail (longest side ≤ 1024 px) and writes it as PNG.
-func drawThumbnail(
-  slide: WholeSlideImage, grid: TilingGrid, kept: [Bool], regions: TumourRegions?, to path: String
-) throws {
-  let target = 1024.0
-  let (w0, h0) = slide.levelDimensions[0]
-  var level = 0
-  for (l, dims) in slide.levelDimensions.enumerated() where max(dims.width, dims.height) >= Int(target) { level = l }
-  let dims = slide.levelDimensions[level]
-  guard dims.width * dims.height <= 64_000_000 else {
-    throw SlideError.regionTooLarge(
-      path: slide.path, level: level, width: dims.width, height: dims.height, limit: 64_000_000)
-  }
-  var image = try slide.readRegion(x: 0, y: 0, level: level, width: dims.width, height: dims.height)
-  let shrink = min(1, target / Double(max(dims.width, dims.height)))
-  if shrink < 1 {
-    image = image.resized(
-      width: max(1, Int(Double(dims.width) * shrink)), height: max(1, Int(Double(dims.height) * shrink)))
-  }
-  let sx = Double(image.width) / Double(w0)
-  let sy = Double(image.height) / Double(h0)
-  func box(_ rect: SlideRect, _ colour: (UInt8, UInt8, UInt8)) {
-    let x0 = Int(rect.minX * sx)
-    let y0 = Int(rect.minY * sy)
-    let x1 = min(image.width - 1, Int(rect.maxX * sx) - 1)
-    let y1 = min(image.height - 1, Int(rect.maxY * sy) - 1)
-    guard x0 <= x1, y0 <= y1, x0 >= 0, y0 >= 0 else { return }
-    func set(_ x: Int, _ y: Int) {
-      let o = 3 * (y * image.width + x)
-      image.pixels[o] = colour.0
-      image.pixels[o + 1] = colour.1
-      image.pixels[o + 2] = colour.2
-    }
-    for x in x0...x1 {
-      set(x, y0)
-      set(x, y1)
-    }
-    for y in y0...y1 {
-      set(x0, y)
-      set(x1, y)
-    }
-  }
-  for (i, tile) in grid.tiles.enumerated() { box(grid.rect(of: tile), kept[i] ? (0, 150, 0) : (220, 0, 0)) }
-  if let regions {
-    for polygon in regions.polygons {
-      for p in polygon.outer {
-        let x = Int(p.x * sx)
-        let y = Int(p.y * sy)
-        guard x >= 0, y >= 0, x < image.width, y < image.height else { continue }
-        let o = 3 * (y * image.width + x)
-        image.pixels[o] = 0
-        image.pixels[o + 1] = 0
-        image.pixels[o + 2] = 230
-      }
-    }
-  }
-  try ImageIO.writePNG(image, to: path)
-}
-
-/// `key=value` pairs of a repeatable option.
-func keyValues(_ items: [String], option: String) throws -> [String: String] {
-  var parsed: [String: String] = [:]
-  for item in items {
-    guard let eq = item.firstIndex(of: "="), eq != item.startIndex else {
-      throw InputError.badArgument(option: option, value: item, expected: "key=value")
-    }
-    parsed[String(item[..<eq])] = String(item[item.index(after: eq)...])
-  }
-  return parsed
-}
-
-/// Validates `--threads` (default: all cores).
-func threadCount(_ threads: Int?) throws -> Int {
-  let t = threads ?? HostFacts.cores
-  guard (1...256).contains(t) else {
-    throw InputError.badArgument(option: "--threads", value: String(t), expected: "an integer in 1...256")
-  }
-  return t
-}
-
-/// A JSON string literal.
-func jsonQuote(_ s: String) -> String {
-  "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
 }
