@@ -130,4 +130,25 @@ public enum Gate {
     }
     return Outcome(entries: entries, failed: failed, storePath: results.path)
   }
+
+  /// What the gate will make of these runs (`replicate run`'s last words, so they agree with the
+  /// gate): a note when a canonical run left its band, and one naming the non-canonical runs that
+  /// did, which only `gate --run` judges.
+  public static func notes(after results: [RunResult]) -> [String] {
+    let failing = results.filter { r in r.checks.contains { !$0.passed } }
+    guard !failing.isEmpty else { return [] }
+    let canonical = failing.filter(\.spec.canonical)
+    let other = failing.filter { !$0.spec.canonical }
+    var notes: [String] = []
+    if let r = canonical.first {
+      notes.append("note: a metric left its band; `replicate gate --profile \(r.spec.profile)` will fail")
+    }
+    if !other.isEmpty {
+      let ids = other.map { String($0.runID) }.joined(separator: ",")
+      notes.append(
+        "note: a metric left its band in a non-canonical run (--set); `replicate gate` does not judge such runs, "
+          + "`replicate gate --run \(ids)` does (and will fail)")
+    }
+    return notes
+  }
 }

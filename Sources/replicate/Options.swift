@@ -129,42 +129,14 @@ struct TilingOptions: ParsableArguments {
   @Option(help: "Reject tiles whose focus score is below this (default 15 for laplacian_var, none for the others; 0 turns QC off).")
   var focusThreshold: Double?
 
-  /// The preset with the overrides applied, validated.
+  /// The preset with the overrides applied, validated (exit 2 for bad settings).
   func resolved(_ registry: Registry) throws -> TilingPreset {
-    var preset = try TilingPresets.preset(named: self.preset, path: TilingPresets.defaultPath(root: registry.root))
-    let resolutions = [magnification != nil, mpp != nil, level != nil].filter { $0 }.count
-    guard resolutions <= 1 else {
-      throw InputError.badArgument(
-        option: "--magnification/--mpp/--level", value: "several", expected: "at most one of them")
-    }
-    if let magnification { preset.tiling.resolution = .magnification(magnification) }
-    if let mpp { preset.tiling.resolution = .micronsPerPixel(mpp) }
-    if let level { preset.tiling.resolution = .level(level) }
-    if let patchSize {
-      preset.tiling.patchSize = patchSize
-      if step == nil { preset.tiling.stepSize = patchSize }
-    }
-    if let step { preset.tiling.stepSize = step }
-    if let minCoverage { preset.tiling.minTissueCoverage = minCoverage }
-    if let problem = preset.problems.first {
-      throw InputError.badArgument(option: "tiling", value: preset.name, expected: problem)
-    }
-    return preset
+    try TilingOverrides(
+      magnification: magnification, micronsPerPixel: mpp, level: level, patchSize: patchSize, step: step,
+      minCoverage: minCoverage
+    ).preset(named: preset, root: registry.root)
   }
 
-  /// Focus QC from the options.
-  func focusQC() throws -> FocusQC {
-    guard let kind = FocusDetectorKind(rawValue: focusDetector) else {
-      throw InputError.badArgument(
-        option: "--focus-detector", value: focusDetector,
-        expected: FocusDetectorKind.allCases.map(\.rawValue).joined(separator: ", "))
-    }
-    if let focusThreshold {
-      guard focusThreshold.isFinite else {
-        throw InputError.badArgument(option: "--focus-threshold", value: String(focusThreshold), expected: "a number")
-      }
-      return FocusQC(detector: kind, threshold: focusThreshold > 0 ? focusThreshold : nil)
-    }
-    return FocusQC(detector: kind, threshold: kind == FocusQC.standard.detector ? FocusQC.standard.threshold : nil)
-  }
+  /// Focus QC from the options (exit 2 for an unknown detector).
+  func focusQC() throws -> FocusQC { try FocusQC(detectorName: focusDetector, threshold: focusThreshold) }
 }

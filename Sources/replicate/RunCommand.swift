@@ -54,26 +54,7 @@ struct RunCommand: ParsableCommand {
     let results = try plan.execute(store: try store.deferred(registry), resume: !fresh) {
       print(Self.summary($0, target: plan.target))
     }
-    for note in Self.gateNotes(results) { warn(note) }
-  }
-
-  /// What `replicate gate` will make of these runs, so the run's last words agree with the gate.
-  static func gateNotes(_ results: [RunResult]) -> [String] {
-    let failing = results.filter { r in r.checks.contains { !$0.passed } }
-    guard !failing.isEmpty else { return [] }
-    let canonical = failing.filter(\.spec.canonical)
-    let other = failing.filter { !$0.spec.canonical }
-    var notes: [String] = []
-    if let r = canonical.first {
-      notes.append("note: a metric left its band; `replicate gate --profile \(r.spec.profile)` will fail")
-    }
-    if !other.isEmpty {
-      let ids = other.map { String($0.runID) }.joined(separator: ",")
-      notes.append(
-        "note: a metric left its band in a non-canonical run (--set); `replicate gate` does not judge such runs, "
-          + "`replicate gate --run \(ids)` does (and will fail)")
-    }
-    return notes
+    for note in Gate.notes(after: results) { warn(note) }
   }
 
   /// The summary printed after each run: metrics against their bands, claims, notes.

@@ -270,11 +270,9 @@ struct SlidesCommand: ParsableCommand {
       } else {
         print("no instance labels (extracted without annotations)")
       }
-      if n > 0 {
-        let f = bag.features
-        let mean = f.reduce(0.0) { $0 + Double($1) } / Double(f.count)
-        let sd = (f.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / Double(f.count)).squareRoot()
-        print("features: mean \(fmt(mean)), sd \(fmt(sd)), min \(fmt(Double(f.min() ?? 0))), max \(fmt(Double(f.max() ?? 0)))")
+      if n > 0, let f = bag.featureStatistics {
+        print(
+          "features: mean \(fmt(f.mean)), sd \(fmt(f.standardDeviation)), min \(fmt(f.minimum)), max \(fmt(f.maximum))")
         let xs = bag.coordinates.map(\.x)
         let ys = bag.coordinates.map(\.y)
         print("coords: x \(xs.min() ?? 0)…\(xs.max() ?? 0), y \(ys.min() ?? 0)…\(ys.max() ?? 0) (level 0)")
