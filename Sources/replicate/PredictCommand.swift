@@ -70,18 +70,7 @@ struct PredictCommand: ParsableCommand {
     } catch {
       throw InputError.badData(path: weights, message: "\(error)", option: "--weights")
     }
-    var predictions: [MILPrediction] = []
-    for (slideID, path) in try BagFiles.list(bags) {
-      let features = try BagFiles.features(path: path)
-      guard features.shape[1] == predictor.inputDimension else {
-        throw InputError.badData(
-          path: path,
-          message: "bag '\(slideID)' has \(features.shape[1])-d features; the \(predictor.name) weights expect "
-            + "\(predictor.inputDimension)",
-          option: "--bags")
-      }
-      predictions.append(predictor.predict(slideID: slideID, features: features))
-    }
+    let predictions = try predictor.predict(bags: bags)
     let text =
       json ? try jsonText(MILPrediction.Report(predictor: predictor, predictions: predictions)) : Self.table(predictions)
     if let out {

@@ -26,16 +26,8 @@ struct ReportCommand: ParsableCommand {
     let registry = try Registry.locate()
     let targets = try registry.allTargets()
     let results = try store.open(registry, create: false)
-    var names: [String]
-    if let profiles {
-      names = profiles.split(separator: ",").map(String.init)
-    } else {
-      names = ["ci"]
-      for run in try results.runs() where !names.contains(run.profile) { names.append(run.profile) }
-    }
-    var assessments: [TargetAssessment] = []
-    for name in names { assessments += try Assessor.assess(targets: targets, profile: name, store: results) }
-    assessments.sort { ($0.target.id, $0.profile) < ($1.target.id, $1.profile) }
+    let assessments = try Assessor.assess(
+      targets: targets, profiles: profiles.map { $0.split(separator: ",").map(String.init) }, store: results)
     if let html {
       let text = try HTMLReport.render(
         assessments, store: results,
