@@ -21,6 +21,7 @@ public enum Gate {
 
   /// Every entry, and whether the gate fails.
   public struct Outcome: Sendable {
+    /// One entry per gated target (or judged run), in target order.
     public var entries: [Entry]
     /// A gated check failed, a required target has no run, or (`--run`) a run is uncalibrated.
     public var failed: Bool

@@ -35,11 +35,15 @@ public struct TilingReport: Encodable, Sendable {
 
   /// The tile grid: read level and size, target patch size and step, and its columns × rows.
   public struct Grid: Encodable, Sendable {
+    /// The pyramid level tiles are read at, and their side there in pixels.
     public var level: Int
     public var readSize: Int
+    /// Tile side and step in pixels at the target resolution.
     public var patchSize: Int
     public var step: Int
+    /// Level-0 pixels per target-resolution pixel.
     public var downsample: Double
+    /// Grid size in tiles.
     public var columns: Int
     public var rows: Int
 
@@ -50,9 +54,12 @@ public struct TilingReport: Encodable, Sendable {
 
   /// The focus detector and its threshold (nil: scores without rejecting).
   public struct Focus: Encodable, Sendable {
+    /// The detector's name (`laplacian_var`, …).
     public var detector: String
+    /// Scores below this are rejected; nil (JSON null) rejects nothing.
     public var threshold: Double?
 
+    /// Encodes `threshold` as null when there is none.
     public func encode(to encoder: Encoder) throws {
       var c = encoder.container(keyedBy: CodingKeys.self)
       try c.encode(detector, forKey: .detector)
@@ -64,11 +71,15 @@ public struct TilingReport: Encodable, Sendable {
 
   /// Tile counts; `tumour` (tiles at least half tumour) only with annotations.
   public struct Counts: Encodable, Sendable {
+    /// Grid tiles (columns × rows), and those with enough tissue.
     public var grid: Int
     public var tissue: Int
+    /// Grid tiles below the tissue coverage, and tissue tiles below the focus threshold.
     public var rejectedTissue: Int
     public var rejectedFocus: Int
+    /// Tiles kept (what `extract` encodes).
     public var kept: Int
+    /// Kept or not, tissue tiles at least half tumour; nil without annotations.
     public var tumour: Int?
 
     enum CodingKeys: String, CodingKey {
@@ -79,13 +90,19 @@ public struct TilingReport: Encodable, Sendable {
   /// One tissue tile: level-0 position, tissue coverage, focus score (null when not finite),
   /// whether QC keeps it and, with annotations, its tumour fraction.
   public struct Tile: Encodable, Sendable {
+    /// Level-0 top-left corner.
     public var x: Int
     public var y: Int
+    /// Tissue fraction of the tile (0…1).
     public var coverage: Double
+    /// Focus score (higher = sharper).
     public var focus: Double
+    /// Whether focus QC keeps the tile.
     public var kept: Bool
+    /// Tumour fraction of the tile; nil without annotations.
     public var tumourFraction: Double?
 
+    /// Encodes a non-finite focus score as null and leaves `tumour_fraction` out when nil.
     public func encode(to encoder: Encoder) throws {
       var c = encoder.container(keyedBy: CodingKeys.self)
       try c.encode(x, forKey: .x)
@@ -140,6 +157,8 @@ public struct TilingReport: Encodable, Sendable {
     return (report, plan, kept)
   }
 
+  /// Encodes `microns_per_pixel` as null when the slide has none, and leaves `tiles` out
+  /// unless listed.
   public func encode(to encoder: Encoder) throws {
     var c = encoder.container(keyedBy: CodingKeys.self)
     try c.encode(slide, forKey: .slide)

@@ -13,6 +13,7 @@ import Slides
 public enum SlidesBench {
   /// The median run at one thread count: tiles and wall-clock seconds per stage.
   public struct Row: Codable, Sendable, Equatable {
+    /// Threads reading and scoring tiles, and of the engine and OpenBLAS.
     public var threads: Int
     /// Tissue tiles read, and tiles kept and encoded.
     public var tilesRead: Int

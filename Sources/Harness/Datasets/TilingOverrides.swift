@@ -6,11 +6,14 @@ import Slides
 /// patch size (which also sets the step unless the step is given), the step and the minimum
 /// tissue coverage. Nil leaves the preset's value.
 public struct TilingOverrides: Sendable, Equatable {
+  /// The resolution to cut tiles at: an objective magnification, microns per pixel or a level.
   public var magnification: Double?
   public var micronsPerPixel: Double?
   public var level: Int?
+  /// Tile side and step in pixels at that resolution.
   public var patchSize: Int?
   public var step: Int?
+  /// The least tissue fraction (0…1) of a kept tile.
   public var minCoverage: Double?
 
   /// Overrides with every field given (nil: keep the preset's).

@@ -58,6 +58,7 @@ public struct FocusScoreRow: Encodable, Sendable {
     case tongBlurExtentNorm = "tong_blur_extent_norm", blurred
   }
 
+  /// Encodes each score under its detector's name, a non-finite one as null.
   public func encode(to encoder: Encoder) throws {
     var c = encoder.container(keyedBy: CodingKeys.self)
     func number(_ v: Double, _ key: CodingKeys) throws { try c.encode(v.isFinite ? v : nil, forKey: key) }

@@ -29,6 +29,7 @@ public struct MILPrediction: Encodable, Sendable, Equatable {
     case slideID = "slide_id", instances, probabilities, predicted, instanceScores = "instance_scores"
   }
 
+  /// Encodes non-finite numbers as null and always writes `instance_scores`.
   public func encode(to encoder: Encoder) throws {
     func finite(_ values: [Float]) -> [Float?] { values.map { $0.isFinite ? $0 : nil } }
     var c = encoder.container(keyedBy: CodingKeys.self)
