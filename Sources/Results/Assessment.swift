@@ -64,6 +64,23 @@ public enum Assessor {
     }
   }
 
+  /// Assesses every target for each of `profiles` (default: `ci` and every profile with runs in
+  /// the store), sorted by target and profile: what `replicate report` renders.
+  public static func assess(targets: [TargetSpec], profiles: [String]?, store: ResultsStore) throws
+    -> [TargetAssessment]
+  {
+    var names: [String]
+    if let profiles {
+      names = profiles
+    } else {
+      names = ["ci"]
+      for run in try store.runs() where !names.contains(run.profile) { names.append(run.profile) }
+    }
+    var assessments: [TargetAssessment] = []
+    for name in names { assessments += try assess(targets: targets, profile: name, store: store) }
+    return assessments.sorted { ($0.target.id, $0.profile) < ($1.target.id, $1.profile) }
+  }
+
   /// Assesses one target: the newest canonical run per (subset, seed) on the default data.
   public static func assess(target: TargetSpec, profile: String, store: ResultsStore) throws -> TargetAssessment {
     try assess(target: target, profile: profile, runs: store.latestCanonicalRuns(target: target.id, profile: profile), store: store)

@@ -31,72 +31,42 @@ struct AuditCommand: ParsableCommand {
   @Option(help: "Only these variants (comma-separated ids). Default: all.")
   var variants: String?
 
-  @Option(help: "Threads (default: all cores).")
-  var threads: Int?
+  @OptionGroup var threads: ThreadOptions<ThreadsHelpText.Plain>
 
   @OptionGroup var store: StoreOptions
 
   func run() throws {
     let registry = try Registry.locate()
-    let spec = try registry.target(target)
-    _ = try spec.profile(profile)
-    var chosen = spec.audits
-    if let variants {
-      let ids = variants.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-      chosen = try ids.map { id in
-        guard let v = spec.audits.first(where: { $0.id == id }) else {
-          throw InputError.badArgument(
-            option: "--variants", value: id,
-            expected: "one of \(spec.audits.map(\.id).joined(separator: ", ")) (the audit list of \(spec.file.path))")
-        }
-        return v
-      }
-    }
-    guard !chosen.isEmpty else {
-      throw InputError.file(path: spec.file.path, key: "audit", message: "no sabotaged variants listed; nothing to audit")
-    }
-    guard spec.bands.set(profile: profile, subset: 100) != nil else {
-      throw InputError.badArgument(
-        option: "--profile", value: profile, expected: "a profile with calibrated bands (`replicate calibrate \(target)` first)")
-    }
-    let plans = try chosen.map { v in
-      try RunPlan.make(
-        registry: registry, target: target, profile: profile, seed: seed, seeds: nil, subset: "100%", data: nil,
-        overrides: [], threads: threads, typedOverrides: v.overrides)
-    }
+    let plans = try Audit.plans(
+      registry: registry, target: target, profile: profile, seed: seed, variants: variants, threads: threads.threads)
     let deferred = try store.deferred(registry)
     var rows: [[String]] = []
     var missed = 0
-    for (variant, plan) in zip(chosen, plans) {
-      let result = try plan.execute(store: deferred)[0]
-      let results = try deferred.store()
-      guard let run = try results.run(id: result.runID) else { continue }
-      let a = try Assessor.assess(target: spec, profile: profile, runs: [run], store: results)
-      let caught = !a.passed
-      if !caught { missed += 1 }
-      let failing = a.subsets.flatMap { s in
-        (s.checks[result.runID] ?? []).filter { !$0.passed }.map(\.metric)
-          + s.claims.filter { !$0.passed }.map { "claim \($0.claim.id)" }
-      }
+    for (variant, plan) in plans {
+      let result = try plan.execute(store: deferred) { print(RunCommand.summary($0, target: plan.target)) }[0]
+      guard let o = try Audit.judge(variant, plan: plan, result: result, store: try deferred.store()) else { continue }
+      if !o.caught { missed += 1 }
       rows.append([
-        variant.id, variant.description, caught ? "caught" : "MISSED", "run \(result.runID)",
-        failing.isEmpty ? "every check in band" : failing.prefix(6).joined(separator: ", ") + (failing.count > 6 ? ", …" : ""),
+        variant.id, variant.description, o.caught ? "caught" : "MISSED", "run \(o.runID)",
+        o.failing.isEmpty
+          ? "every check in band" : o.failing.prefix(6).joined(separator: ", ") + (o.failing.count > 6 ? ", …" : ""),
       ])
     }
     print("audit of \(target) · \(profile) · seed \(seed)")
     print(table(["variant", "sabotage", "gate", "run", "failed checks"], rows))
     let results = try deferred.store()
-    let canonical = try results.latestCanonicalRuns(target: target, profile: profile).filter { $0.subset == 100 }
-    if !canonical.isEmpty {
-      let alarms = try canonical.filter { run in
-        !(try Assessor.assess(target: spec, profile: profile, runs: [run], store: results).passed)
-      }
-      print("false alarms: \(alarms.count) of \(canonical.count) canonical runs (seeds \(canonical.map { String($0.seed) }.joined(separator: ","))) fail the gate")
+    let f = try Audit.falseAlarms(target: plans[0].plan.target, profile: profile, store: results)
+    if !f.runs.isEmpty {
+      print(
+        "false alarms: \(f.alarms) of \(f.runs.count) canonical runs (seeds "
+          + "\(f.runs.map { String($0.seed) }.joined(separator: ","))) fail the gate")
     } else {
       print("false alarms: no canonical run of \(profile) in \(results.path) to measure them on")
     }
     if missed > 0 {
-      warn("audit: \(missed) of \(chosen.count) sabotaged variants pass the gate: the \(profile) bands of \(target) cannot detect them")
+      warn(
+        "audit: \(missed) of \(plans.count) sabotaged variants pass the gate: the \(profile) bands of \(target) "
+          + "cannot detect them")
       throw ExitCode(1)
     }
   }

@@ -21,8 +21,7 @@ struct DatasetCommand: ParsableCommand {
     @Option(help: "Image size to generate.")
     var size: Int = 32
 
-    @Option(help: "Threads for generation and BLAS.")
-    var threads: Int?
+    @OptionGroup var threads: ThreadOptions<ThreadsHelpText.Probe>
 
     func run() throws {
       let registry = try Registry.locate()
@@ -31,7 +30,7 @@ struct DatasetCommand: ParsableCommand {
         throw InputError.badArgument(option: "--size", value: String(size), expected: "an integer in 16...512")
       }
       let loader = TileLoader(cacheDirectory: registry.cacheDirectory())
-      let t = threads ?? HostFacts.cores
+      let t = try threads.count()
       func load(_ split: String) throws -> TileSet {
         try loader.load(.synthetic(manifest, DatasetRef(id: manifest.id, split: split, parameters: [:])), tileSize: size, threads: t)
       }

@@ -1,10 +1,6 @@
 import ArgumentParser
-import Engine
 import Foundation
 import Harness
-import Methods
-import Slides
-import Vision
 
 /// `replicate focus`: focus-quality tools for tiles and slides.
 struct FocusCommand: ParsableCommand {
@@ -44,45 +40,16 @@ struct FocusCommand: ParsableCommand {
 
     func run() throws {
       guard tileSize >= 16 else { throw InputError.badArgument(option: "--tile-size", value: String(tileSize), expected: "at least 16") }
-      let source = try DataSource.user(path: path, option: "")
-      let items: [(String, RGBImage)]
-      switch source {
-      case .slide(let url):
-        let slide = try WholeSlideImage(path: url.path)
-        items = try SlideTiles.tiles(of: slide, level: level, size: tileSize, limit: limit).map {
-          ("x=\($0.x),y=\($0.y),level=\($0.level)", $0.image)
-        }
-      default:
-        let tiles = try TileLoader(cacheDirectory: URL(fileURLWithPath: NSTemporaryDirectory())).load(source, tileSize: tileSize)
-        items = Array(zip(tiles.names, tiles.images))
-      }
-      let scores = Parallel.map(items.count, threads: ProcessInfo.processInfo.activeProcessorCount, chunk: 16) { i in
-        FocusDetectors.scoreAll(items[i].1.grayscale())
-      }
+      let rows = try FocusScoreRow.score(path: path, tileSize: tileSize, level: level, limit: limit, minZero: minZero)
       if json {
-        var rows: [String] = []
-        for ((name, image), s) in zip(items, scores) {
-          rows.append(
-            "{\"name\":\(jsonString(name)),\"width\":\(image.width),\"height\":\(image.height),"
-              + "\"laplacian_var\":\(num(s.laplacianVariance)),\"haar_energy\":\(num(s.haarEnergy)),"
-              + "\"tong_per\":\(num(s.tong.per)),\"tong_blur_extent\":\(num(s.tong.blurExtent)),"
-              + "\"tong_per_norm\":\(num(s.tongNormalized.per)),\"tong_blur_extent_norm\":\(num(s.tongNormalized.blurExtent)),"
-              + "\"blurred\":\(s.tongNormalized.isBlurred(minZero: minZero))}")
-        }
-        print("[\n  " + rows.joined(separator: ",\n  ") + "\n]")
+        print(try jsonText(rows), terminator: "")
       } else {
-        let rows = zip(items, scores).map { item, s in
-          [item.0, fmt(s.laplacianVariance), fmt(s.haarEnergy), fmt(s.tong.per), fmt(s.tong.blurExtent),
-            fmt(s.tongNormalized.per), s.tongNormalized.isBlurred(minZero: minZero) ? "yes" : "no"]
+        let cells = rows.map { r in
+          [r.name, fmt(r.scores.laplacianVariance), fmt(r.scores.haarEnergy), fmt(r.scores.tong.per),
+            fmt(r.scores.tong.blurExtent), fmt(r.scores.tongNormalized.per), r.blurred ? "yes" : "no"]
         }
-        print(table(["image", "laplacian_var", "haar_energy", "tong_per", "tong_blur_extent", "tong_per_norm", "blurred"], rows))
+        print(table(["image", "laplacian_var", "haar_energy", "tong_per", "tong_blur_extent", "tong_per_norm", "blurred"], cells))
       }
-    }
-
-    private func num(_ v: Double) -> String { v.isFinite ? String(v) : "null" }
-
-    private func jsonString(_ s: String) -> String {
-      "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
     }
   }
 }

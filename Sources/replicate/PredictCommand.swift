@@ -32,11 +32,6 @@ struct PredictCommand: ParsableCommand {
       per-instance weight.
       """)
 
-  /// The methods `predict` runs.
-  enum Method: String, CaseIterable {
-    case abmil, clam, transmil
-  }
-
   @Argument(help: "abmil (ABMIL or CLAM weights), clam or transmil.")
   var method: String
 
@@ -55,46 +50,29 @@ struct PredictCommand: ParsableCommand {
   @Option(help: "Write the predictions to this file instead of standard output.")
   var out: String?
 
-  @Option(help: "Threads for the engine and BLAS (default: all cores).")
-  var threads: Int?
-
-  /// One slide's prediction.
-  struct Prediction {
-    var slideID: String
-    var instances: Int
-    var probabilities: [Float]
-    var predicted: Int
-    /// ABMIL or CLAM attention; nil for TransMIL.
-    var instanceScores: [Float]?
-  }
+  @OptionGroup var threads: ThreadOptions<ThreadsHelpText.Predict>
 
   func run() throws {
-    guard let method = Method(rawValue: method.lowercased()) else {
+    guard let architecture = MILPredictor.Architecture(rawValue: method.lowercased()) else {
       throw InputError.badArgument(
-        option: "method", value: method, expected: Method.allCases.map(\.rawValue).joined(separator: " or "))
+        option: "method", value: method,
+        expected: MILPredictor.Architecture.allCases.map(\.rawValue).joined(separator: " or "))
     }
-    let t = try threadCount(threads)
+    let t = try threads.count()
     Parallel.setThreadCount(t)
     BLAS.setThreadCount(t)
-    if legacyOutputSlice && method != .transmil {
+    if legacyOutputSlice && architecture != .transmil {
       throw InputError.badArgument(option: "--legacy-output-slice", value: "set", expected: "only with transmil")
     }
-    let (inputDimension, model, name) = try loadModel(method)
-    var predictions: [Prediction] = []
-    for (slideID, path) in try bagList() {
-      let features = try Self.features(path: path)
-      guard features.shape[1] == inputDimension else {
-        throw InputError.badData(
-          path: path,
-          message: "bag '\(slideID)' has \(features.shape[1])-d features; the \(name) weights expect \(inputDimension)",
-          option: "--bags")
-      }
-      let (p, scores) = Tensor.withoutGrad { model(features) }
-      let predicted = p.indices.max { p[$0] < p[$1] } ?? 0
-      predictions.append(
-        Prediction(slideID: slideID, instances: features.shape[0], probabilities: p, predicted: predicted, instanceScores: scores))
+    let predictor: MILPredictor
+    do {
+      predictor = try MILPredictor.load(architecture, weights: weights, legacyOutputSlice: legacyOutputSlice)
+    } catch {
+      throw InputError.badData(path: weights, message: "\(error)", option: "--weights")
     }
-    let text = json ? Self.jsonText(predictions, method: name) : Self.table(predictions)
+    let predictions = try predictor.predict(bags: bags)
+    let text =
+      json ? try jsonText(MILPrediction.Report(predictor: predictor, predictions: predictions)) : Self.table(predictions)
     if let out {
       do { try text.write(toFile: out, atomically: true, encoding: .utf8) } catch {
         throw InputError.badArgument(option: "--out", value: out, expected: "a writable file path")
@@ -105,130 +83,8 @@ struct PredictCommand: ParsableCommand {
     }
   }
 
-  /// A bag → (probabilities, instance scores) function for `method`, the input width its weights
-  /// expect and the model's name (`abmil`, `clam_sb`, `clam_mb`, `transmil`).
-  func loadModel(_ method: Method) throws -> (Int, (Tensor) -> (probabilities: [Float], scores: [Float]?), String) {
-    do {
-      // `abmil` runs a CLAM state dict too (the format most pathology MIL users hold).
-      let clamWeights = try method == .abmil ? MILWeights.isCLAM(MILWeights.read(weights)) : false
-      switch method {
-      case .abmil where clamWeights, .clam:
-        let clam = try MILWeights.clam(from: weights)
-        return (
-          clam.inputDimension,
-          { bag in
-            var g = RandomGenerator(seed: 0)  // evaluation mode draws nothing
-            let (logits, raw) = clam(bag, using: &g)
-            let p = CLAM.probabilities(logits).data
-            // CLAM_MB: the branch of the predicted class, as create_heatmaps.py (A[Y_hat]).
-            let branch = clam.branches == .single ? 0 : (p.indices.max { p[$0] < p[$1] } ?? 0)
-            let attention = raw.narrowed(axis: 0, start: branch, length: 1).softmax(axis: -1)
-            return (p, attention.data)
-          },
-          clam.branches == .single ? "clam_sb" : "clam_mb"
-        )
-      case .abmil:
-        let abmil = try MILWeights.abmil(from: weights)
-        return (
-          abmil.inputDimension,
-          { bag in
-            var g = RandomGenerator(seed: 0)  // evaluation mode draws nothing
-            let (logits, attention) = abmil(bag, using: &g)
-            let p = ABMIL.probabilities(logits).data
-            return (p.count == 1 ? [1 - p[0], p[0]] : p, attention.data)
-          },
-          "abmil"
-        )
-      case .transmil:
-        let transMIL = try MILWeights.transMIL(from: weights, legacyOutputSlice: legacyOutputSlice)
-        return (
-          transMIL.fc1.weight.shape[1],
-          { bag in
-            var g = RandomGenerator(seed: 0)
-            let logits = transMIL(bag.reshaped([1] + bag.shape), using: &g)
-            return (logits.softmax(axis: -1).data, nil)
-          },
-          "transmil"
-        )
-      }
-    } catch {
-      throw InputError.badData(path: weights, message: "\(error)", option: "--weights")
-    }
-  }
-
-  /// (slide id, bag path) for every bag: in `bags.csv` order for a bag store, by file name for a
-  /// folder of CLAM `.h5` files (the folder itself or its `h5_files/`).
-  func bagList() throws -> [(String, String)] {
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: bags, isDirectory: &isDirectory) else {
-      throw BagError.cannotRead(path: bags, reason: "no such file or folder")
-    }
-    if isDirectory.boolValue {
-      let folder = URL(fileURLWithPath: bags)
-      if !FileManager.default.fileExists(atPath: folder.appendingPathComponent(BagStore.tableName).path) {
-        for candidate in [folder, folder.appendingPathComponent("h5_files")] {
-          let names = (try? FileManager.default.contentsOfDirectory(atPath: candidate.path)) ?? []
-          let h5 = names.filter { $0.lowercased().hasSuffix(".h5") }.sorted()
-          if !h5.isEmpty {
-            return h5.map { (($0 as NSString).deletingPathExtension, candidate.appendingPathComponent($0).path) }
-          }
-        }
-        throw InputError.badData(
-          path: bags,
-          message: "no \(BagStore.tableName) and no .h5 files (here or in h5_files/); expected a bag folder from "
-            + "`replicate slides extract` or CLAM's .h5 feature files",
-          option: "--bags")
-      }
-      let store = try BagStore(directory: bags)
-      guard !store.entries.isEmpty else { throw InputError.badData(path: bags, message: "bags.csv lists no bags", option: "--bags") }
-      return store.entries.map { ($0.slideID, $0.path) }
-    }
-    return [(((bags as NSString).lastPathComponent as NSString).deletingPathExtension, bags)]
-  }
-
-  /// The `features` `[N, D]` of a bag file: CLAM `.h5` through libhdf5, safetensors otherwise (its
-  /// sidecar, when present, is checked by `FeatureBag.read`).
-  static func features(path: String) throws -> Tensor {
-    if path.lowercased().hasSuffix(".h5") || path.lowercased().hasSuffix(".hdf5") {
-      return try FeatureBag.readHDF5(path: path).featureTensor
-    }
-    if FileManager.default.fileExists(atPath: FeatureBag.sidecarPath(for: path)) {
-      let bag = try FeatureBag.read(path: path)
-      guard bag.instanceCount > 0 else { throw InputError.badData(path: path, message: "the bag has no instances", option: "--bags") }
-      return bag.featureTensor
-    }
-    let entries: [SafeTensorsEntry]
-    do { entries = try SafeTensors.read(path).entries } catch {
-      throw InputError.badData(path: path, message: error.description, option: "--bags")
-    }
-    guard let f = entries.first(where: { $0.name == "features" }) else {
-      throw InputError.badData(path: path, message: "no 'features' tensor; expected a bag [N, D]", option: "--bags")
-    }
-    guard f.shape.count == 2, f.shape[0] > 0, f.shape[1] > 0 else {
-      throw InputError.badData(path: path, message: "'features' has shape \(f.shape); expected [N, D] with N, D ≥ 1", option: "--bags")
-    }
-    return Tensor(shape: f.shape, data: f.values)
-  }
-
-  /// A number as JSON reads it back exactly (shortest round-trip form).
-  static func number(_ v: Float) -> String { v.isFinite ? "\(v)" : "null" }
-
-  static func jsonText(_ predictions: [Prediction], method: String) -> String {
-    let rows = predictions.map { p in
-      var fields = [
-        "\"slide_id\": \(jsonQuote(p.slideID))", "\"instances\": \(p.instances)",
-        "\"probabilities\": [\(p.probabilities.map(number).joined(separator: ", "))]", "\"predicted\": \(p.predicted)",
-      ]
-      fields.append(
-        "\"instance_scores\": " + (p.instanceScores.map { "[\($0.map(number).joined(separator: ", "))]" } ?? "null"))
-      return "    {" + fields.joined(separator: ", ") + "}"
-    }
-    let scores = method == "transmil" ? "none" : "attention"
-    return "{\n  \"method\": \"\(method)\",\n  \"instance_scores\": \"\(scores)\",\n  \"slides\": [\n"
-      + rows.joined(separator: ",\n") + "\n  ]\n}\n"
-  }
-
-  static func table(_ predictions: [Prediction]) -> String {
+  /// One row per slide: instances, predicted class, probabilities, top instance.
+  static func table(_ predictions: [MILPrediction]) -> String {
     let classes = predictions.map(\.probabilities.count).max() ?? 0
     let idWidth = max(5, predictions.map(\.slideID.count).max() ?? 0)
     func pad(_ s: String, _ w: Int) -> String { s.count >= w ? s : s + String(repeating: " ", count: w - s.count) }

@@ -24,37 +24,6 @@ struct Replicate: ParsableCommand {
     defaultSubcommand: RunCommand.self)
 }
 
-/// Options every command that touches the store shares.
-struct StoreOptions: ParsableArguments {
-  @Option(name: .long, help: "Results store (SQLite). Default: Reports/results.sqlite under the project root.")
-  var db: String?
-
-  /// The store's path: `--db`, else `Reports/results.sqlite` under the project root.
-  func path(_ registry: Registry) -> String { db ?? registry.defaultStorePath }
-
-  /// Opens the store; `create` false: a missing store is an input error (exit 2).
-  func open(_ registry: Registry, create: Bool = true) throws -> ResultsStore {
-    let path = path(registry)
-    if db == nil && create {
-      try? FileManager.default.createDirectory(
-        atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-    }
-    return try ResultsStore(path: path, create: create)
-  }
-
-  /// The store for runs: checked now, created and written only when a run records itself.
-  func deferred(_ registry: Registry) throws -> DeferredStore {
-    let path = path(registry)
-    if db == nil {
-      try? FileManager.default.createDirectory(
-        atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-    }
-    return try DeferredStore(path: path)
-  }
-}
-
-extension ProgressLine: ProgressSink {}
-
 /// Writes to standard error.
 func warn(_ text: String) {
   FileHandle.standardError.write(Data((text + "\n").utf8))
@@ -72,3 +41,10 @@ func table(_ header: [String], _ rows: [[String]]) -> String {
 }
 
 func fmt(_ v: Double) -> String { String(format: "%.4g", v) }
+
+/// `value` as JSON: sorted keys, indented, ending in a newline.
+func jsonText<Value: Encodable>(_ value: Value) throws -> String {
+  let encoder = JSONEncoder()
+  encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+  return String(decoding: try encoder.encode(value), as: UTF8.self) + "\n"
+}

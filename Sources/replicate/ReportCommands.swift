@@ -26,16 +26,8 @@ struct ReportCommand: ParsableCommand {
     let registry = try Registry.locate()
     let targets = try registry.allTargets()
     let results = try store.open(registry, create: false)
-    var names: [String]
-    if let profiles {
-      names = profiles.split(separator: ",").map(String.init)
-    } else {
-      names = ["ci"]
-      for run in try results.runs() where !names.contains(run.profile) { names.append(run.profile) }
-    }
-    var assessments: [TargetAssessment] = []
-    for name in names { assessments += try Assessor.assess(targets: targets, profile: name, store: results) }
-    assessments.sort { ($0.target.id, $0.profile) < ($1.target.id, $1.profile) }
+    let assessments = try Assessor.assess(
+      targets: targets, profiles: profiles.map { $0.split(separator: ",").map(String.init) }, store: results)
     if let html {
       let text = try HTMLReport.render(
         assessments, store: results,
@@ -87,104 +79,31 @@ struct GateCommand: ParsableCommand {
 
   func run() throws {
     let registry = try Registry.locate()
-    let all = try registry.allTargets()
-    if let runIDs { return try gateRuns(runIDs, registry: registry, targets: all) }
-    guard all.contains(where: { t in t.profiles.contains { $0.name == profile } }) else {
-      throw InputError.badArgument(option: "--profile", value: profile, expected: "a profile some target defines")
+    let path = store.path(registry)
+    if let runIDs {
+      let outcome = try Gate.runs(runIDs, registry: registry, storePath: path)
+      print(table(["run", "gate", "in band", "claims"], outcome.entries.flatMap(Self.rows)))
+      if outcome.failed { throw ExitCode(1) }
+      return
     }
-    var required: Set<String> = []
-    if let targets {
-      let ids = targets.split(separator: ",", omittingEmptySubsequences: false).map {
-        $0.trimmingCharacters(in: .whitespaces)
-      }
-      for id in ids {
-        guard !id.isEmpty else {
-          throw InputError.badArgument(option: "--targets", value: targets, expected: "comma-separated target ids")
-        }
-        let t = try registry.target(id)
-        guard t.profiles.contains(where: { $0.name == profile }) else {
-          throw InputError.unknownProfile(target: id, profile: profile, known: t.profiles.map(\.name))
-        }
-        required.insert(id)
-      }
-    }
-    let results = try store.open(registry, create: false)
-    let gated = all.filter { required.isEmpty || required.contains($0.id) }
-    let assessments = try Assessor.assess(targets: gated, profile: profile, store: results)
-    var failed = false
-    var rows: [[String]] = []
-    for a in assessments {
-      let status: String
-      if a.notRun {
-        let calibrated = a.target.bands.entries.contains { $0.profile == profile }
-        let mustRun = required.contains(a.target.id) || (requireAll && calibrated)
-        status = mustRun ? "FAIL (not run)" : "not run"
-        if mustRun { failed = true }
-      } else if a.subsets.allSatisfy({ $0.bandSet == nil }) {
-        status = "uncalibrated"
-      } else if a.passed {
-        status = "pass"
-      } else {
-        status = "FAIL (\(a.failureCount))"
-        failed = true
-      }
-      rows += Self.rows(a, status: status)
-    }
-    print(table(["target", "gate (\(profile))", "in band", "claims"], rows))
-    let judged = assessments.filter { !$0.notRun }
-    if judged.isEmpty {
-      warn("gate: no canonical completed run of profile '\(profile)' on the default data in \(results.path): nothing to judge")
+    let outcome = try Gate.profile(
+      profile, targets: targets, requireAll: requireAll, registry: registry, storePath: path)
+    print(table(["target", "gate (\(profile))", "in band", "claims"], outcome.entries.flatMap(Self.rows)))
+    if !outcome.judgedAny {
+      warn(
+        "gate: no canonical completed run of profile '\(profile)' on the default data in \(outcome.storePath): "
+          + "nothing to judge")
       throw ExitCode(1)
     }
-    if failed { throw ExitCode(1) }
+    if outcome.failed { throw ExitCode(1) }
   }
 
-  /// `--run`: the named runs against the bands of their (target, profile, subset).
-  private func gateRuns(_ text: String, registry: Registry, targets: [TargetSpec]) throws {
-    var ids: [Int64] = []
-    for part in text.split(separator: ",", omittingEmptySubsequences: false) {
-      guard let id = Int64(part.trimmingCharacters(in: .whitespaces)), id > 0 else {
-        throw InputError.badArgument(option: "--run", value: text, expected: "comma-separated run ids (see `replicate report`)")
-      }
-      ids.append(id)
-    }
-    let results = try store.open(registry, create: false)
-    var rows: [[String]] = []
-    var failed = false
-    for id in ids {
-      guard let run = try results.run(id: id) else {
-        throw InputError.badArgument(option: "--run", value: String(id), expected: "the id of a run in \(results.path)")
-      }
-      guard run.runStatus == .completed else {
-        throw InputError.badArgument(option: "--run", value: String(id), expected: "a completed run (this one is \(run.status))")
-      }
-      guard run.defaultData else {
-        throw InputError.badArgument(
-          option: "--run", value: String(id), expected: "a run on the target's default data (bands do not apply to user data)")
-      }
-      guard let target = targets.first(where: { $0.id == run.target }) else {
-        throw InputError.unknownTarget(run.target, known: targets.map(\.id))
-      }
-      let a = try Assessor.assess(target: target, profile: run.profile, runs: [run], store: results)
-      let status: String
-      if a.subsets.allSatisfy({ $0.bandSet == nil }) {
-        status = "uncalibrated"
-        failed = true
-      } else if a.passed {
-        status = "pass"
-      } else {
-        status = "FAIL (\(a.failureCount))"
-        failed = true
-      }
-      rows += Self.rows(a, status: status, label: "\(target.id) run \(id)\(run.canonical ? "" : " (non-canonical)")")
-    }
-    print(table(["run", "gate", "in band", "claims"], rows))
-    if failed { throw ExitCode(1) }
-  }
-
-  private static func rows(_ a: TargetAssessment, status: String, label: String? = nil) -> [[String]] {
+  /// The table rows of one entry: its status line, then each check out of band and each claim
+  /// whose verdict changed.
+  private static func rows(_ entry: Gate.Entry) -> [[String]] {
+    let a = entry.assessment
     let checks = a.subsets.flatMap { $0.checks.values.flatMap { $0 } }
-    var rows = [[label ?? a.target.id, status, checks.isEmpty ? "–" : "\(checks.filter(\.passed).count)/\(checks.count)",
+    var rows = [[entry.label, entry.status, checks.isEmpty ? "–" : "\(checks.filter(\.passed).count)/\(checks.count)",
       a.subsets.flatMap(\.claims).map { "\($0.claim.id)=\($0.verdict.rawValue)" }.joined(separator: " ")]]
     for s in a.subsets {
       for run in s.runs {

@@ -41,8 +41,7 @@ struct RunCommand: ParsableCommand {
   @Option(name: .customLong("set"), help: "Override a config key (repeatable): --set key=value. Makes the run non-canonical.")
   var overrides: [String] = []
 
-  @Option(help: "Threads (default: all cores). Recorded with the run.")
-  var threads: Int?
+  @OptionGroup var threads: ThreadOptions<ThreadsHelpText.Run>
 
   @Flag(help: "Delete the checkpoints of an interrupted run of the same spec and start afresh (default: resume from them).")
   var fresh = false
@@ -51,91 +50,14 @@ struct RunCommand: ParsableCommand {
     let registry = try Registry.locate()
     let plan = try RunPlan.make(
       registry: registry, target: target, profile: profile, seed: seed, seeds: seeds, subset: subset, data: data,
-      overrides: overrides, threads: threads)
-    let results = try plan.execute(store: try store.deferred(registry), resume: !fresh)
-    for note in Self.gateNotes(results) { warn(note) }
+      overrides: overrides, threads: threads.threads)
+    let results = try plan.execute(store: try store.deferred(registry), resume: !fresh) {
+      print(Self.summary($0, target: plan.target))
+    }
+    for note in Gate.notes(after: results) { warn(note) }
   }
 
-  /// What `replicate gate` will make of these runs, so the run's last words agree with the gate.
-  static func gateNotes(_ results: [RunResult]) -> [String] {
-    let failing = results.filter { r in r.checks.contains { !$0.passed } }
-    guard !failing.isEmpty else { return [] }
-    let canonical = failing.filter(\.spec.canonical)
-    let other = failing.filter { !$0.spec.canonical }
-    var notes: [String] = []
-    if let r = canonical.first {
-      notes.append("note: a metric left its band; `replicate gate --profile \(r.spec.profile)` will fail")
-    }
-    if !other.isEmpty {
-      let ids = other.map { String($0.runID) }.joined(separator: ",")
-      notes.append(
-        "note: a metric left its band in a non-canonical run (--set); `replicate gate` does not judge such runs, "
-          + "`replicate gate --run \(ids)` does (and will fail)")
-    }
-    return notes
-  }
-}
-
-/// A validated run request: everything is checked before the store is touched.
-struct RunPlan {
-  var registry: Registry
-  var target: TargetSpec
-  var specs: [RunSpec]
-  var data: DataSource
-  var requiresData: Bool
-
-  static func make(
-    registry: Registry, target targetID: String, profile profileName: String, seed: UInt64?, seeds: String?,
-    subset: String, data: String?, overrides: [String], threads: Int?, typedOverrides: [String: ConfigValue] = [:]
-  ) throws -> RunPlan {
-    let target = try registry.target(targetID)
-    let profile = try target.profile(profileName)
-    let subsetValue = try RunArguments.subset(subset)
-    if seed != nil && seeds != nil {
-      throw InputError.badArgument(option: "--seeds", value: seeds ?? "", expected: "either --seed or --seeds, not both")
-    }
-    let seedList = try seeds.map(RunArguments.seeds) ?? [seed ?? 0]
-    var parsed = typedOverrides
-    for text in overrides {
-      let (k, v) = try RunArguments.override(text, schema: target.method.configSchema)
-      parsed[k] = v
-    }
-    let threadCount = threads ?? HostFacts.cores
-    guard threadCount >= 1, threadCount <= 256 else {
-      throw InputError.badArgument(option: "--threads", value: String(threadCount), expected: "an integer in 1...256")
-    }
-    if profile.requiresData && data == nil {
-      throw InputError.badArgument(
-        option: "--profile", value: profileName,
-        expected: "--data PATH as well: this profile runs on your own data (see `replicate show \(targetID)`)")
-    }
-    let source = try registry.dataSource(for: target, dataPath: data)
-    let config = RunArguments.resolve(target: target, profile: profile, overrides: parsed)
-    let specs = seedList.map {
-      RunSpec(
-        target: target.id, method: target.method, profile: profile.name, subset: subsetValue, seed: $0, config: config,
-        overrides: parsed, threads: threadCount)
-    }
-    return RunPlan(registry: registry, target: target, specs: specs, data: source, requiresData: profile.requiresData)
-  }
-
-  /// Runs every spec in order, printing a summary of each. With `resume`, a spec whose earlier
-  /// run was interrupted continues from that run's checkpoints; without, they are deleted first.
-  func execute(store: RunRecorder, resume: Bool = true) throws -> [RunResult] {
-    let invocation = CommandLine.arguments.joined(separator: " ")
-    var runner = Runner(
-      registry: registry, recorder: store, invocation: invocation,
-      makeProgress: { label, total, unit in ProgressLine(label, total: total, unit: unit) })
-    runner.resume = resume
-    var results: [RunResult] = []
-    for spec in specs {
-      let result = try runner.run(target: target, spec: spec, data: data)
-      print(Self.summary(result, target: target))
-      results.append(result)
-    }
-    return results
-  }
-
+  /// The summary printed after each run: metrics against their bands, claims, notes.
   static func summary(_ r: RunResult, target: TargetSpec) -> String {
     var out = "\(r.spec.target) · \(r.spec.profile) · seed \(r.spec.seed) · subset \(BandTable.subsetKey(r.spec.subset))"
     out += " · run \(r.runID)\(r.spec.canonical ? "" : " (non-canonical)") · \(String(format: "%.1f", r.wallSeconds)) s\n"

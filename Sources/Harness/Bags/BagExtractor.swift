@@ -5,34 +5,6 @@ import Methods
 import Slides
 import Vision
 
-/// Focus quality control: score each tile with one blur detector and reject tiles scoring
-/// below a threshold (every detector's score is "higher = sharper").
-public struct FocusQC: Sendable, Equatable {
-  /// The detector (`FocusDetectors`), on the 8-bit BT.601 grey tile at patch size.
-  public var detector: FocusDetectorKind
-  /// Tiles scoring below this are rejected; nil scores without rejecting.
-  public var threshold: Double?
-
-  /// Settings with every field given.
-  public init(detector: FocusDetectorKind, threshold: Double?) {
-    self.detector = detector
-    self.threshold = threshold
-  }
-
-  /// The default: variance of the Laplacian (`cv2.Laplacian(gray, CV_64F).var()`) below 15
-  /// rejects. Chosen on `synthetic-slides` 256² level-0 tissue tiles (5 slides, 373 tiles):
-  /// tiles inside blurred areas (σ 2–4 px) scored 1.7–21 (median 3.6), sharp tiles 14–410 (1st
-  /// percentile 20; the lowest are pale, low-contrast adipose and mucus). Real scanners and other
-  /// magnifications need their own threshold (`replicate slides tile --list`).
-  public static let standard = FocusQC(detector: .laplacianVariance, threshold: 15)
-
-  /// The tile's score.
-  public func score(_ tile: RGBImage) -> Double { FocusDetectors.score(tile.grayscale(), kind: detector) }
-
-  /// Whether a tile with `score` is kept.
-  public func keeps(_ score: Double) -> Bool { threshold.map { score >= $0 } ?? true }
-}
-
 /// Wall-clock seconds per stage of bag extraction (summed over slides).
 public struct StageTimes: Sendable, Equatable {
   /// Reading tiles through OpenSlide (and resizing to the patch size when the grid asks).
@@ -67,6 +39,7 @@ public struct StageTimes: Sendable, Equatable {
 /// Turns slides into feature bags: tissue detection → tiling grid (a `TilingPreset`) → focus QC
 /// → encoding of the kept tiles (`TileEncoder`), with instance tumour fractions from annotations.
 ///
+/// The tile stages are `pipeline` (`TilePipeline`), shared with `replicate slides tile`.
 /// Tiles are handled in chunks of `chunkSize`: the chunk's tiles are read and focus-scored on
 /// `threads` threads (OpenSlide serves one handle to several threads), then encoded in batches
 /// of `batchSize` with the engine's own threads (`Parallel`, `BLAS`; set by the caller). Results
@@ -97,44 +70,18 @@ public struct BagExtractor: Sendable {
     self.encoder = encoder
   }
 
-  /// A slide's tissue mask and tile grid.
-  public struct Plan: @unchecked Sendable {
-    public var slide: WholeSlideImage
-    public var mask: TissueMask
-    public var grid: TilingGrid
+  /// The tile stages this extractor runs before encoding.
+  public var pipeline: TilePipeline {
+    var pipeline = TilePipeline(preset: preset, focus: focus, threads: threads)
+    pipeline.chunkSize = chunkSize
+    return pipeline
   }
+
+  /// A slide's tissue mask and tile grid.
+  public typealias Plan = TilePipeline.Plan
 
   /// Opens `path`, detects tissue and plans the grid.
-  public func plan(slidePath path: String) throws -> Plan {
-    let slide = try WholeSlideImage(path: path)
-    let mask = try TissueDetection.detect(in: slide, parameters: preset.tissue)
-    let grid = try TilingGrid(slide: slide, parameters: preset.tiling, tissue: mask)
-    return Plan(slide: slide, mask: mask, grid: grid)
-  }
-
-  /// Reads every tile of `plan` and scores its focus, `threads` tiles at a time; `body` gets
-  /// each chunk's tiles and scores in grid order.
-  func forEachChunk(
-    of plan: Plan, times: inout StageTimes, _ body: (Range<Int>, [RGBImage], [Double], inout StageTimes) throws -> Void
-  ) throws {
-    let tiles = plan.grid.tiles
-    var start = 0
-    while start < tiles.count {
-      if Interruption.requested { throw CancellationError() }
-      let range = start..<min(tiles.count, start + chunkSize)
-      let t0 = Date()
-      let images = try Parallel.map(range.count, threads: threads) { i in
-        try plan.grid.readTile(tiles[range.lowerBound + i], from: plan.slide)
-      }
-      let t1 = Date()
-      let scores = Parallel.map(range.count, threads: threads) { i in focus.score(images[i]) }
-      times.read += t1.timeIntervalSince(t0)
-      times.focus += Date().timeIntervalSince(t1)
-      times.tilesRead += range.count
-      try body(range, images, scores, &times)
-      start = range.upperBound
-    }
-  }
+  public func plan(slidePath path: String) throws -> Plan { try pipeline.plan(slidePath: path) }
 
   /// Extracts the bag of one slide.
   ///
@@ -152,10 +99,7 @@ public struct BagExtractor: Sendable {
     times.tissue = Date().timeIntervalSince(t0)
     let regions: TumourRegions?
     switch annotations {
-    case .file(let path):
-      let list = path.lowercased().hasSuffix(".geojson") || path.lowercased().hasSuffix(".json")
-        ? try GeoJSONReader.read(path: path) : try ASAPReader.read(path: path)
-      regions = TumourRegions(annotations: list)
+    case .file(let path): regions = try TumourRegions(contentsOf: path)
     case .negative: regions = TumourRegions(tumour: [])
     case nil: regions = nil
     }
@@ -166,7 +110,7 @@ public struct BagExtractor: Sendable {
     var scores: [Double] = []
     var fractions: [Double] = []
     var rejectedFocus = 0
-    try forEachChunk(of: plan, times: &times) { range, images, chunkScores, times in
+    try pipeline.forEachChunk(of: plan, times: &times) { range, images, chunkScores, times in
       var kept: [RGBImage] = []
       for (i, image) in images.enumerated() {
         let tile = grid.tiles[range.lowerBound + i]
