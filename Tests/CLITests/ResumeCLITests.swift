@@ -110,7 +110,8 @@ func checkpointedSteps(_ cache: URL, stepsPerPretraining: Int) -> Int {
         let record = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any]
       else { continue }
       if let finished = record["finished"] as? [String] {
-        best = max(best, finished.filter { $0 != "random_init" }.count * stepsPerPretraining)
+        // The evaluations without training (random init, the no-learning control) take no steps.
+        best = max(best, finished.filter { $0 != "random_init" && $0 != "control" }.count * stepsPerPretraining)
       }
       if let index = record["labelIndex"] as? Int, let iteration = record["iteration"] as? Int {
         best = max(best, index * stepsPerPretraining + iteration)

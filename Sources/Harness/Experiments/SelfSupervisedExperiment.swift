@@ -115,6 +115,10 @@ public enum SelfSupervisedExperiment<Variant: SelfSupervisedVariant>: Experiment
     var resumeNotes: [String] = []
     let store = context.checkpoints
     var record = SelfSupervisedRunRecord.load(store, notes: &resumeNotes)
+    let reused = ["random_init", "control"].filter(record.finished.contains)
+    if !reused.isEmpty {
+      resumeNotes.append("resumed: the \(reused.joined(separator: " and ")) evaluation of an interrupted run is reused")
+    }
     var metrics = record.metrics.mapValues(\.value)
     // Random initialisation: the same constructor and seed as the trained run, no steps.
     if !record.finished.contains("random_init") {
