@@ -11,15 +11,17 @@ public protocol MILMethodConfig: MethodConfig {
 /// One MIL paper method as `MILExperiment` runs it: its typed config, the bags it loads, its main
 /// model and its comparison arms (each a `MILArmPlan`: how it is built and which of its metrics the
 /// run keeps, under which names), and the gap metrics of the paper's claims as data (`MILGap`).
+/// `SelfSupervisedVariant` is the SSL counterpart.
 ///
-/// The shared loop models (ABMIL, TransMIL) are declared entirely as data: `main` and `arms`
-/// return `.trained` plans that `MILArm.run` trains and evaluates. Two hooks let the methods
-/// that do not train one `MILClassifier` per arm use the same flow:
-/// - `load`: bags other than one task's `MILSplits` (PANTHER adds the survival splits; INS the
-///   tile-image bags next to the feature bags), as the associated `Bags`;
+/// The models of the shared loop (ABMIL, TransMIL, INS's ABMIL arm) are declared entirely as
+/// data: `main` and `arms` return `.trained` plans that `MILArm.run` trains and evaluates. Three
+/// hooks let the methods that do not train one `MILClassifier` per arm use the same flow:
+/// - `load`: bags other than one task's `MILSplits`, as the associated `Bags` (PANTHER adds the
+///   survival splits; INS the tile-image bags next to the feature bags);
 /// - `.custom` plans: a method's own pipeline for an arm (PANTHER's prototypes and heads, INS's
-///   tile-level training loop), whose metrics are copied and whose gaps are derived as any arm's;
-/// - `finish`: what is written after the gaps (the summary note; PANTHER's wall time).
+///   tile-level training loop), whose metrics are then kept and whose gaps are derived as any
+///   arm's;
+/// - `finish`: what is written after the gaps (the summary notes; PANTHER's wall time).
 public protocol MILVariant {
   associatedtype Config: MILMethodConfig
   /// What `load` opens (the task's `MILSplits` unless the method needs more).
@@ -170,9 +172,9 @@ public enum MILExperiment<Variant: MILVariant>: Experiment {
     let bags = try Variant.load(config, context: context)
     var output = ExperimentOutput()
     var metrics: [String: Double] = [:]
-    try run(Variant.main(config, bags: bags, context: context), context: context, metrics: &metrics, output: &output)
+    try runPlan(Variant.main(config, bags: bags, context: context), context: context, metrics: &metrics, output: &output)
     for arm in try Variant.arms(config, bags: bags, context: context) {
-      try run(arm, context: context, metrics: &metrics, output: &output)
+      try runPlan(arm, context: context, metrics: &metrics, output: &output)
     }
     MILGap.derive(Variant.gaps(config), into: &metrics)
     Variant.finish(config, bags: bags, context: context, metrics: &metrics, notes: &output.notes)
@@ -180,8 +182,9 @@ public enum MILExperiment<Variant: MILVariant>: Experiment {
     return output
   }
 
-  /// Runs one plan and keeps its declared metrics, curves and notes.
-  static func run(
+  /// Runs one plan (its generator split by name from the run's) and keeps its declared metrics,
+  /// its curves and its notes.
+  static func runPlan(
     _ plan: MILArmPlan, context: RunContext, metrics: inout [String: Double], output: inout ExperimentOutput
   ) throws {
     output.notes += plan.notes

@@ -41,9 +41,7 @@ public enum PantherVariant: MILVariant {
   }
 
   /// The metrics the arm's run copies with its suffix: the slide metrics and `c_index`.
-  static let armMetrics = [
-    "auc", "accuracy", "balanced_accuracy", "f1_weighted", "kappa_quadratic", "auc_ci_low", "auc_ci_high", "c_index",
-  ]
+  static let armMetrics = MILEvaluation.metricInfos(what: "").map(\.name) + ["c_index"]
 
   /// The arm's suffix, `.c<armPrototypes>`.
   static func armSuffix(_ config: PantherConfig) -> String { ".c\(config.armPrototypes)" }
