@@ -206,4 +206,117 @@ import _TestSupport
     #expect(arms(SwAVVariant.self) == ["two_crops": ["smallCrops": .int(0)]])
     #expect(arms(SwAVVariant.self) { $0.method.smallCrops = 0 }.isEmpty)
   }
+
+  // MIL: TransMIL, PANTHER and INS replaced hand-written schemas with key tables, which must read the same.
+
+  @Test func milSchemasListTheDataKeysThenTheMethods() {
+    let data = ["encoder", "preset", "trainPerClass", "valPerClass", "testPerClass", "slideSide", "bootstrap"]
+    #expect(
+      MethodKind.transmil.configSchema.map(\.name)
+        == data + [
+          "task", "controlTask", "dimension", "dropout", "legacyOutputSlice", "learningRate", "weightDecay",
+          "gradientAccumulation", "maxEpochs", "patience", "arms", "abmilHidden", "abmilMaxEpochs", "abmilLearningRate",
+          "abmilWeightDecay",
+        ])
+    #expect(
+      MethodKind.panther.configSchema.map(\.name)
+        == data + [
+          "task", "survival", "prototypes", "armPrototypes", "emSteps", "tau", "priorVariance", "patchesPerPrototype",
+          "kmeansIterations", "kmeansRestarts", "epochs", "batchSize", "learningRate", "weightDecay", "warmupEpochs",
+          "coxTimes", "timeBins",
+        ])
+    #expect(
+      MethodKind.ins.configSchema.map(\.name)
+        == data + [
+          "input", "tileSide", "tileEncoder", "epochs", "warmupEpochs", "batchSize", "learningRate", "momentum",
+          "weightDecay", "cosine", "bagWeight", "queueSize", "encoderHidden", "encoderOutput", "lowDimension",
+          "keyMomentum", "prototypeMomentum", "temperature", "contrastiveWeight", "viewDropout", "abmilArm",
+          "abmilEpochs", "abmilPatience",
+        ])
+    let transmil = Dictionary(uniqueKeysWithValues: TransMILConfig.schema.map { ($0.name, $0) })
+    #expect(transmil["task"]?.defaultValue == .string("relational") && transmil["controlTask"]?.defaultValue == .string("tumour"))
+    #expect(transmil["dimension"]?.defaultValue == .int(512) && transmil["learningRate"]?.defaultValue == .double(2e-4))
+    #expect(transmil["dimension"]?.check?(.int(12)) == "expected a multiple of 8 in 8...4096")
+    #expect(transmil["dimension"]?.check?(.int(16)) == nil)
+    #expect(transmil["controlTask"]?.check?(.string("survival")) == "expected one of tumour, relational")
+    let panther = Dictionary(uniqueKeysWithValues: PantherConfig.schema.map { ($0.name, $0) })
+    #expect(panther["tau"]?.defaultValue == .double(1) && panther["patchesPerPrototype"]?.defaultValue == .int(100_000))
+    #expect(panther["coxTimes"]?.defaultValue == .string("bins") && panther["coxTimes"]?.type == .string)
+    #expect(panther["coxTimes"]?.check?(.string("days")) == "expected one of bins, months")
+    #expect(panther["armPrototypes"]?.check?(.int(0)) == nil && panther["prototypes"]?.check?(.int(0)) != nil)
+    let ins = Dictionary(uniqueKeysWithValues: INSConfig.schema.map { ($0.name, $0) })
+    #expect(ins["input"]?.defaultValue == .string("features") && ins["tileEncoder"]?.defaultValue == .string("resnet18"))
+    #expect(ins["input"]?.check?(.string("pixels")) == "expected one of features, tiles")
+    #expect(ins["tileEncoder"]?.check?(.string("vit-tiny")) != nil && ins["tileEncoder"]?.check?(.string("resnet-small")) == nil)
+    #expect(ins["queueSize"]?.defaultValue == .int(8192) && ins["keyMomentum"]?.defaultValue == .double(0.999))
+  }
+
+  @Test func milDefaultsAreTheSchemasDefaults() throws {
+    func check<C: MethodConfig & Equatable>(_: C.Type) throws {
+      let defaults = schemaDefaults(C.schema)
+      #expect(try C(defaults) == C(), "\(C.self)")
+      #expect(C().resolved == defaults, "\(C.self)")
+    }
+    try check(TransMILConfig.self)
+    try check(PantherConfig.self)
+    try check(INSConfig.self)
+    // And every value is read into its property.
+    var values = PantherConfig().resolved.values
+    values["coxTimes"] = .string("months")
+    values["tau"] = .int(2)  // an integer written for a number reads as that number
+    values["slideSide"] = .int(256)
+    let panther = try PantherConfig(ResolvedConfig(values: values))
+    #expect(panther.coxTimes == .months && panther.tau == 2 && panther.data.slideSide == 256)
+    values = INSConfig().resolved.values
+    values["input"] = .string("tiles")
+    values["tileEncoder"] = .string("resnet-small")
+    let ins = try INSConfig(ResolvedConfig(values: values))
+    #expect(ins.input == .tiles && ins.tileEncoder == "resnet-small" && ins.schedule.batchSize == 64)
+    values = TransMILConfig().resolved.values
+    values["controlTask"] = .string("relational")
+    values["arms"] = .bool(false)
+    let transmil = try TransMILConfig(ResolvedConfig(values: values))
+    #expect(transmil.controlTask == .relational && !transmil.arms && transmil.task == .relational)
+    #expect(try TransMILConfig(transmil.resolved) == transmil)
+  }
+
+  @Test func milErrorsNameTheKey() {
+    var values = TransMILConfig().resolved.values
+    values["dimension"] = .string("wide")
+    #expect(
+      decodingError(TransMILConfig.self, values)
+        == ConfigDecodingError(key: "dimension", property: "TransMILConfig.dimension", problem: "holds wide, expected an integer"))
+    values = TransMILConfig().resolved.values
+    values["controlTask"] = .string("survival")  // a MILTask, but not one the control arms classify
+    #expect(decodingError(TransMILConfig.self, values)?.key == "controlTask")
+    values = TransMILConfig().resolved.values
+    values["abmilHiden"] = values.removeValue(forKey: "abmilHidden")  // a misspelt key leaves the real one missing
+    #expect(
+      decodingError(TransMILConfig.self, values)
+        == ConfigDecodingError(key: "abmilHidden", property: "TransMILConfig.abmilHidden", problem: "is missing"))
+
+    values = PantherConfig().resolved.values
+    values["coxTimes"] = .string("days")
+    #expect(decodingError(PantherConfig.self, values)?.property == "PantherConfig.coxTimes")
+    values = PantherConfig().resolved.values
+    values["survival"] = .int(1)
+    #expect(
+      decodingError(PantherConfig.self, values)
+        == ConfigDecodingError(key: "survival", property: "PantherConfig.survival", problem: "holds 1, expected true or false"))
+    values = PantherConfig().resolved.values
+    values["bootstrap"] = .double(0.5)  // a lifted key of the shared MIL data group
+    #expect(decodingError(PantherConfig.self, values)?.property == "MILDataConfig.bootstrap")
+
+    values = INSConfig().resolved.values
+    values["queueSize"] = .double(1.5)
+    #expect(
+      decodingError(INSConfig.self, values)
+        == ConfigDecodingError(key: "queueSize", property: "INSConfig.queueSize", problem: "holds 1.5, expected an integer"))
+    values = INSConfig().resolved.values
+    values["temprature"] = values.removeValue(forKey: "temperature")
+    #expect(decodingError(INSConfig.self, values)?.key == "temperature")
+    values = INSConfig().resolved.values
+    values["input"] = .string("pixels")
+    #expect(decodingError(INSConfig.self, values)?.key == "input")
+  }
 }

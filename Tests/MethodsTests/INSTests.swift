@@ -244,3 +244,23 @@ import _TestSupport
     #expect(c.trainingState.mapValues(\.data) == before)
   }
 }
+
+@Suite struct INSWiringTests {
+  @Test func queueIsCappedAtWholeBatchesOfTrainingInstances() {
+    #expect(INSConfiguration.queueSize(requested: 8192, instances: 62, batchSize: 32) == 32)
+    #expect(INSConfiguration.queueSize(requested: 8192, instances: 20, batchSize: 32) == 32)  // at least one batch
+    #expect(INSConfiguration.queueSize(requested: 64, instances: 1000, batchSize: 32) == 64)
+  }
+
+  @Test func bagSizesGiveConsecutiveRanges() {
+    let set = INSTrainingSet(
+      instances: .features(Tensor(shape: [6, 1], data: [0, 1, 2, 3, 4, 5])), bagSizes: [2, 1, 3], bagLabels: [1, 0, 1])
+    #expect(set.bagRanges == [0..<2, 2..<3, 3..<6])
+    #expect(set.instanceBagLabels == [1, 1, 0, 1, 1, 1])
+  }
+
+  @Test func tileEncodersByName() {
+    #expect(INSConfiguration.Encoder.tiles(named: "resnet-small", side: 32) == .resnet(widths: [16, 32, 64, 128], blocksPerStage: 1))
+    #expect(INSConfiguration.Encoder.tiles(named: "resnet18", side: 32) == .resnet(widths: [64, 128, 256, 512], blocksPerStage: 2))
+  }
+}

@@ -3,49 +3,15 @@ import Foundation
 import Methods
 import NN
 
-extension ABMIL: MILClassifier {
-  /// Logits and the attention weights `[N]` as instance scores.
-  public func classify(_ bag: Tensor, using generator: inout RandomGenerator) -> (logits: Tensor, instanceScores: Tensor?) {
-    let (logits, attention) = self(bag, using: &generator)
-    return (logits, attention.reshaped([bag.shape[0]]))
-  }
-}
-
-/// The embedded-mean baseline of Ilse et al. (2018, Tables 2–4, "Embedded-mean"): the same
-/// instance embedding as ABMIL, `H = ReLU(W x + b)`, averaged over instances instead of
-/// attention-weighted, then the same linear classifier. An arm of the `abmil` target only.
-final class MeanPoolingMIL: Module, MILClassifier {
-  let embedding: Linear
-  let classifier: Linear
-  var isTraining = true
-
-  init(inputDimension: Int, hidden: Int, using generator: inout RandomGenerator) {
-    embedding = Linear(inputSize: inputDimension, outputSize: hidden, using: &generator)
-    classifier = Linear(inputSize: hidden, outputSize: 1, using: &generator)
-  }
-
-  func classify(_ bag: Tensor, using generator: inout RandomGenerator) -> (logits: Tensor, instanceScores: Tensor?) {
-    let h = embedding(bag).relu()  // [N, L]
-    let z = h.mean(axes: [0], keepDims: true)  // [1, L]
-    return (classifier(z), nil)
-  }
-
-  var namedParameters: [(name: String, tensor: Tensor)] {
-    prefixed("feature_extractor_part2.0", embedding) + prefixed("classifier.0", classifier)
-  }
-}
-
 /// The `abmil` target: gated-attention MIL (Ilse, Tomczak & Welling 2018) on feature bags,
 /// trained bag at a time with the optimiser of the official `main.py` (Adam, lr 5e-4, betas
 /// (0.9, 0.999), weight decay 1e-4 as L2) and the shared MIL loop (early stopping on the
 /// validation loss). Reports the slide metrics on the task (tumour by default), the attention
-/// weights' instance AUC (for the INS comparison), and an embedded-mean arm for Ilse et al.'s
-/// claim that attention pooling beats mean pooling.
-public enum ABMILExperiment: Experiment {
-  public static var schema: [ConfigKey] { ABMILConfig.schema }
-
-  /// `task` of the MIL targets that classify slides (tumour present, or the relational label).
-  static let classificationTask: @Sendable (ConfigValue) -> String? = ConfigCheck.oneOf(MILTask.classification.map(\.rawValue))
+/// weights' instance AUC (for the INS comparison), and an embedded-mean arm (`MeanPoolingMIL`)
+/// for Ilse et al.'s claim that attention pooling beats mean pooling.
+public enum ABMILVariant: MILVariant {
+  public typealias Config = ABMILConfig
+  public static let name = "ABMIL (gated)"
 
   public static var metrics: [MetricInfo] {
     MILEvaluation.metricInfos(what: "ABMIL")
@@ -67,51 +33,45 @@ public enum ABMILExperiment: Experiment {
       maxEpochs: config.maxEpochs, patience: config.patience, gradientAccumulation: 1)
   }
 
-  public static func run(_ context: RunContext) throws -> ExperimentOutput {
-    let config = try ABMILConfig(context.spec.config)
-    Parallel.setThreadCount(context.spec.threads)
-    BLAS.setThreadCount(context.spec.threads)
-    let task = config.task
-    let data = try context.loadBags(task: task, settings: config.data.extraction)
-    var output = ExperimentOutput()
-    var g = context.generator.split("abmil")
-    let model = ABMIL(
-      inputDimension: data.featureDimension, hidden: config.hidden, attentionDimension: config.attentionDimension,
-      classes: 1, dropout: Float(config.dropout),
-      using: &g)
-    let main = try MILArm.run(
-      model, data: data, settings: settings(config), label: "", bootstrap: config.data.bootstrap, context: context,
-      using: &g)
-    var metrics = main.metrics
-    output.series += main.series
-    output.notes += main.notes
-    if config.meanPoolingArm {
-      var gm = context.generator.split("mean_pooling")
-      let baseline = MeanPoolingMIL(inputDimension: data.featureDimension, hidden: config.hidden, using: &gm)
-      let arm = try MILArm.run(
-        baseline, data: data, settings: settings(config), label: "mean_pooling", bootstrap: 0, context: context,
-        using: &gm)
-      metrics["auc.mean_pooling"] = arm.metrics["auc"]
-      output.series += arm.series
-      output.notes += arm.notes
-      if let a = metrics["auc"], let b = arm.metrics["auc"] { metrics["gain_over_mean_pooling"] = a - b }
+  public static func task(_ config: ABMILConfig) -> MILTask { config.task }
+
+  public static func main(_ config: ABMILConfig, bags data: MILSplits, context: RunContext) -> MILArmPlan {
+    .trained("", generator: "abmil", data: data, settings: settings(config), bootstrap: config.data.bootstrap) { g in
+      ABMIL(
+        inputDimension: data.featureDimension, hidden: config.hidden, attentionDimension: config.attentionDimension,
+        classes: 1, dropout: Float(config.dropout), using: &g)
     }
-    output.metrics = metrics.filter { $0.value.isFinite }
-    if !data.emptySlides.isEmpty {
-      output.notes.append("left out (no tiles kept): \(data.emptySlides.joined(separator: ", "))")
-    }
-    output.notes.append(
-      "ABMIL (gated) on the \(task.rawValue) task of \(data.dataset.datasetId): \(data.train.count) training slides "
+  }
+
+  public static func arms(_ config: ABMILConfig, bags data: MILSplits, context: RunContext) -> [MILArmPlan] {
+    guard config.meanPoolingArm else { return [] }
+    return [
+      .trained("mean_pooling", generator: "mean_pooling", data: data, settings: settings(config), copies: ["auc"]) { g in
+        MeanPoolingMIL(inputDimension: data.featureDimension, hidden: config.hidden, using: &g)
+      }
+    ]
+  }
+
+  public static func gaps(_ config: ABMILConfig) -> [MILGap] {
+    [MILGap("gain_over_mean_pooling", "auc", minus: "auc.mean_pooling")]
+  }
+
+  public static func finish(
+    _ config: ABMILConfig, bags data: MILSplits, context: RunContext, metrics: inout [String: Double],
+    notes: inout [String]
+  ) {
+    notes += MILData.emptySlidesNote(data)
+    notes.append(
+      "\(name) on the \(config.task.rawValue) task of \(data.dataset.datasetId): \(data.train.count) training slides "
         + "(subset \(ConfigValue.format(context.spec.subset))% of \(data.fullTrainCount)), \(data.val.count) validation, "
         + "\(data.test.count) test; \(data.featureDimension)-d features; kept epoch \(Int(metrics["best_epoch"] ?? 0)) "
         + "of \(Int(metrics["epochs"] ?? 0))")
-    return output
   }
 }
 
 /// The `abmil` target's config: the shared MIL data keys, then ABMIL's own (official `main.py`
 /// values where it sets one).
-public struct ABMILConfig: MethodConfig, Equatable {
+public struct ABMILConfig: MILMethodConfig, Equatable {
   public var data = MILDataConfig()
   public var task = MILTask.tumour
   public var hidden = 500

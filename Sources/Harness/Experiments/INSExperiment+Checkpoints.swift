@@ -3,7 +3,7 @@ import Foundation
 import Methods
 import NN
 
-/// Epoch checkpoints of INS's own training loop (`INSExperiment`): after every epoch the model's
+/// Epoch checkpoints of INS's own training loop (`INSVariant.train`): after every epoch the model's
 /// training state (`INS.trainingState`), the SGD momentum buffers, the generator and the loss
 /// curves, so a killed run continues at the next epoch bit for bit.
 struct INSCheckpoints {

@@ -5,7 +5,7 @@ import Methods
 import NN
 import Vision
 
-/// The INS target: the instance classifier of Qu et al. (`Methods/MIL/INS.swift`) trained on the
+/// The INS target: the instance classifier of Qu et al. (`Methods/INS/INS.swift`) trained on the
 /// tumour task's bags from bag labels only, evaluated per instance (`instance_auc`) and per slide
 /// from the mean (`auc`, the official `auc_bag`) and the max (`auc_max`, `auc_bag_ins2`) of the
 /// instances' P(tumour). The same bags also train an ABMIL arm (the shared MIL loop, Adam as the
@@ -29,33 +29,20 @@ import Vision
 /// is capped at the training-instance count (rounded down to whole batches) so it holds no
 /// stale keys from long-gone epochs; the last epoch is evaluated (the official code keeps the
 /// epoch with the best *test* instance AUC).
-public enum INSExperiment: Experiment {
-  public static var schema: [ConfigKey] {
-    return MILData.schema + [
-      ConfigKey("input", .string, default: .string("features"), "INS instances: features (MLP encoder over tile features) | tiles (RGB tiles, ResNet encoder, MoCo v2 views)", check: ConfigCheck.oneOf(["features", "tiles"])),
-      ConfigKey("tileSide", .int, default: .int(32), "input: tiles — tiles are resized to this side (area averaging)", check: ConfigCheck.range(8, 256)),
-      ConfigKey("tileEncoder", .string, default: .string("resnet18"), "input: tiles — the engine's ResNet (CIFAR stem): resnet18 (official trunk) | resnet-small (16-32-64-128) | resnet-small-wide (32-64-128-256)", check: ConfigCheck.oneOf(["resnet18", "resnet-small", "resnet-small-wide"])),
-      ConfigKey("epochs", .int, default: .int(40), "training epochs (official 40)", check: ConfigCheck.range(1, 100_000)),
-      ConfigKey("warmupEpochs", .int, default: .int(1), "epochs of InfoNCE + bag constraint before prototype updating (prot_start, official 1)", check: ConfigCheck.range(0, 100_000)),
-      ConfigKey("batchSize", .int, default: .int(64), "instances per step (official 64)", check: ConfigCheck.range(2, 65_536)),
-      ConfigKey("learningRate", .double, default: .double(0.01), "SGD learning rate (official 0.01)"),
-      ConfigKey("momentum", .double, default: .double(0.9), "SGD momentum (official 0.9)"),
-      ConfigKey("weightDecay", .double, default: .double(1e-3), "SGD weight decay (official 1e-3)"),
-      ConfigKey("cosine", .bool, default: .bool(false), "per-epoch cosine to lr·1e-3 (official --cosine, off by default)"),
-      ConfigKey("bagWeight", .double, default: .double(1), "weight wl of the mean-pooling bag constraint (argparse 1, README 0.5)"),
-      ConfigKey("queueSize", .int, default: .int(8192), "queue of keys (official 8192; capped at the training instances)", check: ConfigCheck.range(1, 1_000_000)),
-      ConfigKey("encoderHidden", .int, default: .int(512), "input: features — hidden width of the feature encoder MLP", check: ConfigCheck.range(1, 65_536)),
-      ConfigKey("encoderOutput", .int, default: .int(512), "input: features — encoder output, read by classifier and head (ResNet-18: 512)", check: ConfigCheck.range(1, 65_536)),
-      ConfigKey("lowDimension", .int, default: .int(128), "contrastive embedding size (low_dim 128)", check: ConfigCheck.range(1, 65_536)),
-      ConfigKey("keyMomentum", .double, default: .double(0.999), "key encoder momentum (moco_m 0.999)"),
-      ConfigKey("prototypeMomentum", .double, default: .double(0.9), "prototype momentum (proto_m 0.9)"),
-      ConfigKey("temperature", .double, default: .double(0.07), "contrastive temperature (0.07)"),
-      ConfigKey("contrastiveWeight", .double, default: .double(0.5), "weight of L_cont (loss_weight 0.5)"),
-      ConfigKey("viewDropout", .double, default: .double(0.1), "input: features — feature dropout of each view (stand-in for image augmentation)"),
-      ConfigKey("abmilArm", .bool, default: .bool(true), "also train ABMIL on the same bags (attention instance scores)"),
-      ConfigKey("abmilEpochs", .int, default: .int(40), "ABMIL arm: maximum epochs", check: ConfigCheck.range(1, 100_000)),
-      ConfigKey("abmilPatience", .int, default: .int(10), "ABMIL arm: early-stopping patience on validation loss (0: off)", check: ConfigCheck.range(0, 100_000)),
-    ]
+///
+/// The model, its loss and its training step and epoch live in `Methods/INS`; what stays here is
+/// the wiring: the bags as `INSInstances`, the config, and the epoch loop, which stays in Harness
+/// because its checkpoints (`INSCheckpoints`) use the run's `CheckpointStore`.
+public enum INSVariant: MILVariant {
+  public typealias Config = INSConfig
+  public static let name = "INS"
+
+  /// The feature bags (INS's instances on features, the ABMIL arm's in both modes; nil on tiles
+  /// without the arm), the tile-image bags (`input: tiles`), and the bags INS trains on.
+  public struct INSBags {
+    public var features: MILSplits?
+    public var tiles: MILSplits?
+    public var data: MILSplits
   }
 
   public static var metrics: [MetricInfo] {
@@ -70,23 +57,65 @@ public enum INSExperiment: Experiment {
     ]
   }
 
-  public static func run(_ context: RunContext) throws -> ExperimentOutput {
-    let config = context.spec.config
-    Parallel.setThreadCount(context.spec.threads)
-    BLAS.setThreadCount(context.spec.threads)
-    let onTiles = config.string("input") == "tiles"
-    // Feature bags: INS's instances on features, the ABMIL arm's in both modes.
-    let featureData = !onTiles || config.bool("abmilArm")
-      ? try context.loadBags(task: .tumour, settings: MILData.extraction(config)) : nil
-    var tileSettings = try MILData.extraction(config)
-    (tileSettings.encoder, tileSettings.inputSize) = (.pixels, config.int("tileSide"))
+  public static func task(_ config: INSConfig) -> MILTask { .tumour }
+
+  public static func load(_ config: INSConfig, context: RunContext) throws -> INSBags {
+    let onTiles = config.input == .tiles
+    let featureData = !onTiles || config.abmilArm
+      ? try context.loadBags(task: .tumour, settings: config.data.extraction) : nil
+    var tileSettings = config.data.extraction
+    (tileSettings.encoder, tileSettings.inputSize) = (.pixels, config.tileSide)
     // Loaded last, so the run records the tile-image bags as its dataset.
     let tileData = onTiles ? try context.loadBags(task: .tumour, settings: tileSettings) : nil
-    guard let data = tileData ?? featureData else { return ExperimentOutput() }  // unreachable: one is loaded
-    var output = ExperimentOutput()
+    guard let data = tileData ?? featureData else { preconditionFailure("INS: no bags loaded") }  // one always is
+    return INSBags(features: featureData, tiles: tileData, data: data)
+  }
+
+  /// INS's own loop (`.custom`): tile-level training with its epoch checkpoints, then instance
+  /// and slide scores of the test bags.
+  public static func main(_ config: INSConfig, bags: INSBags, context: RunContext) -> MILArmPlan {
+    .custom("") { try train(config, bags: bags, context: context) }
+  }
+
+  /// The ABMIL arm on the feature bags: its attention weights are its instance scores
+  /// (`extension ABMIL: MILClassifier`).
+  public static func arms(_ config: INSConfig, bags: INSBags, context: RunContext) -> [MILArmPlan] {
+    guard config.abmilArm, let featureData = bags.features else { return [] }
+    let data = bags.data
+    var notes: [String] = []
+    if bags.tiles != nil,
+      !zip(featureData.test, data.test).allSatisfy({ $0.slideID == $1.slideID && $0.instanceCount == $1.instanceCount })
+        || featureData.test.count != data.test.count
+    {
+      notes.append("the feature bags' test tiles differ from the tile bags': the instance AUCs score different tiles")
+    }
+    let settings = MILTrainingSettings(
+      optimizer: .adam, learningRate: 5e-4, weightDecay: 1e-4, maxEpochs: config.abmilEpochs,
+      patience: config.abmilPatience, gradientAccumulation: 1)
+    // Checkpointed under the name of the wrapper this arm used before (`AttentionScoredABMIL`),
+    // so a run interrupted by an older build resumes.
+    return [
+      .trained(
+        "abmil", generator: "abmil", data: featureData, settings: settings, copies: ["instance_auc", "auc"],
+        checkpointKind: "AttentionScoredABMIL", notes: notes
+      ) { g in ABMIL(inputDimension: featureData.featureDimension, using: &g) }
+    ]
+  }
+
+  public static func gaps(_ config: INSConfig) -> [MILGap] {
+    [MILGap("instance_auc_gain", "instance_auc", minus: "instance_auc.abmil")]
+  }
+
+  /// INS has always stored its metrics unfiltered.
+  public static var keepsNonFiniteMetrics: Bool { true }
+
+  /// Trains INS on `bags.data` (with its epoch checkpoints, `INSCheckpoints`) and evaluates it on the test bags.
+  static func train(_ config: INSConfig, bags: INSBags, context: RunContext) throws -> MILArm.Outcome {
+    let data = bags.data
+    var output = MILArm.Outcome(metrics: [:])
     var generator = context.generator.split("ins")
-    let tiles = tileData.map { _ in
-      (side: config.int("tileSide"), views: TwoViewPipeline(recipe: .mocoV2(size: config.int("tileSide"))))
+    let tiles = bags.tiles.map { _ in
+      (side: config.tileSide, views: TwoViewPipeline(recipe: .mocoV2(size: config.tileSide)))
     }
     /// The INS instances of `bags`, bag after bag.
     func instances(_ bags: [MILBag]) -> INSInstances {
@@ -94,56 +123,33 @@ public enum INSExperiment: Experiment {
         let rows = bags.reduce(0) { $0 + $1.instanceCount }
         return .features(Tensor(shape: [rows, data.featureDimension], data: bags.flatMap(\.features.data)))
       }
-      let images = bags.flatMap { bag in
-        let pixels = bag.features.data.map { UInt8($0) }  // [N, s·s·3], 0…255
-        let size = 3 * tiles.side * tiles.side
-        return (0..<bag.instanceCount).map {
-          RGBImage(width: tiles.side, height: tiles.side, pixels: Array(pixels[($0 * size)..<(($0 + 1) * size)]))
-        }
-      }
+      let images = bags.flatMap { INSInstances.tileImages(pixels: $0.features.data, side: tiles.side) }
       return .tiles(images, views: tiles.views, normalize: .imageNet)
     }
 
-    // Training instances, bag after bag.
-    var ranges: [Range<Int>] = []
-    for bag in data.train {
-      let start = ranges.last?.upperBound ?? 0
-      ranges.append(start..<(start + bag.instanceCount))
-    }
     let trainingSet = INSTrainingSet(
-      instances: instances(data.train), bagRanges: ranges, bagLabels: data.train.map(\.label))
-    var schedule = INSSchedule()
-    schedule.epochs = config.int("epochs")
-    schedule.warmupEpochs = config.int("warmupEpochs")
-    schedule.batchSize = config.int("batchSize")
-    schedule.learningRate = Float(config.double("learningRate"))
-    schedule.momentum = Float(config.double("momentum"))
-    schedule.weightDecay = Float(config.double("weightDecay"))
-    schedule.cosine = config.bool("cosine")
-    schedule.bagWeight = Float(config.double("bagWeight"))
+      instances: instances(data.train), bagSizes: data.train.map(\.instanceCount), bagLabels: data.train.map(\.label))
+    let schedule = config.schedule
     var ins = INSConfiguration(inputDimension: data.featureDimension)
-    if onTiles {
-      switch BackboneKind.named(config.string("tileEncoder"), imageSize: config.int("tileSide")) {
-      case .resnetSmall(let widths): ins.encoder = .resnet(widths: widths, blocksPerStage: 1)
-      default: ins.encoder = .resnet(widths: [64, 128, 256, 512], blocksPerStage: 2)  // resnet18
-      }
+    if tiles != nil {
+      ins.encoder = .tiles(named: config.tileEncoder, side: config.tileSide)
       output.notes.append(
-        "tiles: \(trainingSet.count) training tiles of \(config.int("tileSide"))² px, encoder \(config.string("tileEncoder")) "
+        "tiles: \(trainingSet.count) training tiles of \(config.tileSide)² px, encoder \(config.tileEncoder) "
           + "(CIFAR stem) from scratch, MoCo v2 views")
     }
     let instanceCount = trainingSet.count
-    let wholeBatches = max(schedule.batchSize, instanceCount / schedule.batchSize * schedule.batchSize)
-    ins.queueSize = min(config.int("queueSize"), wholeBatches)
-    ins.encoderHidden = config.int("encoderHidden")
-    ins.encoderOutput = config.int("encoderOutput")
-    ins.lowDimension = config.int("lowDimension")
-    ins.keyMomentum = Float(config.double("keyMomentum"))
-    ins.prototypeMomentum = Float(config.double("prototypeMomentum"))
-    ins.temperature = Float(config.double("temperature"))
+    ins.queueSize = INSConfiguration.queueSize(
+      requested: config.queueSize, instances: instanceCount, batchSize: schedule.batchSize)
+    ins.encoderHidden = config.encoderHidden
+    ins.encoderOutput = config.encoderOutput
+    ins.lowDimension = config.lowDimension
+    ins.keyMomentum = Float(config.keyMomentum)
+    ins.prototypeMomentum = Float(config.prototypeMomentum)
+    ins.temperature = Float(config.temperature)
     ins.baseTemperature = ins.temperature
-    ins.contrastiveWeight = Float(config.double("contrastiveWeight"))
-    ins.viewDropout = Float(config.double("viewDropout"))
-    if ins.queueSize < config.int("queueSize") {
+    ins.contrastiveWeight = Float(config.contrastiveWeight)
+    ins.viewDropout = Float(config.viewDropout)
+    if ins.queueSize < config.queueSize {
       output.notes.append("queue capped at \(ins.queueSize) keys (\(instanceCount) training instances)")
     }
 
@@ -206,7 +212,7 @@ public enum INSExperiment: Experiment {
     var bootstrapGenerator = generator.split("bootstrap")
     metrics.merge(
       MILEvaluation.slideMetrics(
-        probabilities: meanScores.map { [1 - $0, $0] }, labels: labels, bootstrap: config.int("bootstrap"),
+        probabilities: meanScores.map { [1 - $0, $0] }, labels: labels, bootstrap: config.data.bootstrap,
         using: &bootstrapGenerator)
     ) { $1 }
     let maxScores = scores.map { $0.max() ?? 0 }
@@ -216,47 +222,87 @@ public enum INSExperiment: Experiment {
     } else {
       output.notes.append("instance_auc undefined: the test bags have no instance labels of both kinds")
     }
-
-    if config.bool("abmilArm"), let featureData {
-      if onTiles,
-        !zip(featureData.test, data.test).allSatisfy({ $0.slideID == $1.slideID && $0.instanceCount == $1.instanceCount })
-        || featureData.test.count != data.test.count
-      {
-        output.notes.append("the feature bags' test tiles differ from the tile bags': the instance AUCs score different tiles")
-      }
-      var armGenerator = context.generator.split("abmil")
-      let abmil = AttentionScoredABMIL(ABMIL(inputDimension: featureData.featureDimension, using: &armGenerator))
-      let settings = MILTrainingSettings(
-        optimizer: .adam, learningRate: 5e-4, weightDecay: 1e-4, maxEpochs: config.int("abmilEpochs"),
-        patience: config.int("abmilPatience"), gradientAccumulation: 1)
-      let arm = try MILArm.run(
-        abmil, data: featureData, settings: settings, label: "abmil", bootstrap: 0, context: context, using: &armGenerator)
-      output.series += arm.series
-      output.notes += arm.notes
-      if let v = arm.metrics["instance_auc"] { metrics["instance_auc.abmil"] = v }
-      if let v = arm.metrics["auc"] { metrics["auc.abmil"] = v }
-      if let a = metrics["instance_auc"], let b = metrics["instance_auc.abmil"] { metrics["instance_auc_gain"] = a - b }
-    }
     output.metrics = metrics
     return output
   }
 }
 
-/// ABMIL as a `MILClassifier` whose instance scores are its attention weights (Ilse et al.'s
-/// instance-level interpretation, the baseline of the INS claim).
-final class AttentionScoredABMIL: MILClassifier {
-  let model: ABMIL
-  var isTraining: Bool {
-    get { model.isTraining }
-    set { model.isTraining = newValue }
+/// The `ins` target's config: the shared MIL data keys, then INS's own (official
+/// `train_withbag_cam.py` argument names and defaults in parentheses) and its ABMIL arm's.
+public struct INSConfig: MILMethodConfig, Equatable {
+  /// What INS's instances are.
+  public enum Input: String, CaseIterable, Sendable {
+    /// Tile features; an MLP encoder, feature-dropout views.
+    case features
+    /// RGB tiles; a ResNet encoder, MoCo v2 views.
+    case tiles
   }
 
-  init(_ model: ABMIL) { self.model = model }
+  public var data = MILDataConfig()
+  public var input = Input.features
+  public var tileSide = 32
+  public var tileEncoder = "resnet18"
+  public var epochs = 40
+  public var warmupEpochs = 1
+  public var batchSize = 64
+  public var learningRate = 0.01
+  public var momentum = 0.9
+  public var weightDecay = 1e-3
+  public var cosine = false
+  public var bagWeight = 1.0
+  public var queueSize = 8192
+  public var encoderHidden = 512
+  public var encoderOutput = 512
+  public var lowDimension = 128
+  public var keyMomentum = 0.999
+  public var prototypeMomentum = 0.9
+  public var temperature = 0.07
+  public var contrastiveWeight = 0.5
+  public var viewDropout = 0.1
+  public var abmilArm = true
+  public var abmilEpochs = 40
+  public var abmilPatience = 10
 
-  func classify(_ bag: Tensor, using generator: inout RandomGenerator) -> (logits: Tensor, instanceScores: Tensor?) {
-    let (logits, attention) = model(bag, using: &generator)
-    return (logits, attention.reshaped([bag.shape[0]]))
+  public init() {}
+
+  /// INS's schedule from the config.
+  public var schedule: INSSchedule {
+    var schedule = INSSchedule()
+    schedule.epochs = epochs
+    schedule.warmupEpochs = warmupEpochs
+    schedule.batchSize = batchSize
+    schedule.learningRate = Float(learningRate)
+    schedule.momentum = Float(momentum)
+    schedule.weightDecay = Float(weightDecay)
+    schedule.cosine = cosine
+    schedule.bagWeight = Float(bagWeight)
+    return schedule
   }
 
-  var namedParameters: [(name: String, tensor: Tensor)] { model.namedParameters }
+  public static let fields: [ConfigField<Self>] =
+    .lifted(MILDataConfig.self, at: \.data) + [
+      .choice("input", \.input, "INS instances: features (MLP encoder over tile features) | tiles (RGB tiles, ResNet encoder, MoCo v2 views)"),
+      .int("tileSide", \.tileSide, "input: tiles — tiles are resized to this side (area averaging)", check: ConfigCheck.range(8, 256)),
+      .string("tileEncoder", \.tileEncoder, "input: tiles — the engine's ResNet (CIFAR stem): resnet18 (official trunk) | resnet-small (16-32-64-128) | resnet-small-wide (32-64-128-256)", check: ConfigCheck.oneOf(["resnet18", "resnet-small", "resnet-small-wide"])),
+      .int("epochs", \.epochs, "training epochs (official 40)", check: ConfigCheck.range(1, 100_000)),
+      .int("warmupEpochs", \.warmupEpochs, "epochs of InfoNCE + bag constraint before prototype updating (prot_start, official 1)", check: ConfigCheck.range(0, 100_000)),
+      .int("batchSize", \.batchSize, "instances per step (official 64)", check: ConfigCheck.range(2, 65_536)),
+      .double("learningRate", \.learningRate, "SGD learning rate (official 0.01)"),
+      .double("momentum", \.momentum, "SGD momentum (official 0.9)"),
+      .double("weightDecay", \.weightDecay, "SGD weight decay (official 1e-3)"),
+      .bool("cosine", \.cosine, "per-epoch cosine to lr·1e-3 (official --cosine, off by default)"),
+      .double("bagWeight", \.bagWeight, "weight wl of the mean-pooling bag constraint (argparse 1, README 0.5)"),
+      .int("queueSize", \.queueSize, "queue of keys (official 8192; capped at the training instances)", check: ConfigCheck.range(1, 1_000_000)),
+      .int("encoderHidden", \.encoderHidden, "input: features — hidden width of the feature encoder MLP", check: ConfigCheck.range(1, 65_536)),
+      .int("encoderOutput", \.encoderOutput, "input: features — encoder output, read by classifier and head (ResNet-18: 512)", check: ConfigCheck.range(1, 65_536)),
+      .int("lowDimension", \.lowDimension, "contrastive embedding size (low_dim 128)", check: ConfigCheck.range(1, 65_536)),
+      .double("keyMomentum", \.keyMomentum, "key encoder momentum (moco_m 0.999)"),
+      .double("prototypeMomentum", \.prototypeMomentum, "prototype momentum (proto_m 0.9)"),
+      .double("temperature", \.temperature, "contrastive temperature (0.07)"),
+      .double("contrastiveWeight", \.contrastiveWeight, "weight of L_cont (loss_weight 0.5)"),
+      .double("viewDropout", \.viewDropout, "input: features — feature dropout of each view (stand-in for image augmentation)"),
+      .bool("abmilArm", \.abmilArm, "also train ABMIL on the same bags (attention instance scores)"),
+      .int("abmilEpochs", \.abmilEpochs, "ABMIL arm: maximum epochs", check: ConfigCheck.range(1, 100_000)),
+      .int("abmilPatience", \.abmilPatience, "ABMIL arm: early-stopping patience on validation loss (0: off)", check: ConfigCheck.range(0, 100_000)),
+    ]
 }

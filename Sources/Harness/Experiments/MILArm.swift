@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Methods
 
 /// One trained-and-evaluated MIL model inside a run (the target's own model or a comparison
 /// arm), so that every MIL experiment reports arms the same way.
@@ -18,6 +19,17 @@ public enum MILArm {
     public var instanceScores: [[Double]]?
     /// Checkpoint remarks (resumed, or a checkpoint ignored) for the run's notes.
     public var notes: [String] = []
+
+    public init(
+      metrics: [String: Double], series: [SeriesPoint] = [], probabilities: [[Double]] = [],
+      instanceScores: [[Double]]? = nil, notes: [String] = []
+    ) {
+      self.metrics = metrics
+      self.series = series
+      self.probabilities = probabilities
+      self.instanceScores = instanceScores
+      self.notes = notes
+    }
   }
 
   /// Trains `model` on `data.train` (early stopping on `data.val`), evaluates it on `data.test`.
@@ -25,12 +37,14 @@ public enum MILArm {
   ///   - label: names the progress line and the curves (`loss.<label>`; "" for the main model).
   ///   - generator: the arm's own generator (split it from the run's by arm name).
   ///   - bootstrap: resamples of the AUC interval.
+  ///   - checkpointKind: names the checkpoints with `label` (nil: the model's type name).
   public static func run(
     _ model: some MILClassifier, data: MILSplits, settings: MILTrainingSettings, label: String, bootstrap: Int,
-    context: RunContext, using generator: inout RandomGenerator
+    context: RunContext, checkpointKind: String? = nil, using generator: inout RandomGenerator
   ) throws -> Outcome {
     let bar = context.progress(label.isEmpty ? "train" : label, settings.maxEpochs, "epochs")
-    let checkpoints = MILCheckpoints(store: context.checkpoints, kind: "\(type(of: model))", label: label)
+    let checkpoints = MILCheckpoints(
+      store: context.checkpoints, kind: checkpointKind ?? "\(type(of: model))", label: label)
     let training = try MILTraining.train(
       model, train: data.train, validation: data.val, settings: settings, using: &generator, checkpoints: checkpoints
     ) { _, trainLoss, validationLoss in

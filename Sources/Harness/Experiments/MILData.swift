@@ -81,20 +81,17 @@ public struct MILSplits: @unchecked Sendable {
   public var emptySlides: [String]
 }
 
-/// Shared data handling of the MIL targets (ABMIL, TransMIL, PANTHER, INS): config keys for the
-/// bag extraction, loading the splits, and `--subset` over the training slides.
+/// Shared data handling of the MIL targets (ABMIL, TransMIL, PANTHER, INS): loading the splits
+/// and `--subset` over the training slides (the extraction keys are `MILDataConfig`).
 ///
 /// ```swift
-/// let data = try context.loadBags(task: .tumour, settings: MILData.extraction(config))
+/// let data = try context.loadBags(task: .tumour, settings: config.data.extraction)
 /// for bag in data.train { … bag.features [N, D], bag.label, bag.instanceLabels … }
 /// ```
 public enum MILData {
-  /// Config keys every MIL target shares (`MILDataConfig`, embedded by each MIL config).
-  public static var schema: [ConfigKey] { MILDataConfig.schema }
-
-  /// Extraction settings from a resolved config's shared keys.
-  public static func extraction(_ config: ResolvedConfig) throws -> BagExtractionSettings {
-    try MILDataConfig(config).extraction
+  /// The note listing the slides left out for having no tiles (none when every slide has some).
+  public static func emptySlidesNote(_ data: MILSplits) -> [String] {
+    data.emptySlides.isEmpty ? [] : ["left out (no tiles kept): \(data.emptySlides.joined(separator: ", "))"]
   }
 
   /// Seed of the validation carve-out for a bag folder without a `val` split.

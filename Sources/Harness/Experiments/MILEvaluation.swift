@@ -10,7 +10,7 @@ import Evaluation
 /// against instance labels, pooled over every test instance that has a label.
 ///
 /// Arms and tasks reuse the names with a prefix and suffix: `control.auc.abmil` is the AUC of
-/// the ABMIL arm on the control task (`MILEvaluation.named`).
+/// the ABMIL arm on the control task (`MILArmPlan`'s prefix and suffix, `MILEvaluation.named`).
 public enum MILEvaluation {
   /// Slide-level metrics from class probabilities `[slide][class]` and labels.
   /// - Parameters:

@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Methods
 import NN
 
 /// Epoch-level checkpoints of one MIL training (`MILTraining.train`): after every epoch the

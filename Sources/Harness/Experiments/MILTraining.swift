@@ -3,22 +3,6 @@ import Foundation
 import Methods
 import NN
 
-/// A MIL classifier the shared loop trains: one bag in, slide logits and (optionally) one score
-/// per instance out.
-public protocol MILClassifier: Module {
-  /// - Parameter bag: `[N, D]` instance features.
-  /// - Returns: logits `[1, C]` (C = 1: one logit, sigmoid + binary cross-entropy; C ≥ 2:
-  ///   softmax + cross-entropy) and instance scores `[N]` or nil.
-  func classify(_ bag: Tensor, using generator: inout RandomGenerator) -> (logits: Tensor, instanceScores: Tensor?)
-}
-
-extension TransMIL: MILClassifier {
-  /// The bag as a batch of one (`[1, N, D]`); TransMIL has no instance scores.
-  public func classify(_ bag: Tensor, using generator: inout RandomGenerator) -> (logits: Tensor, instanceScores: Tensor?) {
-    (self(bag.reshaped([1, bag.shape[0], bag.shape[1]]), using: &generator), nil)
-  }
-}
-
 /// How a MIL model is optimised: the optimiser, early stopping and gradient accumulation.
 public struct MILTrainingSettings: Sendable, Equatable {
   /// The optimisers the MIL targets use.

@@ -9,27 +9,19 @@ import NN
 /// slide task (cross-entropy, `MILEvaluation` slide metrics) and for survival (Cox partial
 /// likelihood, Harrell's C on the test slides). The same run repeats everything with
 /// `armPrototypes` components (arm `c32`) for the README's "C=16 outperforms C=32" claim.
-public enum PantherExperiment: Experiment {
-  public static var schema: [ConfigKey] {
-    MILData.schema + [
-      ConfigKey("task", .string, default: .string("tumour"), "slide task of the classification head: tumour | relational", check: ConfigCheck.oneOf(["tumour", "relational"])),
-      ConfigKey("survival", .bool, default: .bool(true), "also train a Cox head on the survival task and report c_index"),
-      ConfigKey("prototypes", .int, default: .int(16), "mixture components C (out_size)", check: ConfigCheck.range(1, 4096)),
-      ConfigKey("armPrototypes", .int, default: .int(32), "C of the comparison arm c<C> (0: no arm)", check: ConfigCheck.range(0, 4096)),
-      ConfigKey("emSteps", .int, default: .int(1), "EM steps L (em_step)", check: ConfigCheck.range(1, 100)),
-      ConfigKey("tau", .double, default: .double(1), "prior weight τ of the MAP M step"),
-      ConfigKey("priorVariance", .double, default: .double(1), "prior variance eps (V = eps · 1)"),
-      ConfigKey("patchesPerPrototype", .int, default: .int(100_000), "K-means sample: C · this many patches, the first ⌈n/slides⌉ of each slide", check: ConfigCheck.range(1, 100_000_000)),
-      ConfigKey("kmeansIterations", .int, default: .int(50), "Lloyd rounds per K-means restart", check: ConfigCheck.range(1, 10_000)),
-      ConfigKey("kmeansRestarts", .int, default: .int(5), "K-means restarts (n_init)", check: ConfigCheck.range(1, 1000)),
-      ConfigKey("epochs", .int, default: .int(50), "head training epochs (max_epoch)", check: ConfigCheck.range(1, 100_000)),
-      ConfigKey("batchSize", .int, default: .int(64), "slides per head batch", check: ConfigCheck.range(1, 65_536)),
-      ConfigKey("learningRate", .double, default: .double(1e-4), "AdamW learning rate"),
-      ConfigKey("weightDecay", .double, default: .double(1e-5), "AdamW weight decay"),
-      ConfigKey("warmupEpochs", .int, default: .int(1), "warm-up epochs before the cosine", check: ConfigCheck.range(0, 10_000)),
-      ConfigKey("coxTimes", .string, default: .string("bins"), "what orders the Cox risk sets: bins (the official code: quantile time bins) | months", check: ConfigCheck.oneOf(["bins", "months"])),
-      ConfigKey("timeBins", .int, default: .int(4), "quantile bins of the uncensored training times (n_label_bins)", check: ConfigCheck.range(1, 100)),
-    ]
+///
+/// No model of the shared loop: the main model and the arm are `.custom` plans running the
+/// pipeline below with their own C; `load` adds the survival splits (`PantherBags`).
+public enum PantherVariant: MILVariant {
+  public typealias Config = PantherConfig
+  public static let name = "PANTHER"
+
+  /// The classification splits, the survival splits (nil when `survival` is off) and when the
+  /// run started (`train_seconds` counts from before the bags load, as it always did).
+  public struct PantherBags {
+    public var data: MILSplits
+    public var survival: MILSplits?
+    public var start: Date
   }
 
   static func slideMetricInfos(_ suffix: String, _ what: String) -> [MetricInfo] {
@@ -48,79 +40,118 @@ public enum PantherExperiment: Experiment {
       ]
   }
 
-  public static func run(_ context: RunContext) throws -> ExperimentOutput {
-    let config = context.spec.config
-    Parallel.setThreadCount(context.spec.threads)
-    BLAS.setThreadCount(context.spec.threads)
+  /// The metrics the arm's run copies with its suffix: the slide metrics and `c_index`.
+  static let armMetrics = MILEvaluation.metricInfos(what: "").map(\.name) + ["c_index"]
+
+  /// The arm's suffix, `.c<armPrototypes>`.
+  static func armSuffix(_ config: PantherConfig) -> String { ".c\(config.armPrototypes)" }
+
+  public static func task(_ config: PantherConfig) -> MILTask { config.task }
+
+  public static func load(_ config: PantherConfig, context: RunContext) throws -> PantherBags {
     let start = Date()
-    let task = MILTask(rawValue: config.string("task")) ?? .tumour
-    let data = try context.loadBags(task: task, settings: MILData.extraction(config))
-    let survival = config.bool("survival")
+    let data = try context.loadBags(task: config.task, settings: config.data.extraction)
+    let survival = config.survival
       ? try MILData.splits(of: data.dataset, task: .survival, subset: context.spec.subset) : nil
-    var output = ExperimentOutput()
+    return PantherBags(data: data, survival: survival, start: start)
+  }
+
+  public static func main(_ config: PantherConfig, bags: PantherBags, context: RunContext) -> MILArmPlan {
+    .custom("") { try run(prototypes: config.prototypes, suffix: "", config: config, bags: bags, context: context) }
+  }
+
+  public static func arms(_ config: PantherConfig, bags: PantherBags, context: RunContext) -> [MILArmPlan] {
+    guard config.armPrototypes > 0 else { return [] }
+    let suffix = armSuffix(config)
+    return [
+      .custom(String(suffix.dropFirst()), copies: armMetrics, suffix: suffix) {
+        try run(prototypes: config.armPrototypes, suffix: suffix, config: config, bags: bags, context: context)
+      }
+    ]
+  }
+
+  public static func gaps(_ config: PantherConfig) -> [MILGap] {
+    [
+      MILGap("auc_gap_c16_c32", "auc", minus: "auc\(armSuffix(config))"),
+      MILGap("c_index_gap_c16_c32", "c_index", minus: "c_index\(armSuffix(config))"),
+    ]
+  }
+
+  public static func finish(
+    _ config: PantherConfig, bags: PantherBags, context: RunContext, metrics: inout [String: Double],
+    notes: inout [String]
+  ) {
+    let data = bags.data
+    metrics["train_seconds"] = Date().timeIntervalSince(bags.start)
+    notes.append(
+      "\(name): C=\(config.prototypes) (arm C=\(config.armPrototypes)), L=\(config.emSteps), "
+        + "τ=\(ConfigValue.format(config.tau)), eps=\(ConfigValue.format(config.priorVariance)); "
+        + "\(data.train.count) of \(data.fullTrainCount) training slides (subset \(ConfigValue.format(context.spec.subset))%), "
+        + "\(data.test.count) test slides, task \(config.task.rawValue); head \(config.epochs) epochs, batch \(config.batchSize)")
+  }
+
+  /// PANTHER's settings with `prototypes` components.
+  static func settings(_ config: PantherConfig, prototypes c: Int) -> PANTHER.Settings {
+    var settings = PANTHER.Settings()
+    settings.prototypeCount = c
+    settings.emSteps = config.emSteps
+    settings.tau = Float(config.tau)
+    settings.priorVariance = Float(config.priorVariance)
+    settings.patchesPerPrototype = config.patchesPerPrototype
+    settings.kmeansIterations = config.kmeansIterations
+    settings.kmeansRestarts = config.kmeansRestarts
+    settings.learningRate = Float(config.learningRate)
+    settings.weightDecay = Float(config.weightDecay)
+    settings.epochs = config.epochs
+    settings.batchSize = config.batchSize
+    settings.warmupEpochs = config.warmupEpochs
+    return settings
+  }
+
+  /// Prototypes, embeddings, the classification head and the Cox head with `prototypes`
+  /// components; metric names without the suffix (`suffix` only names the notes).
+  static func run(
+    prototypes c: Int, suffix: String, config: PantherConfig, bags: PantherBags, context: RunContext
+  ) throws -> MILArm.Outcome {
+    try context.checkInterrupted()
+    let (data, survival) = (bags.data, bags.survival)
+    let settings = settings(config, prototypes: c)
     var metrics: [String: Double] = [:]
-    var arms = [("", config.int("prototypes"))]
-    if config.int("armPrototypes") > 0 { arms.append((".c\(config.int("armPrototypes"))", config.int("armPrototypes"))) }
-    for (suffix, c) in arms {
-      try context.checkInterrupted()
-      var settings = PANTHER.Settings()
-      settings.prototypeCount = c
-      settings.emSteps = config.int("emSteps")
-      settings.tau = Float(config.double("tau"))
-      settings.priorVariance = Float(config.double("priorVariance"))
-      settings.patchesPerPrototype = config.int("patchesPerPrototype")
-      settings.kmeansIterations = config.int("kmeansIterations")
-      settings.kmeansRestarts = config.int("kmeansRestarts")
-      settings.learningRate = Float(config.double("learningRate"))
-      settings.weightDecay = Float(config.double("weightDecay"))
-      settings.epochs = config.int("epochs")
-      settings.batchSize = config.int("batchSize")
-      settings.warmupEpochs = config.int("warmupEpochs")
-      var g = context.generator.split("panther C=\(c)")
-      // One set of prototypes per training set: the survival task reuses the classification
-      // embeddings when its training slides are the same (always, without --subset).
-      let sameTrain = survival.map { $0.train.map(\.slideID) == data.train.map(\.slideID) } ?? false
-      let e = embed(
-        train: data.train, others: [data.test] + (sameTrain ? [survival?.test ?? []] : []),
-        dimension: data.featureDimension, settings: settings, using: &g)
-      if suffix.isEmpty { metrics["embedding_dimension"] = Double(e.train.first?.count ?? 0) }
-      var headGenerator = g.split("classification head")
-      let head = PANTHER.trainHead(
-        embeddings: e.train, objective: .classification(labels: data.train.map(\.label), classes: data.classCount),
-        settings: settings, using: &headGenerator)
-      var bootstrapGenerator = g.split("bootstrap")
-      let slide = MILEvaluation.slideMetrics(
-        probabilities: PANTHER.predict(head: head, embeddings: e.others[0]).map(softmax),
-        labels: data.test.map(\.label), bootstrap: config.int("bootstrap"), using: &bootstrapGenerator)
-      metrics.merge(MILEvaluation.named(slide, suffix: suffix)) { $1 }
-      if let survival {
-        var train = e.train, test = sameTrain ? e.others[1] : []
-        if !sameTrain {
-          var s = g.split("survival prototypes")
-          let own = embed(
-            train: survival.train, others: [survival.test], dimension: data.featureDimension, settings: settings,
-            using: &s)
-          (train, test) = (own.train, own.others[0])
-        }
-        var coxGenerator = g.split("cox head")
-        if let c = coxIndex(survival, train: train, test: test, settings: settings, config: config, using: &coxGenerator) {
-          metrics["c_index\(suffix)"] = c
-        } else {
-          output.notes.append("c_index\(suffix) undefined: no comparable pair among the test slides")
-        }
+    var notes: [String] = []
+    var g = context.generator.split("panther C=\(c)")
+    // One set of prototypes per training set: the survival task reuses the classification
+    // embeddings when its training slides are the same (always, without --subset).
+    let sameTrain = survival.map { $0.train.map(\.slideID) == data.train.map(\.slideID) } ?? false
+    let e = embed(
+      train: data.train, others: [data.test] + (sameTrain ? [survival?.test ?? []] : []),
+      dimension: data.featureDimension, settings: settings, using: &g)
+    metrics["embedding_dimension"] = Double(e.train.first?.count ?? 0)
+    var headGenerator = g.split("classification head")
+    let head = PANTHER.trainHead(
+      embeddings: e.train, objective: .classification(labels: data.train.map(\.label), classes: data.classCount),
+      settings: settings, using: &headGenerator)
+    var bootstrapGenerator = g.split("bootstrap")
+    let slide = MILEvaluation.slideMetrics(
+      probabilities: PANTHER.predict(head: head, embeddings: e.others[0]).map(softmax),
+      labels: data.test.map(\.label), bootstrap: config.data.bootstrap, using: &bootstrapGenerator)
+    metrics.merge(slide) { $1 }
+    if let survival {
+      var train = e.train, test = sameTrain ? e.others[1] : []
+      if !sameTrain {
+        var s = g.split("survival prototypes")
+        let own = embed(
+          train: survival.train, others: [survival.test], dimension: data.featureDimension, settings: settings,
+          using: &s)
+        (train, test) = (own.train, own.others[0])
+      }
+      var coxGenerator = g.split("cox head")
+      if let c = coxIndex(survival, train: train, test: test, settings: settings, config: config, using: &coxGenerator) {
+        metrics["c_index"] = c
+      } else {
+        notes.append("c_index\(suffix) undefined: no comparable pair among the test slides")
       }
     }
-    let armSuffix = ".c\(config.int("armPrototypes"))"
-    if let a = metrics["auc"], let b = metrics["auc\(armSuffix)"] { metrics["auc_gap_c16_c32"] = a - b }
-    if let a = metrics["c_index"], let b = metrics["c_index\(armSuffix)"] { metrics["c_index_gap_c16_c32"] = a - b }
-    metrics["train_seconds"] = Date().timeIntervalSince(start)
-    output.metrics = metrics.filter { $0.value.isFinite }
-    output.notes.append(
-      "PANTHER: C=\(config.int("prototypes")) (arm C=\(config.int("armPrototypes"))), L=\(config.int("emSteps")), "
-        + "τ=\(ConfigValue.format(config.double("tau"))), eps=\(ConfigValue.format(config.double("priorVariance"))); "
-        + "\(data.train.count) of \(data.fullTrainCount) training slides (subset \(ConfigValue.format(context.spec.subset))%), "
-        + "\(data.test.count) test slides, task \(task.rawValue); head \(config.int("epochs")) epochs, batch \(config.int("batchSize"))")
-    return output
+    return MILArm.Outcome(metrics: metrics, notes: notes)
   }
 
   /// Row-major features of a bag.
@@ -149,15 +180,15 @@ public enum PantherExperiment: Experiment {
 
   /// Cox head on the survival task; Harrell's C of its log-risks on the test slides.
   static func coxIndex(
-    _ data: MILSplits, train: [[Float]], test: [[Float]], settings: PANTHER.Settings, config: ResolvedConfig,
+    _ data: MILSplits, train: [[Float]], test: [[Float]], settings: PANTHER.Settings, config: PantherConfig,
     using g: inout RandomGenerator
   ) -> Double? {
     let months = data.train.map { $0.survivalMonths ?? 0 }
     let events = data.train.map { ($0.event ?? 0) == 1 }
     var times = months
-    if config.string("coxTimes") == "bins" {
+    if config.coxTimes == .bins {
       // The official survival datasets order the Cox risk sets by the quantile time bin.
-      if let edges = Survival.quantileBinEdges(times: months, events: events, count: config.int("timeBins")) {
+      if let edges = Survival.quantileBinEdges(times: months, events: events, count: config.timeBins) {
         times = months.map { Double(Survival.bin(of: $0, edges: edges)) }
       }
     }
@@ -168,4 +199,57 @@ public enum PantherExperiment: Experiment {
       events: data.test.map { ($0.event ?? 0) == 1 }, times: data.test.map { $0.survivalMonths ?? 0 }, risks: risks)?
       .cIndex
   }
+}
+
+/// The `panther` target's config: the shared MIL data keys, then PANTHER's own (official
+/// argument names in parentheses).
+public struct PantherConfig: MILMethodConfig, Equatable {
+  /// What orders the Cox risk sets.
+  public enum CoxTimes: String, CaseIterable, Sendable {
+    /// The official code: quantile time bins of the uncensored training times.
+    case bins
+    case months
+  }
+
+  public var data = MILDataConfig()
+  public var task = MILTask.tumour
+  public var survival = true
+  public var prototypes = 16
+  public var armPrototypes = 32
+  public var emSteps = 1
+  public var tau = 1.0
+  public var priorVariance = 1.0
+  public var patchesPerPrototype = 100_000
+  public var kmeansIterations = 50
+  public var kmeansRestarts = 5
+  public var epochs = 50
+  public var batchSize = 64
+  public var learningRate = 1e-4
+  public var weightDecay = 1e-5
+  public var warmupEpochs = 1
+  public var coxTimes = CoxTimes.bins
+  public var timeBins = 4
+
+  public init() {}
+
+  public static let fields: [ConfigField<Self>] =
+    .lifted(MILDataConfig.self, at: \.data) + [
+      .choice("task", \.task, "slide task of the classification head: tumour | relational", among: MILTask.classification),
+      .bool("survival", \.survival, "also train a Cox head on the survival task and report c_index"),
+      .int("prototypes", \.prototypes, "mixture components C (out_size)", check: ConfigCheck.range(1, 4096)),
+      .int("armPrototypes", \.armPrototypes, "C of the comparison arm c<C> (0: no arm)", check: ConfigCheck.range(0, 4096)),
+      .int("emSteps", \.emSteps, "EM steps L (em_step)", check: ConfigCheck.range(1, 100)),
+      .double("tau", \.tau, "prior weight τ of the MAP M step"),
+      .double("priorVariance", \.priorVariance, "prior variance eps (V = eps · 1)"),
+      .int("patchesPerPrototype", \.patchesPerPrototype, "K-means sample: C · this many patches, the first ⌈n/slides⌉ of each slide", check: ConfigCheck.range(1, 100_000_000)),
+      .int("kmeansIterations", \.kmeansIterations, "Lloyd rounds per K-means restart", check: ConfigCheck.range(1, 10_000)),
+      .int("kmeansRestarts", \.kmeansRestarts, "K-means restarts (n_init)", check: ConfigCheck.range(1, 1000)),
+      .int("epochs", \.epochs, "head training epochs (max_epoch)", check: ConfigCheck.range(1, 100_000)),
+      .int("batchSize", \.batchSize, "slides per head batch", check: ConfigCheck.range(1, 65_536)),
+      .double("learningRate", \.learningRate, "AdamW learning rate"),
+      .double("weightDecay", \.weightDecay, "AdamW weight decay"),
+      .int("warmupEpochs", \.warmupEpochs, "warm-up epochs before the cosine", check: ConfigCheck.range(0, 10_000)),
+      .choice("coxTimes", \.coxTimes, "what orders the Cox risk sets: bins (the official code: quantile time bins) | months"),
+      .int("timeBins", \.timeBins, "quantile bins of the uncensored training times (n_label_bins)", check: ConfigCheck.range(1, 100)),
+    ]
 }

@@ -15,29 +15,9 @@ import NN
 /// - `control`: TransMIL and ABMIL on `controlTask` (default `tumour`, where one instance
 ///   decides and attention pooling suffices): `control.auc`, `control.auc.abmil`,
 ///   `control.gain_over_abmil`, and `relational_advantage` = gain on the task − gain on the control.
-public enum TransMILExperiment: Experiment {
-  public static var schema: [ConfigKey] {
-    MILData.schema + [
-      ConfigKey("task", .string, default: .string("relational"), "slide task of the main model: relational | tumour", check: ABMILExperiment.classificationTask),
-      ConfigKey("controlTask", .string, default: .string("tumour"), "task of the control arms: tumour | relational", check: ABMILExperiment.classificationTask),
-      ConfigKey("dimension", .int, default: .int(512), "model width (official 512; heads 8 × width/8, width/2 landmarks)", check: { v in
-        if case .int(let n) = v, n >= 8, n % 8 == 0, n <= 4096 { return nil }
-        return "expected a multiple of 8 in 8...4096"
-      }),
-      ConfigKey("dropout", .double, default: .double(0.1), "dropout after each Nyström attention (official 0.1)", check: ConfigCheck.probability),
-      ConfigKey("legacyOutputSlice", .bool, default: .bool(false), "nystrom-attention 0.0.9 output slicing (the version the authors pinned)"),
-      ConfigKey("learningRate", .double, default: .double(2e-4), "RAdam learning rate (official 2e-4)"),
-      ConfigKey("weightDecay", .double, default: .double(1e-5), "weight decay on ≥2-D parameters (official 1e-5)"),
-      ConfigKey("gradientAccumulation", .int, default: .int(2), "bags per optimiser step (official 2)", check: ConfigCheck.positive),
-      ConfigKey("maxEpochs", .int, default: .int(200), "maximum epochs (official 200)", check: ConfigCheck.positive),
-      ConfigKey("patience", .int, default: .int(10), "early-stopping patience on the validation loss (official 10; 0: off)", check: ConfigCheck.nonNegative),
-      ConfigKey("arms", .bool, default: .bool(true), "train the comparison arms (ABMIL, no PPEG, control task)"),
-      ConfigKey("abmilHidden", .int, default: .int(500), "ABMIL arm: embedding size", check: ConfigCheck.positive),
-      ConfigKey("abmilMaxEpochs", .int, default: .int(200), "ABMIL arm: maximum epochs (early stopping as TransMIL)", check: ConfigCheck.positive),
-      ConfigKey("abmilLearningRate", .double, default: .double(5e-4), "ABMIL arm: Adam learning rate"),
-      ConfigKey("abmilWeightDecay", .double, default: .double(1e-4), "ABMIL arm: Adam L2 weight decay"),
-    ]
-  }
+public enum TransMILVariant: MILVariant {
+  public typealias Config = TransMILConfig
+  public static let name = "TransMIL"
 
   public static var metrics: [MetricInfo] {
     MILEvaluation.metricInfos(what: "TransMIL on the main task")
@@ -57,86 +37,130 @@ public enum TransMILExperiment: Experiment {
       ]
   }
 
-  static func transMILSettings(_ config: ResolvedConfig) -> MILTrainingSettings {
+  static func transMILSettings(_ config: TransMILConfig) -> MILTrainingSettings {
     MILTrainingSettings(
-      optimizer: .lookaheadRAdam, learningRate: Float(config.double("learningRate")),
-      weightDecay: Float(config.double("weightDecay")), maxEpochs: config.int("maxEpochs"),
-      patience: config.int("patience"), gradientAccumulation: config.int("gradientAccumulation"))
+      optimizer: .lookaheadRAdam, learningRate: Float(config.learningRate), weightDecay: Float(config.weightDecay),
+      maxEpochs: config.maxEpochs, patience: config.patience, gradientAccumulation: config.gradientAccumulation)
   }
 
-  static func abmilSettings(_ config: ResolvedConfig) -> MILTrainingSettings {
+  static func abmilSettings(_ config: TransMILConfig) -> MILTrainingSettings {
     MILTrainingSettings(
-      optimizer: .adam, learningRate: Float(config.double("abmilLearningRate")),
-      weightDecay: Float(config.double("abmilWeightDecay")), maxEpochs: config.int("abmilMaxEpochs"),
-      patience: config.int("patience"), gradientAccumulation: 1)
+      optimizer: .adam, learningRate: Float(config.abmilLearningRate), weightDecay: Float(config.abmilWeightDecay),
+      maxEpochs: config.abmilMaxEpochs, patience: config.patience, gradientAccumulation: 1)
   }
 
-  public static func run(_ context: RunContext) throws -> ExperimentOutput {
-    let config = context.spec.config
-    Parallel.setThreadCount(context.spec.threads)
-    BLAS.setThreadCount(context.spec.threads)
-    let task = MILTask(rawValue: config.string("task")) ?? .relational
-    let controlTask = MILTask(rawValue: config.string("controlTask")) ?? .tumour
-    let extraction = try MILData.extraction(config)
-    let data = try context.loadBags(task: task, settings: extraction)
-    let bootstrap = config.int("bootstrap")
-    var output = ExperimentOutput()
+  /// TransMIL (with or without PPEG) under `label` on `data`; the main model (label "") keeps
+  /// every metric and the bootstrap, an arm copies its `auc` as `prefix + auc + suffix`.
+  static func transMIL(
+    _ label: String, ppeg: Bool, data: MILSplits, config: TransMILConfig, prefix: String = "", suffix: String? = nil
+  ) -> MILArmPlan {
+    .trained(
+      label, generator: "transmil \(label)", data: data, settings: transMILSettings(config),
+      bootstrap: label.isEmpty ? config.data.bootstrap : 0, copies: label.isEmpty ? nil : ["auc"], prefix: prefix,
+      suffix: suffix
+    ) { g in
+      TransMIL(
+        inputDimension: data.featureDimension, dimension: config.dimension, classes: data.classCount,
+        dropout: Float(config.dropout), legacyOutputSlice: config.legacyOutputSlice, usesPPEG: ppeg, using: &g)
+    }
+  }
 
-    func transMIL(_ name: String, ppeg: Bool, data: MILSplits) throws -> MILArm.Outcome {
-      var g = context.generator.split("transmil \(name)")
-      let model = TransMIL(
-        inputDimension: data.featureDimension, dimension: config.int("dimension"), classes: data.classCount,
-        dropout: Float(config.double("dropout")), legacyOutputSlice: config.bool("legacyOutputSlice"), usesPPEG: ppeg,
-        using: &g)
-      let outcome = try MILArm.run(
-        model, data: data, settings: transMILSettings(config), label: name, bootstrap: name.isEmpty ? bootstrap : 0,
-        context: context, using: &g)
-      output.series += outcome.series
-      output.notes += outcome.notes
-      return outcome
+  /// The ABMIL arm under `label` on `data`, its `auc` copied as `prefix + auc + suffix`.
+  static func abmil(
+    _ label: String, data: MILSplits, config: TransMILConfig, prefix: String = "", suffix: String? = nil
+  ) -> MILArmPlan {
+    .trained(
+      label, generator: "abmil \(label)", data: data, settings: abmilSettings(config), copies: ["auc"], prefix: prefix,
+      suffix: suffix
+    ) { g in
+      ABMIL(inputDimension: data.featureDimension, hidden: config.abmilHidden, classes: 1, using: &g)
     }
-    func abmil(_ name: String, data: MILSplits) throws -> MILArm.Outcome {
-      var g = context.generator.split("abmil \(name)")
-      let model = ABMIL(
-        inputDimension: data.featureDimension, hidden: config.int("abmilHidden"), classes: 1, using: &g)
-      let outcome = try MILArm.run(
-        model, data: data, settings: abmilSettings(config), label: name, bootstrap: 0, context: context, using: &g)
-      output.series += outcome.series
-      output.notes += outcome.notes
-      return outcome
-    }
+  }
 
-    let main = try transMIL("", ppeg: true, data: data)
-    var metrics = main.metrics
-    if config.bool("arms") {
-      let noPPEG = try transMIL("no_ppeg", ppeg: false, data: data)
-      let abmilMain = try abmil("abmil", data: data)
-      let control = try MILData.splits(of: data.dataset, task: controlTask, subset: context.spec.subset)
-      let controlTransMIL = try transMIL("control", ppeg: true, data: control)
-      let controlABMIL = try abmil("control.abmil", data: control)
-      metrics["auc.no_ppeg"] = noPPEG.metrics["auc"]
-      metrics["auc.abmil"] = abmilMain.metrics["auc"]
-      metrics["control.auc"] = controlTransMIL.metrics["auc"]
-      metrics["control.auc.abmil"] = controlABMIL.metrics["auc"]
-      func difference(_ a: String, _ b: String) -> Double? {
-        guard let x = metrics[a], let y = metrics[b] else { return nil }
-        return x - y
-      }
-      metrics["gain_over_abmil"] = difference("auc", "auc.abmil")
-      metrics["control.gain_over_abmil"] = difference("control.auc", "control.auc.abmil")
-      metrics["ppeg_gain"] = difference("auc", "auc.no_ppeg")
-      metrics["relational_advantage"] = difference("gain_over_abmil", "control.gain_over_abmil")
-    }
-    output.metrics = metrics.filter { $0.value.isFinite }
-    if !data.emptySlides.isEmpty {
-      output.notes.append("left out (no tiles kept): \(data.emptySlides.joined(separator: ", "))")
-    }
-    output.notes.append(
-      "TransMIL (width \(config.int("dimension")), \(config.bool("legacyOutputSlice") ? "nystrom 0.0.9 slicing" : "nystrom ≥ 0.0.10 slicing")) "
-        + "on the \(task.rawValue) task of \(data.dataset.datasetId): \(data.train.count) training slides (subset "
+  public static func task(_ config: TransMILConfig) -> MILTask { config.task }
+
+  public static func main(_ config: TransMILConfig, bags data: MILSplits, context: RunContext) -> MILArmPlan {
+    transMIL("", ppeg: true, data: data, config: config)
+  }
+
+  public static func arms(_ config: TransMILConfig, bags data: MILSplits, context: RunContext) throws -> [MILArmPlan] {
+    guard config.arms else { return [] }
+    let control = try MILData.splits(of: data.dataset, task: config.controlTask, subset: context.spec.subset)
+    return [
+      transMIL("no_ppeg", ppeg: false, data: data, config: config),
+      abmil("abmil", data: data, config: config),
+      transMIL("control", ppeg: true, data: control, config: config, prefix: "control.", suffix: ""),
+      abmil("control.abmil", data: control, config: config, prefix: "control.", suffix: ".abmil"),
+    ]
+  }
+
+  public static func gaps(_ config: TransMILConfig) -> [MILGap] {
+    [
+      MILGap("gain_over_abmil", "auc", minus: "auc.abmil"),
+      MILGap("control.gain_over_abmil", "control.auc", minus: "control.auc.abmil"),
+      MILGap("ppeg_gain", "auc", minus: "auc.no_ppeg"),
+      MILGap("relational_advantage", "gain_over_abmil", minus: "control.gain_over_abmil"),
+    ]
+  }
+
+  public static func finish(
+    _ config: TransMILConfig, bags data: MILSplits, context: RunContext, metrics: inout [String: Double],
+    notes: inout [String]
+  ) {
+    notes += MILData.emptySlidesNote(data)
+    notes.append(
+      "\(name) (width \(config.dimension), \(config.legacyOutputSlice ? "nystrom 0.0.9 slicing" : "nystrom ≥ 0.0.10 slicing")) "
+        + "on the \(config.task.rawValue) task of \(data.dataset.datasetId): \(data.train.count) training slides (subset "
         + "\(ConfigValue.format(context.spec.subset))% of \(data.fullTrainCount)), \(data.val.count) validation, "
         + "\(data.test.count) test; kept epoch \(Int(metrics["best_epoch"] ?? 0)) of \(Int(metrics["epochs"] ?? 0))"
-        + (config.bool("arms") ? "; arms: no_ppeg, abmil, control (\(controlTask.rawValue)) TransMIL and ABMIL" : ""))
-    return output
+        + (config.arms ? "; arms: no_ppeg, abmil, control (\(config.controlTask.rawValue)) TransMIL and ABMIL" : ""))
   }
+}
+
+/// The `transmil` target's config: the shared MIL data keys, then TransMIL's own (official
+/// `train.py` and `Camelyon/TransMIL.yaml` values) and its ABMIL arm's.
+public struct TransMILConfig: MILMethodConfig, Equatable {
+  public var data = MILDataConfig()
+  public var task = MILTask.relational
+  public var controlTask = MILTask.tumour
+  public var dimension = 512
+  public var dropout = 0.1
+  public var legacyOutputSlice = false
+  public var learningRate = 2e-4
+  public var weightDecay = 1e-5
+  public var gradientAccumulation = 2
+  public var maxEpochs = 200
+  public var patience = 10
+  public var arms = true
+  public var abmilHidden = 500
+  public var abmilMaxEpochs = 200
+  public var abmilLearningRate = 5e-4
+  public var abmilWeightDecay = 1e-4
+
+  public init() {}
+
+  /// `dimension`: the heads need width/8 each.
+  static let dimensionCheck: @Sendable (ConfigValue) -> String? = { v in
+    if case .int(let n) = v, n >= 8, n % 8 == 0, n <= 4096 { return nil }
+    return "expected a multiple of 8 in 8...4096"
+  }
+
+  public static let fields: [ConfigField<Self>] =
+    .lifted(MILDataConfig.self, at: \.data) + [
+      .choice("task", \.task, "slide task of the main model: relational | tumour", among: MILTask.classification),
+      .choice("controlTask", \.controlTask, "task of the control arms: tumour | relational", among: MILTask.classification),
+      .int("dimension", \.dimension, "model width (official 512; heads 8 × width/8, width/2 landmarks)", check: dimensionCheck),
+      .double("dropout", \.dropout, "dropout after each Nyström attention (official 0.1)", check: ConfigCheck.probability),
+      .bool("legacyOutputSlice", \.legacyOutputSlice, "nystrom-attention 0.0.9 output slicing (the version the authors pinned)"),
+      .double("learningRate", \.learningRate, "RAdam learning rate (official 2e-4)"),
+      .double("weightDecay", \.weightDecay, "weight decay on ≥2-D parameters (official 1e-5)"),
+      .int("gradientAccumulation", \.gradientAccumulation, "bags per optimiser step (official 2)", check: ConfigCheck.positive),
+      .int("maxEpochs", \.maxEpochs, "maximum epochs (official 200)", check: ConfigCheck.positive),
+      .int("patience", \.patience, "early-stopping patience on the validation loss (official 10; 0: off)", check: ConfigCheck.nonNegative),
+      .bool("arms", \.arms, "train the comparison arms (ABMIL, no PPEG, control task)"),
+      .int("abmilHidden", \.abmilHidden, "ABMIL arm: embedding size", check: ConfigCheck.positive),
+      .int("abmilMaxEpochs", \.abmilMaxEpochs, "ABMIL arm: maximum epochs (early stopping as TransMIL)", check: ConfigCheck.positive),
+      .double("abmilLearningRate", \.abmilLearningRate, "ABMIL arm: Adam learning rate"),
+      .double("abmilWeightDecay", \.abmilWeightDecay, "ABMIL arm: Adam L2 weight decay"),
+    ]
 }

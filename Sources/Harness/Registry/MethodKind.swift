@@ -24,10 +24,10 @@ public enum MethodKind: String, CaseIterable, Sendable {
     case .simclr: return SelfSupervisedExperiment<SimCLRVariant>.self
     case .instdisc: return SelfSupervisedExperiment<InstDiscVariant>.self
     case .swav: return SelfSupervisedExperiment<SwAVVariant>.self
-    case .abmil: return ABMILExperiment.self
-    case .transmil: return TransMILExperiment.self
-    case .panther: return PantherExperiment.self
-    case .ins: return INSExperiment.self
+    case .abmil: return MILExperiment<ABMILVariant>.self
+    case .transmil: return MILExperiment<TransMILVariant>.self
+    case .panther: return MILExperiment<PantherVariant>.self
+    case .ins: return MILExperiment<INSVariant>.self
     }
   }
 

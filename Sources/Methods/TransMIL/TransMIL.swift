@@ -143,3 +143,10 @@ public final class TransMIL: Module {
       + prefixed("layer2", layer2) + prefixed("norm", norm) + prefixed("_fc2", fc2)
   }
 }
+
+extension TransMIL: MILClassifier {
+  /// The bag as a batch of one (`[1, N, D]`); TransMIL has no instance scores.
+  public func classify(_ bag: Tensor, using generator: inout RandomGenerator) -> (logits: Tensor, instanceScores: Tensor?) {
+    (self(bag.reshaped([1, bag.shape[0], bag.shape[1]]), using: &generator), nil)
+  }
+}

@@ -179,3 +179,45 @@ extension INS {
 #else
   import Darwin
 #endif
+
+extension INSInstances {
+  /// The RGB tiles of one tile-image bag: `pixels` holds `[N, side·side·3]` values 0…255, row by row.
+  public static func tileImages(pixels: [Float], side: Int) -> [RGBImage] {
+    let bytes = pixels.map { UInt8($0) }
+    let size = 3 * side * side
+    return (0..<(bytes.count / size)).map {
+      RGBImage(width: side, height: side, pixels: Array(bytes[($0 * size)..<(($0 + 1) * size)]))
+    }
+  }
+}
+
+extension INSTrainingSet {
+  /// Instances of bags of `bagSizes` instances each, bag after bag.
+  public init(instances: INSInstances, bagSizes: [Int], bagLabels: [Int]) {
+    var ranges: [Range<Int>] = []
+    for size in bagSizes {
+      let start = ranges.last?.upperBound ?? 0
+      ranges.append(start..<(start + size))
+    }
+    self.init(instances: instances, bagRanges: ranges, bagLabels: bagLabels)
+  }
+}
+
+extension INSConfiguration {
+  /// The queue INS keeps: `requested` keys, capped at the training instances rounded down to whole
+  /// batches (at least one batch), so the queue holds no stale keys from long-gone epochs.
+  public static func queueSize(requested: Int, instances: Int, batchSize: Int) -> Int {
+    min(requested, max(batchSize, instances / batchSize * batchSize))
+  }
+}
+
+extension INSConfiguration.Encoder {
+  /// The tile encoder `name` (`resnet18`, `resnet-small`, `resnet-small-wide`; CIFAR stem) on
+  /// tiles of `side` pixels: the small ResNets with one block per stage, ResNet-18's trunk otherwise.
+  public static func tiles(named name: String, side: Int) -> Self {
+    switch BackboneKind.named(name, imageSize: side) {
+    case .resnetSmall(let widths): .resnet(widths: widths, blocksPerStage: 1)
+    default: .resnet(widths: [64, 128, 256, 512], blocksPerStage: 2)  // resnet18
+    }
+  }
+}

@@ -111,3 +111,12 @@ public final class ABMIL: Module, CustomStringConvertible {
       + "classes: \(classes), dropout: \(dropout))"
   }
 }
+
+extension ABMIL: MILClassifier {
+  /// Logits and the attention weights `[N]` as instance scores (Ilse et al.'s instance-level
+  /// interpretation; the baseline of the INS claim).
+  public func classify(_ bag: Tensor, using generator: inout RandomGenerator) -> (logits: Tensor, instanceScores: Tensor?) {
+    let (logits, attention) = self(bag, using: &generator)
+    return (logits, attention.reshaped([bag.shape[0]]))
+  }
+}

@@ -1,0 +1,50 @@
+import Harness
+import Testing
+
+/// The generic MIL experiment's bookkeeping: arm metrics kept under their declared names, and the
+/// gap metrics derived from the declared gaps.
+@Suite struct MILVariantTests {
+  @Test func gapsAreDerivedInOrderWhenBothSidesArePresent() {
+    var metrics: [String: Double] = ["auc": 0.875, "auc.abmil": 0.625, "control.auc": 0.75, "control.auc.abmil": 0.5]
+    MILGap.derive(TransMILVariant.gaps(TransMILConfig()), into: &metrics)
+    #expect(metrics["gain_over_abmil"] == 0.25)
+    #expect(metrics["control.gain_over_abmil"] == 0.25)
+    #expect(metrics["relational_advantage"] == 0)  // a gap of two earlier gaps
+    #expect(metrics["ppeg_gain"] == nil)  // no auc.no_ppeg: no gap
+    #expect(metrics.count == 7)
+
+    metrics = ["auc": 0.5, "auc.mean_pooling": 0.75]
+    MILGap.derive(ABMILVariant.gaps(ABMILConfig()), into: &metrics)
+    #expect(metrics["gain_over_mean_pooling"] == -0.25)
+
+    metrics = ["instance_auc": 0.9375, "instance_auc.abmil": 0.6875, "auc": 1]
+    MILGap.derive(INSVariant.gaps(INSConfig()), into: &metrics)
+    #expect(metrics["instance_auc_gain"] == 0.25)
+
+    // PANTHER's arm suffix follows armPrototypes; the gap names stay those of the claim.
+    var panther = PantherConfig()
+    panther.armPrototypes = 8
+    metrics = ["auc": 0.75, "auc.c8": 0.5, "c_index": 0.625, "c_index.c32": 0.5]
+    MILGap.derive(PantherVariant.gaps(panther), into: &metrics)
+    #expect(metrics["auc_gap_c16_c32"] == 0.25)
+    #expect(metrics["c_index_gap_c16_c32"] == nil)  // c_index.c8 is missing
+
+    metrics = ["a": 3, "b": 1]
+    MILGap.derive([MILGap("a_minus_b", "a", minus: "b"), MILGap("twice", "a_minus_b", minus: "b")], into: &metrics)
+    #expect(metrics == ["a": 3, "b": 1, "a_minus_b": 2, "twice": 1])
+  }
+
+  @Test func armsKeepTheirDeclaredMetricsUnderTheirNames() {
+    let outcome: [String: Double] = ["auc": 0.5, "accuracy": 0.75, "epochs": 3]
+    // The main model keeps everything under its own name.
+    #expect(MILArmPlan.custom("") { MILArm.Outcome(metrics: outcome) }.kept(outcome) == outcome)
+    // An arm copies what it declares as <metric>.<label>; a missing one is skipped.
+    let arm = MILArmPlan.custom("mean_pooling", copies: ["auc", "instance_auc"]) { MILArm.Outcome(metrics: outcome) }
+    #expect(arm.kept(outcome) == ["auc.mean_pooling": 0.5])
+    // TransMIL's control arms: a prefix, and a suffix that is not the label.
+    let control = MILArmPlan.custom("control.abmil", copies: ["auc"], prefix: "control.", suffix: ".abmil") {
+      MILArm.Outcome(metrics: outcome)
+    }
+    #expect(control.kept(outcome) == ["control.auc.abmil": 0.5])
+  }
+}
