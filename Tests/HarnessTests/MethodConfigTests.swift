@@ -77,6 +77,7 @@ import _TestSupport
     let common = [
       "backbone", "tileSize", "imageSize", "epochs", "batchSize", "maxTrainImages", "optimizer", "learningRate",
       "weightDecay", "warmupEpochs", "knnK", "knnTemperature", "evalImages", "linearProbe", "dataFraction",
+      "identicalViews",
     ]
     let moco = ["momentum", "queueSize", "dimension", "batchNormSplits", "symmetric"]
     let expected: [(MethodKind, [String])] = [

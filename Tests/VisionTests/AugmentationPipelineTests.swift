@@ -33,6 +33,17 @@ import Testing
     #expect(a.data != b.data)
   }
 
+  /// The audit's sabotage: with `identicalViews` a symmetric recipe gives the same pixels in both
+  /// views (and the same draws as view 0 of the normal pipeline); without it they differ.
+  @Test func identicalViewsRepeatViewZero() {
+    var g1 = RandomGenerator(seed: 7), g2 = RandomGenerator(seed: 7)
+    let same = MultiViewPipeline(recipe: .mocoV2(size: 16), identicalViews: true).batch(images, [0, 5, 9], using: &g1)
+    let normal = MultiViewPipeline(recipe: .mocoV2(size: 16)).batch(images, [0, 5, 9], using: &g2)
+    #expect(same[0].data == same[1].data)
+    #expect(same[0].data == normal[0].data)
+    #expect(normal[0].data != normal[1].data)
+  }
+
   @Test func sameSeedSameBitsAnyThreadCount() {
     for recipe in [AugmentationRecipe.mocoV2(size: 24), .mocoV3(size: 24), .simCLR(size: 24), .mocoV1(size: 24)] {
       var g1 = RandomGenerator(seed: 42)

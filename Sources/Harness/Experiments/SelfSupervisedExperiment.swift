@@ -256,7 +256,9 @@ public enum SelfSupervisedExperiment<Variant: SelfSupervisedVariant>: Experiment
     case .rejected: (method, parameters, optimizer) = build()
     }
     let poolImages = pool.map { images[$0] }
-    let pipeline = MultiViewPipeline(recipe: Variant.recipe(config.method, size: config.imageSize), threads: context.spec.threads)
+    let pipeline = MultiViewPipeline(
+      recipe: Variant.recipe(config.method, size: config.imageSize), threads: context.spec.threads,
+      identicalViews: config.identicalViews)
     let prefetch = pipeline.resumablePrefetcher(
       images: poolImages, batches: batches, first: progress.iteration, generator: progress.augment)
     let bar = context.progress(label, total, "steps")
@@ -376,6 +378,7 @@ public struct SelfSupervisedConfig<Method: MethodConfig>: MethodConfig {
   public var evalImages = 0
   public var linearProbe = true
   public var dataFraction = 1.0
+  public var identicalViews = false
   /// The variant's keys.
   public var method = Method()
 
@@ -404,6 +407,9 @@ public struct SelfSupervisedConfig<Method: MethodConfig>: MethodConfig {
         if let x = v.doubleValue, x > 0, x <= 1 { return nil }
         return "expected a number in (0, 1]"
       }),
+      .bool(
+        "identicalViews", \.identicalViews,
+        "audit only: every view of an image is the same augmentation draw (the contrastive signal switched off)"),
     ] + .lifted(Method.self, at: \.method)
   }
 

@@ -20,10 +20,17 @@ public struct MultiViewPipeline: Sendable {
   public let recipe: AugmentationRecipe
   /// Threads used to augment a batch; nil uses the engine's (`Parallel.threadCount`).
   public var threads: Int?
+  /// Every view of an image draws the same random numbers (view 0's): with a symmetric recipe
+  /// the views are the same pixels, which switches off what a contrastive method learns from
+  /// (an audit's sabotage, never a method's setting). Recipes whose views differ in their
+  /// transforms (BYOL's asymmetric blur/solarize, multi-crop sizes) still share crop and colour
+  /// draws but keep their own transforms.
+  public var identicalViews: Bool
 
-  public init(recipe: AugmentationRecipe, threads: Int? = nil) {
+  public init(recipe: AugmentationRecipe, threads: Int? = nil, identicalViews: Bool = false) {
     self.recipe = recipe
     self.threads = threads
+    self.identicalViews = identicalViews
   }
 
   /// Number of views per image.
@@ -38,6 +45,7 @@ public struct MultiViewPipeline: Sendable {
     let n = indices.count
     let base = RandomGenerator(seed: key)
     let workers = Swift.max(1, Swift.min(threads ?? Parallel.threadCount, n))
+    let identical = identicalViews
     // View by view, each written straight into its tensor's storage (no batch-sized copy).
     return recipe.views.enumerated().map { v, view in
       let size = 3 * view.crop.width * view.crop.height
@@ -45,7 +53,7 @@ public struct MultiViewPipeline: Sendable {
         guard let out = buffer.baseAddress else { return }
         let target = UncheckedSendable(out)
         let work: @Sendable (Int) -> Void = { b in
-          var g = base.split(UInt64(b)).split(UInt64(v))
+          var g = base.split(UInt64(b)).split(UInt64(identical ? 0 : v))
           let pixels = view.apply(to: images[indices[b]], using: &g).pixels
           pixels.withUnsafeBufferPointer { src in
             guard let s = src.baseAddress else { return }
