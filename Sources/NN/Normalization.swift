@@ -23,9 +23,13 @@ public final class BatchNorm: Module {
   /// statistics; the running statistics move towards the mean over groups. 1 = ordinary BN.
   public var splits = 1
 
-  public init(features: Int, momentum: Float = 0.1, epsilon: Float = 1e-5, affine: Bool = true) {
+  /// - Parameters:
+  ///   - affine: learnable scale γ and shift β (PyTorch's `affine`).
+  ///   - center: with `affine`, whether there is a shift β (TensorFlow's `center`; SimCLR's last
+  ///     head BN has a scale only).
+  public init(features: Int, momentum: Float = 0.1, epsilon: Float = 1e-5, affine: Bool = true, center: Bool = true) {
     weight = affine ? Tensor.ones([features], requiresGrad: true) : nil
-    bias = affine ? Tensor.zeros([features], requiresGrad: true) : nil
+    bias = affine && center ? Tensor.zeros([features], requiresGrad: true) : nil
     runningMean = Tensor.zeros([features])
     runningVar = Tensor.ones([features])
     numBatchesTracked = Tensor.zeros([])
@@ -89,7 +93,8 @@ public final class BatchNorm: Module {
 
   public var namedParameters: [(name: String, tensor: Tensor)] {
     var out: [(name: String, tensor: Tensor)] = []
-    if let weight, let bias { out += [("weight", weight), ("bias", bias)] }
+    if let weight { out.append(("weight", weight)) }
+    if let bias { out.append(("bias", bias)) }
     return out + [("running_mean", runningMean), ("running_var", runningVar), ("num_batches_tracked", numBatchesTracked)]
   }
 }

@@ -90,7 +90,7 @@ import _TestSupport
         .swav,
         common + [
           "temperature", "epsilon", "sinkhornIterations", "prototypes", "dimension", "smallCrops",
-          "freezePrototypesEpochs", "queueLength",
+          "freezePrototypesEpochs", "queueLength", "queueStartsEpoch",
         ]
       ),
       (

@@ -1,6 +1,6 @@
 import Engine
 import Foundation
-import Methods
+@testable import Methods
 import NN
 import Testing
 import _TestSupport
@@ -191,3 +191,52 @@ func ntXentReference(_ a: [Float], _ b: [Float], n: Int, d: Int, t: Double) -> D
   return 2 * total / Double(2 * n)
 }
 
+
+/// Faithfulness details of the official code that the loss-falls checks cannot see.
+@Suite struct SelfSupervisedFaithfulnessTests {
+  /// MoCo v3's momentum encoder starts as a copy of every base parameter, the frozen random patch
+  /// projection of the ViT included (`param_m.data.copy_(param_b.data)` over all parameters).
+  @Test func mocoV3MomentumViTSharesTheFrozenPatchProjection() {
+    var g = RandomGenerator(seed: 4)
+    let m = MoCoV3(
+      backbone: .vitTiny(imageSize: 16, patchSize: 4, freezePatchProjection: true), dimension: 8, hidden: 16,
+      temperature: 0.2, using: &g)
+    let base = Dictionary(uniqueKeysWithValues: m.backbone.namedParameters.map { ($0.name, $0.tensor.data) })
+    let frozen = m.backbone.namedParameters.filter { !$0.tensor.requiresGrad }.map(\.name)
+    #expect(frozen.contains("patch_embed.proj.weight"), "frozen: \(frozen)")
+    for (name, tensor) in m.momentumBackbone.namedParameters {
+      let same = tensor.data == base[name]
+      #expect(same, "momentum encoder's \(name) differs from the base encoder's")
+    }
+  }
+
+  /// SimCLR's last head BN scales but does not shift (`BatchNormRelu(center=use_bias)` with
+  /// `use_bias=False`); the hidden layer's BN has both.
+  @Test func simCLRLastBatchNormHasNoShift() {
+    var g = RandomGenerator(seed: 4)
+    let m = SimCLR(backbone: .resnetSmall(widths: [8, 8, 16, 16]), dimension: 8, using: &g)
+    let names = m.head.namedParameters.map(\.name)
+    #expect(names.contains("1.weight") && names.contains("1.bias"), "\(names)")
+    #expect(names.contains("4.weight") && !names.contains("4.bias"), "\(names)")
+  }
+
+  /// SwAV's queue exists only from `epoch_queue_starts` on: before that iteration the batch alone
+  /// goes to Sinkhorn and nothing is queued; from it on, embeddings are queued.
+  @Test func swavQueueStartsAtItsEpoch() {
+    var g = RandomGenerator(seed: 4)
+    let m = SwAV(
+      backbone: .resnetSmall(widths: [8, 8, 16, 16]), dimension: 8, prototypeCount: 6, freezePrototypesIterations: 0,
+      queueLength: 8, queueStartIteration: 2, totalIterations: 4, using: &g)
+    var v = RandomGenerator(seed: 5)
+    let views = (0..<2).map { _ in Tensor.randomNormal([4, 3, 16, 16], using: &v) }
+    for iteration in 0..<4 {
+      _ = m.loss(views: views, indices: Array(0..<4), progress: Double(iteration) / 4, using: &g)
+      let queued = m.queues.map(\.count).reduce(0, +)
+      if iteration < 2 {
+        #expect(queued == 0, "iteration \(iteration): \(queued) values queued before the queue starts")
+      } else {
+        #expect(queued > 0, "iteration \(iteration): nothing queued")
+      }
+    }
+  }
+}

@@ -19,12 +19,19 @@ public protocol SelfSupervisedVariant {
   /// Extra trainings for the claims: a metric suffix and the config it trains with (the run's,
   /// with the values that differ).
   static func arms(_ config: SelfSupervisedConfig<Config>) -> [(suffix: String, config: SelfSupervisedConfig<Config>)]
+  /// Whether `learningRate` is a base rate multiplied by `batchSize / 256` (the official rule of
+  /// MoCo v3's `main_moco.py`); the others use it as is.
+  static var scalesLearningRateWithBatch: Bool { get }
   /// The loss of a network whose outputs carry no information (every logit equal), for a batch
   /// of `batch` out of `dataCount` pretraining images; nil when the loss has no such value.
   static func chanceLoss(_ config: SelfSupervisedConfig<Config>, batch: Int, dataCount: Int) -> Double?
   /// Metrics derived from the measured ones (gaps the claims check), with their descriptions.
   static var derivedMetrics: [MetricInfo] { get }
   static func derive(_ metrics: [String: Double]) -> [String: Double]
+}
+
+extension SelfSupervisedVariant {
+  public static var scalesLearningRateWithBatch: Bool { false }
 }
 
 /// The SSL pretraining protocol shared by every SSL target: pretrain on the (subset of the)
@@ -225,7 +232,8 @@ public enum SelfSupervisedExperiment<Variant: SelfSupervisedVariant>: Experiment
     let perEpoch = max(1, pool.count / batch)  // drop_last, as the official loaders
     let epochs = config.epochs
     let total = perEpoch * epochs
-    let lr = Float(config.learningRate), wd = Float(config.weightDecay)
+    let lr = Float(config.learningRate * (Variant.scalesLearningRateWithBatch ? Double(config.batchSize) / 256 : 1))
+    let wd = Float(config.weightDecay)
     func build() -> (SelfSupervisedMethod, [Tensor], Optimizer) {
       var g = context.generator.split("model")
       let method = Variant.make(config, backbone: backbone, dataCount: pool.count, iterations: total, using: &g)
@@ -396,7 +404,9 @@ public struct SelfSupervisedConfig<Method: MethodConfig>: MethodConfig {
       .int("batchSize", \.batchSize, "images per batch", check: ConfigCheck.range(2, 65_536)),
       .int("maxTrainImages", \.maxTrainImages, "pretraining set size before --subset, class-stratified (0: the whole split)", check: ConfigCheck.range(0, 10_000_000)),
       .choice("optimizer", \.optimizer, "sgd | lars | adamw"),
-      .double("learningRate", \.learningRate, "base learning rate (not rescaled)"),
+      .double(
+        "learningRate", \.learningRate,
+        "base learning rate (MoCo v3 multiplies it by batchSize/256, the official rule; the others use it as is)"),
       .double("weightDecay", \.weightDecay, "weight decay"),
       .int("warmupEpochs", \.warmupEpochs, "linear warm-up epochs before the cosine", check: ConfigCheck.range(0, 10_000)),
       .int("knnK", \.knnK, "neighbours of the weighted kNN", check: ConfigCheck.range(1, 100_000)),

@@ -155,6 +155,8 @@ public struct MoCoV3Config: MethodConfig, Equatable {
 public enum MoCoV3Variant: SelfSupervisedVariant {
   public typealias Config = MoCoV3Config
   public static let name = "MoCo v3"
+  /// `main_moco.py`: `args.lr = args.lr * args.batch_size / 256`.
+  public static let scalesLearningRateWithBatch = true
   public static func recipe(_ c: Config, size: Int) -> AugmentationRecipe {
     .mocoV3(size: size, cropMinimumScale: c.cropMinimumScale)
   }
@@ -301,6 +303,7 @@ public struct SwAVConfig: MethodConfig, Equatable {
   public var smallCrops = 4
   public var freezePrototypesEpochs = 1
   public var queueLength = 0
+  public var queueStartsEpoch = 15
 
   public init() {}
 
@@ -313,6 +316,9 @@ public struct SwAVConfig: MethodConfig, Equatable {
     .int("smallCrops", \.smallCrops, "small crops V beside the two large ones (ImageNet 6)"),
     .int("freezePrototypesEpochs", \.freezePrototypesEpochs, "epochs with frozen prototypes (official: 1 epoch)"),
     .int("queueLength", \.queueLength, "queue of past embeddings for Sinkhorn (0: none)"),
+    .int(
+      "queueStartsEpoch", \.queueStartsEpoch, "epoch from which the queue is filled and used (official epoch_queue_starts: 15)",
+      check: ConfigCheck.nonNegative),
   ]
 }
 
@@ -333,7 +339,8 @@ public enum SwAVVariant: SelfSupervisedVariant {
     return SwAV(
       backbone: backbone, dimension: m.dimension, prototypeCount: m.prototypes, temperature: Float(m.temperature),
       epsilon: Float(m.epsilon), sinkhornIterations: m.sinkhornIterations,
-      freezePrototypesIterations: m.freezePrototypesEpochs * perEpoch, queueLength: m.queueLength, using: &g)
+      freezePrototypesIterations: m.freezePrototypesEpochs * perEpoch, queueLength: m.queueLength,
+      queueStartIteration: m.queueStartsEpoch * perEpoch, totalIterations: iterations, using: &g)
   }
   public static func arms(_ c: SelfSupervisedConfig<Config>) -> [(suffix: String, config: SelfSupervisedConfig<Config>)] {
     c.method.smallCrops > 0 ? [("two_crops", c.with { $0.method.smallCrops = 0 })] : []

@@ -115,11 +115,29 @@ public final class MoCoV3: SelfSupervisedMethod {
     momentumCopy = MomentumCopy(
       online: backbone.parameters + projector.parameters,
       target: momentumBackbone.parameters + momentumProjector.parameters)
+    // The official code copies every parameter, frozen ones included: the momentum ViT shares the
+    // base ViT's frozen random patch projection (moco-v3 `builder.py`, `param_m.data.copy_`).
+    // Frozen tensors never change, so one copy keeps them equal for the whole run.
+    let frozen = Self.frozenParameterNames(backbone)
+    let target = Dictionary(uniqueKeysWithValues: momentumBackbone.namedParameters.map { ($0.name, $0.tensor) })
+    MomentumUpdate.copy(
+      from: backbone.namedParameters.filter { frozen.contains($0.name) }.map(\.tensor),
+      to: backbone.namedParameters.filter { frozen.contains($0.name) }.compactMap { target[$0.name] })
     self.baseMomentum = baseMomentum
     self.temperature = temperature
   }
 
   public var trainableParameters: [Tensor] { backbone.parameters + projector.parameters + predictor.parameters }
+
+  /// Names of the parameters that do not train (the frozen patch projection, the fixed position
+  /// embedding), batch-norm buffers left out.
+  static func frozenParameterNames(_ module: Module) -> Set<String> {
+    let buffers = ["running_mean", "running_var", "num_batches_tracked"]
+    return Set(
+      module.namedParameters.filter { entry in
+        !entry.tensor.requiresGrad && !buffers.contains { entry.name.hasSuffix($0) }
+      }.map(\.name))
+  }
 
   public func setTraining(_ training: Bool) {
     backbone.isTraining = training

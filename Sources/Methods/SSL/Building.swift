@@ -101,13 +101,19 @@ public final class MLPHead: Module {
     public var batchNorm: Bool
     /// `affine: false` on this layer's BN (MoCo v3's last BN).
     public var affine: Bool
+    /// `center: false`: this layer's BN has a scale but no shift (SimCLR's last BN).
+    public var center: Bool
     public var relu: Bool
 
-    public init(output: Int, bias: Bool = true, batchNorm: Bool = false, affine: Bool = true, relu: Bool = false) {
+    public init(
+      output: Int, bias: Bool = true, batchNorm: Bool = false, affine: Bool = true, center: Bool = true,
+      relu: Bool = false
+    ) {
       self.output = output
       self.bias = bias
       self.batchNorm = batchNorm
       self.affine = affine
+      self.center = center
       self.relu = relu
     }
   }
@@ -133,7 +139,7 @@ public final class MLPHead: Module {
       index += 1
       var normIndex: Int? = nil
       if layer.batchNorm {
-        norms.append(BatchNorm(features: layer.output, affine: layer.affine))
+        norms.append(BatchNorm(features: layer.output, affine: layer.affine, center: layer.center))
         normIndex = index
         index += 1
       } else {

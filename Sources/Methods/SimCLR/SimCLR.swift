@@ -3,7 +3,8 @@ import NN
 
 /// SimCLR (Chen et al. 2020): one encoder, a projection head, NT-Xent over the 2N views of a
 /// batch with the official code's scale (`loss_a + loss_b`). Head as the v1 paper: `Linear(f, f)
-/// → BN → ReLU → Linear(f, d)` (BN on every layer as `model_util.py`, no bias on the last).
+/// → BN → ReLU → Linear(f, d) → BN` (BN on every layer as `model_util.py`; the last Linear has no
+/// bias and its BN no shift: `linear_layer` builds `BatchNormRelu(center=use_bias)`).
 public final class SimCLR: SelfSupervisedMethod {
   public let backbone: Backbone
   public let head: MLPHead
@@ -18,7 +19,7 @@ public final class SimCLR: SelfSupervisedMethod {
       input: f,
       layers: [
         .init(output: f, bias: true, batchNorm: true, relu: true),
-        .init(output: dimension, bias: false, batchNorm: true),
+        .init(output: dimension, bias: false, batchNorm: true, center: false),
       ], using: &generator)
     self.temperature = temperature
   }

@@ -8,7 +8,8 @@ import NN
 /// crop's codes are predicted from every other crop's `softmax(scores / T)`, averaged over
 /// `crops − 1` and over the large crops. Prototypes are frozen (gradients dropped) for the first
 /// `freezePrototypesIterations` iterations. An optional queue of past embeddings (per large
-/// crop) enlarges the Sinkhorn problem once full, as `queue_length`.
+/// crop) enlarges the Sinkhorn problem once full, as `queue_length`; it exists only from
+/// iteration `queueStartIteration` on (`epoch_queue_starts` × iterations per epoch).
 public final class SwAV: SelfSupervisedMethod {
   public let backbone: Backbone
   public let head: MLPHead
@@ -18,13 +19,17 @@ public final class SwAV: SelfSupervisedMethod {
   public let sinkhornIterations: Int
   public let freezePrototypesIterations: Int
   public let queueLength: Int
+  /// The first iteration that fills and uses the queue (`epoch_queue_starts`, in iterations).
+  public let queueStartIteration: Int
+  /// Iterations of the whole training (to read the iteration from `loss`'s progress).
+  public let totalIterations: Int
   var queues: [[Float]] = []
   var queueFilled = 0
 
   public init(
     backbone kind: BackboneKind, hidden: Int? = nil, dimension: Int = 128, prototypeCount: Int, temperature: Float = 0.1,
     epsilon: Float = 0.05, sinkhornIterations: Int = 3, freezePrototypesIterations: Int, queueLength: Int = 0,
-    using generator: inout RandomGenerator
+    queueStartIteration: Int = 0, totalIterations: Int = 1, using generator: inout RandomGenerator
   ) {
     backbone = kind.make(using: &generator)
     let f = backbone.featureDimension
@@ -37,6 +42,8 @@ public final class SwAV: SelfSupervisedMethod {
     self.sinkhornIterations = sinkhornIterations
     self.freezePrototypesIterations = freezePrototypesIterations
     self.queueLength = queueLength
+    self.queueStartIteration = queueStartIteration
+    self.totalIterations = totalIterations
     normalisePrototypes()
   }
 
@@ -77,12 +84,15 @@ public final class SwAV: SelfSupervisedMethod {
     }
     let scores = embeddings.map { prototypes($0) }  // [b, P] per crop
     let crops = views.count
-    if queueLength > 0 && queues.isEmpty { queues = Array(repeating: [], count: 2) }
+    // `progress` is iteration / total (SelfSupervisedExperiment), so this recovers the iteration.
+    let iteration = Int((progress * Double(totalIterations)).rounded())
+    let queued = queueLength > 0 && iteration >= queueStartIteration
+    if queued && queues.isEmpty { queues = Array(repeating: [], count: 2) }
     var total: Tensor? = nil
     for assign in 0..<2 {
       let codes: Tensor = Tensor.withoutGrad {
         var out = scores[assign].detached()
-        if queueLength > 0 {
+        if queued {
           let d = embeddings[assign].shape[1]
           let stored = queues[assign].count / d
           if stored >= queueLength {
