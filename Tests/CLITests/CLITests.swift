@@ -311,3 +311,38 @@ enum TestImages {
     #expect(unknown.status == 2 && unknown.stderr.contains("--variants 'nope'"))
   }
 }
+
+/// `--data` in the usual split layout (`train/<class>/…` beside `test/<class>/…` or `val/…`):
+/// an SSL run uses the given splits instead of its own 80/20, maps the test classes onto the
+/// training classes by name, and refuses a test class that training lacks.
+@Suite struct SplitFolderDataTests {
+  func write(_ root: URL, _ split: String, _ classes: [String], count: Int) throws {
+    for (c, name) in classes.enumerated() {
+      let dir = root.appendingPathComponent("\(split)/\(name)")
+      try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+      for i in 0..<count {
+        try ImageIO.writePNG(
+          TestImages.texture(size: 32, seed: UInt64(100 * c + i)), to: dir.appendingPathComponent("\(i).png").path)
+      }
+    }
+  }
+
+  @Test func sslRunUsesTheGivenSplits() throws {
+    let box = try Sandbox()
+    let root = box.root.appendingPathComponent("digits")
+    try write(root, "train", ["a", "b", "c"], count: 6)
+    try write(root, "val", ["b", "c"], count: 3)
+    let r = try box.run(["moco-v2", "--profile", "smoke", "--threads", "2", "--data", root.path])
+    #expect(r.status == 0, "\(r.stderr)")
+    #expect(r.stdout.contains("folder:digits/train+folder:digits/val"), "\(r.stdout)")
+    // All 18 training images are the pretraining pool (no 80/20 carve-out) …
+    #expect(r.stdout.contains("kept 18 of 18 pretraining images"), "\(r.stdout)")
+    // … and the 6 validation images are the evaluation set.
+    #expect(r.stdout.contains("evaluated on 6 test images"), "\(r.stdout)")
+
+    try write(root, "val", ["d"], count: 2)
+    let bad = try box.run(["moco-v2", "--profile", "smoke", "--data", root.path])
+    #expect(bad.status == 2)
+    #expect(bad.stderr.contains("classes d are not in train/"), "\(bad.stderr)")
+  }
+}

@@ -55,6 +55,19 @@ public struct TileLoader: Sendable {
     try ImageIO.read(url.path)
   }
 
+  /// The training and evaluation folders of a folder in the usual split layout: `train/` beside
+  /// `test/` (or, without it, `val/`), each holding images or class sub-folders; nil otherwise.
+  public static func splitFolders(_ url: URL) -> (train: URL, test: URL)? {
+    let fm = FileManager.default
+    func isFolder(_ name: String) -> URL? {
+      var isDir: ObjCBool = false
+      let sub = url.appendingPathComponent(name)
+      return fm.fileExists(atPath: sub.path, isDirectory: &isDir) && isDir.boolValue ? sub : nil
+    }
+    guard let train = isFolder("train"), let test = isFolder("test") ?? isFolder("val") else { return nil }
+    return (train, test)
+  }
+
   /// An image folder: files at the top level (one class "images"), or one sub-folder per class.
   private func folder(_ url: URL) throws -> TileSet {
     let fm = FileManager.default

@@ -92,6 +92,35 @@ public struct RunContext {
   /// The training and test splits of the run's data, reported to the runner as one dataset
   /// (ids joined by `+`, hashes combined). Synthetic data: the manifest's `train` and `test`
   /// splits; a user's folder: a fixed, class-stratified 80/20 split of it.
+  /// A folder in the usual split layout (`train/<class>/…` beside `test/<class>/…` or
+  /// `val/<class>/…`): its own splits, the test split's labels mapped onto the training classes
+  /// by name.
+  /// - Throws: `InputError.badData` when the test split has a class the training split lacks.
+  func loadSplitFolders(_ url: URL, tileSize: Int, progress: @escaping @Sendable (Int, Int) -> Void) throws -> (
+    TileSet, TileSet
+  ) {
+    guard let (trainURL, testURL) = TileLoader.splitFolders(url) else { preconditionFailure("not a split folder") }
+    let train = try loader.load(.imageFolder(trainURL), tileSize: tileSize, threads: spec.threads, progress: progress)
+    let test = try loader.load(.imageFolder(testURL), tileSize: tileSize, threads: spec.threads, progress: progress)
+    let index = Dictionary(uniqueKeysWithValues: train.classNames.enumerated().map { ($1, $0) })
+    let unknown = test.classNames.filter { index[$0] == nil }
+    guard unknown.isEmpty else {
+      throw InputError.badData(
+        path: testURL.path,
+        message: "classes \(unknown.joined(separator: ", ")) are not in \(trainURL.lastPathComponent)/ "
+          + "(training classes: \(train.classNames.joined(separator: ", ")))")
+    }
+    let labels = test.labels.map { index[test.classNames[$0]]! }
+    let root = "folder:\(url.lastPathComponent)"
+    let named = TileSet(
+      images: train.images, labels: train.labels, classNames: train.classNames, names: train.names,
+      datasetId: "\(root)/\(trainURL.lastPathComponent)", contentHash: train.contentHash)
+    let mapped = TileSet(
+      images: test.images, labels: labels, classNames: train.classNames, names: test.names,
+      datasetId: "\(root)/\(testURL.lastPathComponent)", contentHash: TileSet.hash(images: test.images, labels: labels))
+    return (named, mapped)
+  }
+
   public func loadTrainAndTest(tileSize: Int) throws -> (train: TileSet, test: TileSet) {
     let bar = LazyProgress(label: "generating data", unit: "images", make: progress)
     let report: @Sendable (Int, Int) -> Void = { done, total in bar.update(done: done, total: total) }
@@ -105,6 +134,8 @@ public struct RunContext {
         try loader.load(.synthetic(manifest, trainRef), tileSize: tileSize, threads: spec.threads, progress: report),
         try loader.load(.synthetic(manifest, testRef), tileSize: tileSize, threads: spec.threads, progress: report)
       )
+    case .imageFolder(let url) where TileLoader.splitFolders(url) != nil:
+      pair = try loadSplitFolders(url, tileSize: tileSize, progress: report)
     default:
       let all = try loader.load(data, tileSize: tileSize, threads: spec.threads, progress: report)
       let testPart = Set(Sampling.stratifiedSubset(labels: all.labels, percent: 20, seed: 0x7E57))
@@ -121,7 +152,8 @@ public struct RunContext {
       throw InputError.badData(
         path: data.label,
         message: "the \(role) split is empty (\(pair.0.images.count) training and \(pair.1.images.count) test images); "
-          + "SSL runs need images for both (a user folder is split 80/20 per class: give at least 5 images per class)")
+          + "SSL runs need images for both (a user folder is split 80/20 per class unless it has train/ and "
+          + "test/ or val/ sub-folders: give at least 5 images per class)")
     }
     var h = SHA256Hasher()
     h.update(Array(pair.0.contentHash.utf8))
