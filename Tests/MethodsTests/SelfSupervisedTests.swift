@@ -239,4 +239,35 @@ func ntXentReference(_ a: [Float], _ b: [Float], n: Int, d: Int, t: Double) -> D
       }
     }
   }
+
+  /// MoCo with split BN computes keys on a shuffled batch (Shuffle-BN, the CIFAR demo's
+  /// `_batch_shuffle_single_gpu`). Without the shuffle, split BN puts images i and i + 2k in one
+  /// group for 2 splits, so image 0's key never depends on image 1; with it, some permutations
+  /// put them in one group. Each key still belongs to its own image (rows come back in order).
+  @Test func mocoKeysComeFromAShuffledBatch() {
+    var g = RandomGenerator(seed: 4)
+    let m = MoCo(
+      backbone: .resnetSmall(widths: [8, 8, 16, 16]), mlpHead: true, dimension: 8, queueSize: 16, momentum: 0.99,
+      temperature: 0.2, batchNormSplits: 2, using: &g)
+    m.setTraining(true)
+    var v = RandomGenerator(seed: 5)
+    let x = Tensor.randomNormal([8, 3, 16, 16], using: &v)
+    var changed = x.data
+    for j in (3 * 16 * 16)..<(2 * 3 * 16 * 16) { changed[j] += 1 }  // image 1 only
+    let y = Tensor(shape: x.shape, data: changed)
+    var imageZeroDependsOnImageOne = false
+    for seed in 0..<8 {
+      var g1 = RandomGenerator(seed: UInt64(seed)), g2 = RandomGenerator(seed: UInt64(seed))
+      let a = m.key(x, using: &g1), b = m.key(y, using: &g2)
+      if a.data.prefix(8) != b.data.prefix(8) { imageZeroDependsOnImageOne = true }
+    }
+    #expect(imageZeroDependsOnImageOne, "image 0's key never saw image 1: the key batch is not shuffled")
+    // Rows come back in image order: in evaluation mode (running statistics, no batch effect) the
+    // shuffled keys equal the keys of the batch as given, row for row.
+    m.setTraining(false)
+    var g3 = RandomGenerator(seed: 1)
+    let direct = Tensor.withoutGrad { m.keyHead(m.keyBackbone(x)).l2Normalized(axis: 1) }
+    expectClose(m.key(x, using: &g3).data, direct.data, rtol: 1e-5, atol: 1e-6)
+  }
 }
+

@@ -6,9 +6,11 @@ import NN
 /// of K keys as negatives (enqueued **after** the logits), InfoNCE with temperature T, one
 /// direction. v1: a linear fc to d; v2: an MLP head (`Linear(f, f) → ReLU → Linear(f, d)`).
 ///
-/// One process has no Shuffle-BN; with `batchNormSplits > 1` the encoders use split batch norm,
-/// as the official CIFAR demo does (`--bn-splits 8`). `symmetric` adds the demo's symmetric
-/// variant (both directions, averaged).
+/// One process has no per-GPU BN; with `batchNormSplits > 1` the encoders use split batch norm
+/// and the key batch is shuffled before the key encoder and unshuffled after, as the official
+/// CIFAR demo does (`--bn-splits 8`, `_batch_shuffle_single_gpu`): a query and its positive key
+/// then fall in different BN groups, the leak Shuffle-BN exists to prevent. `symmetric` adds the
+/// demo's symmetric variant (both directions, averaged).
 public final class MoCo: SelfSupervisedMethod {
   public let backbone: Backbone
   public let head: MLPHead
@@ -57,13 +59,28 @@ public final class MoCo: SelfSupervisedMethod {
 
   func query(_ x: Tensor) -> Tensor { head(backbone(x)).l2Normalized(axis: 1) }
 
-  func key(_ x: Tensor) -> Tensor { Tensor.withoutGrad { keyHead(keyBackbone(x)).l2Normalized(axis: 1) } }
+  /// Whether keys are computed on a shuffled batch (split BN only: with one BN group the batch
+  /// statistics do not depend on the order).
+  var shufflesKeys: Bool { keyBackbone.batchNorms.first.map { $0.splits > 1 } ?? false }
+
+  /// The keys of `x` (normalised, no gradient), row i for image i; with split BN computed on the
+  /// batch permuted by a random permutation and put back in order (Shuffle-BN).
+  func key(_ x: Tensor, using generator: inout RandomGenerator) -> Tensor {
+    guard shufflesKeys else { return Tensor.withoutGrad { keyHead(keyBackbone(x)).l2Normalized(axis: 1) } }
+    let n = x.shape[0]
+    let shuffle = generator.permutation(n)
+    var unshuffle = [Int](repeating: 0, count: n)
+    for (i, source) in shuffle.enumerated() { unshuffle[source] = i }
+    return Tensor.withoutGrad {
+      keyHead(keyBackbone(x.indexSelect(axis: 0, shuffle))).l2Normalized(axis: 1).indexSelect(axis: 0, unshuffle)
+    }
+  }
 
   public func loss(views: [Tensor], indices: [Int], progress: Double, using generator: inout RandomGenerator) -> Tensor {
     momentumCopy.update(momentum: momentum)  // before the keys, as the official forward
     if symmetric {
       let (q1, q2) = (query(views[0]), query(views[1]))
-      let (k1, k2) = (key(views[0]), key(views[1]))
+      let (k1, k2) = (key(views[0], using: &generator), key(views[1], using: &generator))
       let loss =
         (ContrastiveLoss.infoNCE(query: q1, key: k2, queue: queue.keys, temperature: temperature)
           + ContrastiveLoss.infoNCE(query: q2, key: k1, queue: queue.keys, temperature: temperature)) * 0.5
@@ -71,7 +88,7 @@ public final class MoCo: SelfSupervisedMethod {
       return loss
     }
     let q = query(views[0])
-    let k = key(views[1])
+    let k = key(views[1], using: &generator)
     let loss = ContrastiveLoss.infoNCE(query: q, key: k, queue: queue.keys, temperature: temperature)
     queue.enqueue(k)  // after the logits: the current keys are not their own negatives
     return loss
