@@ -70,7 +70,9 @@ struct ShowCommand: ParsableCommand {
         for b in set.bands.sorted(by: { $0.metric < $1.metric }) {
           out += "    \(b.metric): [\(fmt(b.lower)), \(fmt(b.upper))] (mean \(fmt(b.mean)) ± \(fmt(b.standardDeviation)), better \(b.better.rawValue))\n"
         }
-        for (id, v) in set.claimVerdicts.sorted(by: { $0.key < $1.key }) { out += "    claim \(id): \(v.rawValue)\n" }
+        for (id, v) in set.claimVerdicts.sorted(by: { $0.key < $1.key }) {
+          out += "    claim \(id): \(v.rawValue)" + (set.claimEvidence[id].map { " (\($0))" } ?? "") + "\n"
+        }
       }
       if !t.bands.entries.contains(where: { $0.profile == p.name }) { out += "  bands: uncalibrated\n" }
     }

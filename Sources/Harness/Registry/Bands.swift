@@ -60,15 +60,22 @@ public struct BandSet: Sendable, Equatable {
   public var bands: [Band]
   /// Claim id → the verdict the calibration runs reached; a change is a gated failure.
   public var claimVerdicts: [String: Verdict]
+  /// Claim id → how the verdict was reached (`ClaimEvidence.summary`: n, each condition's mean,
+  /// 95 % interval and power); empty for sets calibrated before intervals were recorded.
+  public var claimEvidence: [String: String]
 
   public func band(for metric: String) -> Band? { bands.first { $0.metric == metric } }
 
-  public init(profile: String, subset: Double, calibration: Calibration, bands: [Band], claimVerdicts: [String: Verdict]) {
+  public init(
+    profile: String, subset: Double, calibration: Calibration, bands: [Band], claimVerdicts: [String: Verdict],
+    claimEvidence: [String: String] = [:]
+  ) {
     self.profile = profile
     self.subset = subset
     self.calibration = calibration
     self.bands = bands
     self.claimVerdicts = claimVerdicts
+    self.claimEvidence = claimEvidence
   }
 }
 
@@ -147,10 +154,21 @@ public struct BandTable: Sendable {
           try metrics.finish()
         }
         var verdicts: [String: Verdict] = [:]
+        var evidence: [String: String] = [:]
         if let v = try s.optionalChild("claims") {
           var claims = v
           for id in claims.keys {
-            let text = try claims.string(id)
+            // A verdict alone (`id: reproduced`), or with its evidence
+            // (`id: {verdict: reproduced, evidence: "n 5: …"}`).
+            let text: String
+            if claims.node(id)?.scalar != nil {
+              text = try claims.string(id)
+            } else {
+              var entry = try claims.child(id)
+              text = try entry.string("verdict")
+              evidence[id] = try entry.optionalString("evidence")
+              try entry.finish()
+            }
             guard let verdict = Verdict(rawValue: text) else {
               throw claims.fail(id, "expected reproduced, not-reproduced or inconclusive")
             }
@@ -162,7 +180,7 @@ public struct BandTable: Sendable {
         entries.append(
           BandSet(
             profile: profile, subset: subset, calibration: calibration, bands: bands,
-            claimVerdicts: verdicts))
+            claimVerdicts: verdicts, claimEvidence: evidence))
       }
       try p.finish()
     }
@@ -198,7 +216,11 @@ public struct BandTable: Sendable {
         if !set.claimVerdicts.isEmpty {
           out += "    claims:\n"
           for (id, v) in set.claimVerdicts.sorted(by: { $0.key < $1.key }) {
-            out += "      \(id): \(v.rawValue)\n"
+            if let evidence = set.claimEvidence[id] {
+              out += "      \(id): {verdict: \(v.rawValue), evidence: \(ConfigValue.quote(evidence))}\n"
+            } else {
+              out += "      \(id): \(v.rawValue)\n"
+            }
           }
         }
       }

@@ -1,7 +1,9 @@
 import Foundation
 
 /// The calibration loop of `replicate calibrate`: run a profile over several seeds, derive the
-/// bands (`Checks.bandRule`) and the claim verdicts the runs reach, and write them into the
+/// bands (`Checks.bandRule`) and decide each claim from its paired per-seed values
+/// (`Checks.decide`: a 95 % interval on each side of the threshold), adding seeds one at a time
+/// while a claim is undecided, up to a cap; then write bands, verdicts and evidence into the
 /// target's `bands.yaml`, replacing the set of the same (profile, subset).
 extension Calibration {
   /// The fewest seeds a band is derived from (five or more are recommended).
@@ -14,16 +16,19 @@ extension Calibration {
   /// - Parameters:
   ///   - seeds: `0-4` or `0,2,5`; at least `minimumSeeds`.
   ///   - subset: the subset whose band is calibrated, `50%`.
+  ///   - maxSeeds: the seed cap: seeds are added (the next integer after the largest) while a
+  ///     claim of the profile is undecided and fewer than this many ran; a claim still undecided
+  ///     at the cap is inconclusive, with its interval.
   ///   - threads: the thread count (default: all cores).
   ///   - store: where the runs are recorded.
   ///   - completed: called with each run's result, and the target, as the run ends.
   /// - Returns: the band set written and the file it went to.
   /// - Throws: `InputError` (exit 2) for bad arguments or an unwritable bands file.
   public static func calibrate(
-    registry: Registry, target: String, profile: String, seeds: String, subset: String, threads: Int?,
-    store: RunRecorder, completed: (RunResult, TargetSpec) -> Void = { _, _ in }
+    registry: Registry, target: String, profile: String, seeds: String, subset: String, maxSeeds: Int = 20,
+    threads: Int?, store: RunRecorder, completed: (RunResult, TargetSpec) -> Void = { _, _ in }
   ) throws -> (set: BandSet, file: URL) {
-    let seedList = try RunArguments.seeds(seeds)
+    var seedList = try RunArguments.seeds(seeds)
     guard seedList.count >= minimumSeeds else {
       throw InputError.badArgument(option: "--seeds", value: seeds, expected: "at least 3 seeds (5 or more recommended)")
     }
@@ -32,13 +37,30 @@ extension Calibration {
       overrides: [], threads: threads)
     let file = plan.target.bandsFile
     try checkWritable(file)
-    let results = try plan.execute(store: store) { completed($0, plan.target) }
+    guard maxSeeds >= seedList.count else {
+      throw InputError.badArgument(
+        option: "--max-seeds", value: String(maxSeeds), expected: "at least the \(seedList.count) seeds of --seeds")
+    }
+    var results = try plan.execute(store: store) { completed($0, plan.target) }
+    let claims = plan.target.claims.filter { $0.profiles.contains(profile) }
+    func evidence() -> [String: ClaimEvidence] {
+      let runs = results.map(\.output.metrics)
+      return Dictionary(uniqueKeysWithValues: claims.map { ($0.id, Checks.decide($0, runs: runs)) })
+    }
+    var decisions = evidence()
+    while decisions.values.contains(where: { !$0.decided }) && seedList.count < maxSeeds {
+      let next = (seedList.max() ?? 0) + 1
+      let more = try RunPlan.make(
+        registry: registry, target: target, profile: profile, seed: nil, seeds: String(next), subset: subset, data: nil,
+        overrides: [], threads: threads)
+      results += try more.execute(store: store) { completed($0, plan.target) }
+      seedList.append(next)
+      decisions = evidence()
+    }
     let metrics = results.map(\.output.metrics)
     let bands = Checks.deriveBands(method: plan.target.method, runs: metrics)
-    var verdicts: [String: Verdict] = [:]
-    for claim in plan.target.claims where claim.profiles.contains(profile) {
-      verdicts[claim.id] = Checks.verdict(metrics.map { Checks.claim(claim, metrics: $0).holds })
-    }
+    let verdicts = decisions.mapValues(\.verdict)
+    let evidenceText = decisions.mapValues(\.summary)
     let code = registry.codeVersion
     let formatter = DateFormatter()
     formatter.dateFormat = "yyyy-MM-dd"
@@ -50,7 +72,7 @@ extension Calibration {
         seeds: seedList, codeVersion: code.version, codeDirty: code.dirty, date: formatter.string(from: Date()),
         host: "\(env.cpu), \(env.threads) threads, \(env.build)", method: Checks.bandRule,
         dataset: results.first?.datasetID ?? plan.data.label),
-      bands: bands, claimVerdicts: verdicts)
+      bands: bands, claimVerdicts: verdicts, claimEvidence: evidenceText)
     var table = plan.target.bands
     table.replace(set)
     do {
