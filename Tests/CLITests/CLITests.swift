@@ -114,7 +114,7 @@ import _TestSupport
     let text = try String(contentsOfFile: bandsPath, encoding: .utf8)
     #expect(text.contains("seeds: [0, 1, 2]"))
     #expect(text.contains("laplacian_var.auc_gaussian"))
-    #expect(text.contains("laplacian-falls-with-blur: reproduced"))
+    #expect(text.contains("laplacian-falls-with-blur: {verdict: reproduced, evidence: \"n 3: "))
     #expect(try box.run(["gate", "--profile", "smoke"]).status == 0)
     let show = try box.run(["show", "blur-detection", "--profile", "smoke"])
     #expect(show.status == 0 && show.stdout.contains("calibrated over seeds 0,1,2"))
