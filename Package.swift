@@ -96,7 +96,7 @@ let package = Package(
     .testTarget(name: "SlidesTests", dependencies: ["Slides", "Basics"], resources: [.copy("Fixtures")]),
     .testTarget(name: "MethodsTests", dependencies: ["Methods", "_TestSupport"], resources: [.copy("Fixtures")]),
     .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
-    .testTarget(name: "HarnessTests", dependencies: ["Harness", "_TestSupport"]),
+    .testTarget(name: "HarnessTests", dependencies: ["Harness", "Vision", "_TestSupport"]),
     .testTarget(
       name: "ResultsTests", dependencies: ["Results", "_TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
       resources: [.copy("Fixtures")]),

@@ -171,7 +171,7 @@ import _TestSupport
     let box = try Sandbox()
     let commands: [[String]] = [
       [], ["run"], ["list"], ["show"], ["calibrate"], ["report"], ["gate"], ["audit"], ["focus"], ["focus", "score"],
-      ["bench"], ["bench", "focus"], ["bench", "engine"], ["bench", "slides"], ["dataset"], ["dataset", "probe"],
+      ["bench"], ["bench", "focus"], ["bench", "engine"], ["bench", "slides"], ["dataset"], ["dataset", "probe"], ["dataset", "export"],
       ["slides"], ["slides", "generate"], ["slides", "tile"], ["slides", "extract"], ["slides", "show"], ["predict"],
     ]
     let folder = projectRoot.appendingPathComponent("Tests/CLITests/Snapshots")
@@ -344,5 +344,28 @@ enum TestImages {
     let bad = try box.run(["moco-v2", "--profile", "smoke", "--data", root.path])
     #expect(bad.status == 2)
     #expect(bad.stderr.contains("classes d are not in train/"), "\(bad.stderr)")
+  }
+}
+
+@Suite struct DatasetExportTests {
+  /// `dataset export` writes both splits as class folders of PNGs, every tile once, and names the
+  /// dataset id and content hash a run on the embedded data records.
+  @Test func writesBothSplitsAsClassFolders() throws {
+    let box = try Sandbox()
+    let out = box.path("tiles")
+    let r = try box.run(["dataset", "export", "synthetic-tissue", out, "--size", "16"])
+    #expect(r.status == 0, "\(r.stderr)")
+    let fm = FileManager.default
+    for (split, count) in [("train", 4800), ("test", 1200)] {
+      let classes = try fm.contentsOfDirectory(atPath: "\(out)/\(split)").sorted()
+      #expect(classes.count == 8 && classes.contains("tumour"), "\(classes)")
+      let files = try classes.flatMap { c in try fm.contentsOfDirectory(atPath: "\(out)/\(split)/\(c)") }
+      #expect(files.count == count && files.allSatisfy { $0.hasSuffix(".png") }, "\(split): \(files.count)")
+      #expect(r.stdout.contains("\(split): \(count) tiles of 16² px, 8 classes; synthetic-tissue@1:\(split){"))
+    }
+    #expect(r.stdout.components(separatedBy: "sha256 ").count == 3)
+    // A second export into the now non-empty folder is refused and leaves it as it was.
+    let again = try box.run(["dataset", "export", "synthetic-tissue", out, "--size", "16"])
+    #expect(again.status == 2 && again.stderr.contains("expected a folder that does not exist or is empty"))
   }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Harness
 import Testing
+import Vision
 import _TestSupport
 
 @Suite struct MethodConfigTests {
@@ -77,7 +78,7 @@ import _TestSupport
     let common = [
       "backbone", "tileSize", "imageSize", "epochs", "batchSize", "maxTrainImages", "optimizer", "learningRate",
       "weightDecay", "warmupEpochs", "knnK", "knnTemperature", "evalImages", "linearProbe", "dataFraction",
-      "identicalViews",
+      "identicalViews", "comparisonArms",
     ]
     let moco = ["momentum", "queueSize", "dimension", "batchNormSplits", "symmetric"]
     let expected: [(MethodKind, [String])] = [
@@ -319,5 +320,30 @@ import _TestSupport
     values = INSConfig().resolved.values
     values["input"] = .string("pixels")
     #expect(decodingError(INSConfig.self, values)?.key == "input")
+  }
+}
+
+@Suite struct SelfSupervisedRecipeTests {
+  /// The blurs of MoCo v2's aug+ at `size`: σ ranges of every GaussianBlur in its views.
+  func blurSigmas(size: Int) -> [ClosedRange<Double>] {
+    MoCoV2Variant.recipe(MoCoV2Config(), size: size).views.flatMap(\.transforms).flatMap { step -> [ClosedRange<Double>] in
+      let inner = (step as? RandomApply)?.transforms ?? [step]
+      return inner.compactMap { ($0 as? GaussianBlur)?.sigma }
+    }
+  }
+
+  /// The paper's σ ∈ [0.1, 2] is in pixels of a 224² view: MoCo v2 keeps it there and scales it
+  /// with the view below (σ up to 2 px on a 32² view erased the texture and stopped learning).
+  @Test func mocoV2BlurScalesWithTheView() throws {
+    let at224 = blurSigmas(size: 224), at32 = blurSigmas(size: 32)
+    #expect(at224.count == 2 && at32.count == 2)
+    for s in at224 {
+      expectClose(s.lowerBound, 0.1, rtol: 1e-12)
+      expectClose(s.upperBound, 2.0, rtol: 1e-12)
+    }
+    for s in at32 {
+      expectClose(s.lowerBound, 0.1 * 32 / 224, rtol: 1e-12)
+      expectClose(s.upperBound, 2.0 * 32 / 224, rtol: 1e-12)
+    }
   }
 }

@@ -175,7 +175,7 @@ public enum SelfSupervisedExperiment<Variant: SelfSupervisedVariant>: Experiment
     for (e, l) in (record.losses["pretrain"] ?? []).enumerated() {
       output.series.append(SeriesPoint(name: "loss", step: e + 1, x: Double(e + 1), value: l.value))
     }
-    for (a, arm) in Variant.arms(config).enumerated() {
+    for (a, arm) in (config.comparisonArms ? Variant.arms(config) : []).enumerated() {
       try context.checkInterrupted()
       if record.finished.contains(arm.suffix) {
         resumeNotes.append("resumed after pretraining '\(arm.suffix)': an interrupted run finished it, its results are reused")
@@ -387,6 +387,7 @@ public struct SelfSupervisedConfig<Method: MethodConfig>: MethodConfig {
   public var linearProbe = true
   public var dataFraction = 1.0
   public var identicalViews = false
+  public var comparisonArms = true
   /// The variant's keys.
   public var method = Method()
 
@@ -420,6 +421,9 @@ public struct SelfSupervisedConfig<Method: MethodConfig>: MethodConfig {
       .bool(
         "identicalViews", \.identicalViews,
         "audit only: every view of an image is the same augmentation draw (the contrastive signal switched off)"),
+      .bool(
+        "comparisonArms", \.comparisonArms,
+        "also pretrain the comparison arms the relational claims need (off: only the method, its random init and control)"),
     ] + .lifted(Method.self, at: \.method)
   }
 

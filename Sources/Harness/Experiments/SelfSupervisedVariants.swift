@@ -88,7 +88,9 @@ public struct MoCoV2Config: MethodConfig, Equatable {
     .lifted(MoCoConfig.self, at: \.moco) + [
       .double("temperature", \.temperature, "InfoNCE temperature T"),
       .bool("mlpHead", \.mlpHead, "MLP head (v2) instead of v1's linear fc"),
-      .double("blurProbability", \.blurProbability, "probability of the Gaussian blur (v2's aug+)"),
+      .double(
+        "blurProbability", \.blurProbability,
+        "probability of aug+'s Gaussian blur, σ ∈ [0.1, 2]·imageSize/224 (0: v1's augmentation)"),
     ]
 }
 
@@ -97,8 +99,14 @@ public struct MoCoV2Config: MethodConfig, Equatable {
 public enum MoCoV2Variant: SelfSupervisedVariant {
   public typealias Config = MoCoV2Config
   public static let name = "MoCo v2"
+  /// aug+ with the blur's σ range scaled to the view: the paper's σ ∈ [0.1, 2] is in pixels of a
+  /// 224² view (PIL radius), so a 32² view gets σ ∈ [0.014, 0.29]. Blurring a 32² view with σ up
+  /// to 2 px erases most of its texture: with it, the ci profile's MoCo v2 did not beat its
+  /// no-learning control in kNN after 480 steps (README, "MoCo v2 at ci").
   public static func recipe(_ c: Config, size: Int) -> AugmentationRecipe {
-    c.blurProbability > 0 ? .mocoV2(size: size, blurProbability: c.blurProbability) : .mocoV1(size: size)
+    let s = Double(size) / 224
+    return c.blurProbability > 0
+      ? .mocoV2(size: size, blurProbability: c.blurProbability, blurSigma: (0.1 * s)...(2.0 * s)) : .mocoV1(size: size)
   }
   public static func make(
     _ c: SelfSupervisedConfig<Config>, backbone: BackboneKind, dataCount: Int, iterations: Int,

@@ -62,13 +62,13 @@ public struct AugmentationRecipe: Sendable, CustomStringConvertible {
   /// normalize: .cifar10)`.
   public static func mocoV2(
     size: Int = 64, cropScale: ClosedRange<Double> = 0.2...1, blurProbability: Double = 0.5,
-    normalize: Normalize = .imageNet
+    blurSigma: ClosedRange<Double> = 0.1...2.0, normalize: Normalize = .imageNet
   ) -> AugmentationRecipe {
     var steps: [any ImageAugmentation] = [
       RandomApply(ColorJitter(brightness: 0.4, contrast: 0.4, saturation: 0.4, hue: 0.1), probability: 0.8),
       RandomGrayscale(probability: 0.2),
     ]
-    if blurProbability > 0 { steps.append(RandomApply(GaussianBlur(sigma: 0.1...2.0), probability: blurProbability)) }
+    if blurProbability > 0 { steps.append(RandomApply(GaussianBlur(sigma: blurSigma), probability: blurProbability)) }
     steps += [RandomHorizontalFlip(probability: 0.5), normalize]
     let view = ViewTransform(crop: RandomResizedCrop(size: size, scale: cropScale), transforms: steps)
     return AugmentationRecipe(name: "moco-v2", views: [view, view])
