@@ -109,7 +109,9 @@ public enum Assessor {
           return (run.seed, Checks.claim(claim, metrics: m))
         }
         return ClaimAssessment(
-          claim: claim, verdict: Checks.verdict(outcomes.map(\.1.holds)),
+          claim: claim, verdict: verdict(claim, outcomes: outcomes.map(\.1.holds), metrics: group.compactMap { run in
+            run.id.flatMap { metrics[$0] }
+          }),
           expected: bandSet?.claimVerdicts[claim.id], outcomes: outcomes)
       }
       subsets.append(
@@ -117,5 +119,18 @@ public enum Assessor {
           subset: subset, bandSet: bandSet, runs: group, metrics: metrics, checks: checks, claims: claims))
     }
     return TargetAssessment(target: target, profile: profile, subsets: subsets)
+  }
+
+  /// A claim's verdict over the gated runs, decided as `replicate calibrate` decides it: by the
+  /// 95 % interval of each condition over the runs (`Checks.decide`) where that interval settles
+  /// it, and otherwise by the runs' outcomes (all hold: reproduced, all fail: not reproduced, mixed:
+  /// inconclusive). Re-judging the calibration's own runs so gives the calibrated verdict, even
+  /// when one seed alone falls on the other side of the threshold.
+  static func verdict(_ claim: Claim, outcomes: [Bool?], metrics: [[String: Double]]) -> Verdict {
+    if metrics.count >= 2 {
+      let evidence = Checks.decide(claim, runs: metrics)
+      if evidence.decided { return evidence.verdict }
+    }
+    return Checks.verdict(outcomes)
   }
 }

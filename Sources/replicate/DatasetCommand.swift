@@ -57,11 +57,11 @@ struct DatasetCommand: ParsableCommand {
         content hash (the ones a run records). The folder must not exist or be empty.
         """)
 
-    @Argument(help: "Dataset id (a manifest in Datasets/).")
-    var dataset: String = "synthetic-tissue"
-
     @Argument(help: "Folder to write (created; must not exist or be empty).")
     var folder: String
+
+    @Option(help: "Dataset id (a manifest in Datasets/).")
+    var dataset: String = "synthetic-tissue"
 
     @Option(help: "Tile edge in pixels.")
     var size: Int = 64

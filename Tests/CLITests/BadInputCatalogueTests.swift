@@ -125,8 +125,8 @@ import _TestSupport
       (["focus", "score", "/no/such/image.png"], "/no/such/image.png: no such file"),
       (["focus", "score", f.path("truncated.png")], f.path("truncated.png")),
       (["dataset", "probe", "nope"], "nope"),
-      (["dataset", "export", "synthetic-tissue", f.path("good.png")], "\(f.path("good.png"))': expected a folder that does not exist or is empty"),
-      (["dataset", "export", "synthetic-tissue", f.path("x"), "--size", "8"], "--size '8'"),
+      (["dataset", "export", f.path("good.png")], "\(f.path("good.png"))': expected a folder that does not exist or is empty"),
+      (["dataset", "export", f.path("x"), "--size", "8"], "--size '8'"),
     ]
     cases.append((["blur-detection", "--profile", "smoke", "--db", foreign], "a SQLite database of another application"))
     cases.append((["gate", "--profile", "smoke", "--db", foreign], "a SQLite database of another application"))

@@ -353,7 +353,7 @@ enum TestImages {
   @Test func writesBothSplitsAsClassFolders() throws {
     let box = try Sandbox()
     let out = box.path("tiles")
-    let r = try box.run(["dataset", "export", "synthetic-tissue", out, "--size", "16"])
+    let r = try box.run(["dataset", "export", out, "--size", "16"])
     #expect(r.status == 0, "\(r.stderr)")
     let fm = FileManager.default
     for (split, count) in [("train", 4800), ("test", 1200)] {
@@ -365,7 +365,7 @@ enum TestImages {
     }
     #expect(r.stdout.components(separatedBy: "sha256 ").count == 3)
     // A second export into the now non-empty folder is refused and leaves it as it was.
-    let again = try box.run(["dataset", "export", "synthetic-tissue", out, "--size", "16"])
+    let again = try box.run(["dataset", "export", out, "--size", "16"])
     #expect(again.status == 2 && again.stderr.contains("expected a folder that does not exist or is empty"))
   }
 }

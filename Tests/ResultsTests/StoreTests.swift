@@ -108,6 +108,30 @@ func targetWithBand(_ metric: String, lower: Double, upper: Double, claim: Verdi
     #expect(claim.verdict == .notReproduced && !claim.passed && !a.passed)
   }
 
+  /// The gate decides a claim over several runs as the calibration does: seven runs whose mean
+  /// interval lies above the threshold reproduce it although one run alone falls below; with the
+  /// interval undecided, mixed outcomes stay inconclusive.
+  @Test func claimsOverSeveralRunsAreDecidedByTheirInterval() throws {
+    var target = try targetWithBand("laplacian_var.auc_gaussian", lower: 0, upper: 1, claim: .reproduced)
+    let i = try #require(target.claims.firstIndex { $0.id == "laplacian-falls-with-blur" })
+    target.claims[i].conditions = [.init(metric: "laplacian_var.auc_gaussian", op: .greaterOrEqual, value: 0.5)]
+    func verdict(_ values: [Double]) throws -> (Verdict, Bool) {
+      let store = try ResultsStore(path: temporaryStorePath())
+      for (seed, v) in values.enumerated() {
+        try recordRun(store, target: target, seed: UInt64(seed), metrics: ["laplacian_var.auc_gaussian": v])
+      }
+      let a = try Assessor.assess(target: target, profile: "smoke", store: store)
+      let claim = try #require(a.subsets.first?.claims.first { $0.claim.id == "laplacian-falls-with-blur" })
+      return (claim.verdict, claim.passed)
+    }
+    // mean 0.836, sd 0.170: 95 % interval [0.679, 0.993], wholly above 0.5; seed 6 alone fails.
+    #expect(try verdict([0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.45]) == (.reproduced, true))
+    // mean 0.6, interval [−0.046, 1.246]: undecided, and the outcomes are mixed.
+    #expect(try verdict([0.9, 0.45, 0.45]) == (.inconclusive, false))
+    // One run: its own outcome.
+    #expect(try verdict([0.45]) == (.notReproduced, false))
+  }
+
   @Test func unwritableLocationsAreInputErrors() throws {
     #expect(throws: InputError.self) { try ResultsStore(path: "/nonexistent-dir/results.sqlite") }
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ro-\(UUID().uuidString)")

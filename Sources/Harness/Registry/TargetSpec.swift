@@ -67,6 +67,12 @@ public struct Claim: Sendable {
     public var op: ComparisonOperator
     public var value: Double
 
+    public init(metric: String, op: ComparisonOperator, value: Double) {
+      self.metric = metric
+      self.op = op
+      self.value = value
+    }
+
     /// Whether `measured` satisfies the condition.
     public func holds(_ measured: Double) -> Bool { op.apply(measured, value) }
 
