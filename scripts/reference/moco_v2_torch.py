@@ -10,7 +10,7 @@ weight decay 5e-4 and a cosine schedule, plain batch norm (one process), aug+ at
 frozen pooled features of 1600 training and 800 test tiles, beside the no-learning control (the
 same initial weights with batch-norm statistics refitted on the pool).
 
-    replicate dataset export synthetic-tissue /tmp/tiles --size 64
+    replicate dataset export /tmp/tiles --size 64
     python3 scripts/reference/moco_v2_torch.py /tmp/tiles --steps 480 --seed 0
 """
 import argparse
