@@ -25,17 +25,8 @@ struct DatasetCommand: ParsableCommand {
     @OptionGroup var threads: ThreadOptions<ThreadsHelpText.Probe>
 
     func run() throws {
-      let registry = try Registry.locate()
-      let manifest = try registry.dataset(dataset)
-      guard size >= 16, size <= 512 else {
-        throw InputError.badArgument(option: "--size", value: String(size), expected: "an integer in 16...512")
-      }
-      let loader = TileLoader(cacheDirectory: registry.cacheDirectory())
-      let t = try threads.count()
-      func load(_ split: String) throws -> TileSet {
-        try loader.load(.synthetic(manifest, DatasetRef(id: manifest.id, split: split, parameters: [:])), tileSize: size, threads: t)
-      }
-      let train = try load("train"), test = try load("test")
+      let data = try EmbeddedDataset(dataset, size: size, sizes: 16...512, threads: threads.count())
+      let (manifest, train, test) = (data.manifest, try data.load("train"), try data.load("test"))
       let r = DatasetProbe.run(train: train, test: test)
       print("\(manifest.id) at \(size)² px: train \(r.trainCount), test \(r.testCount), \(train.classNames.count) classes (chance \(fmt(100 * r.chance))%)")
       print("linear probe on raw pixels: \(String(format: "%.1f", 100 * r.rawPixelAccuracy))% (λ = \(r.lambda))")
@@ -69,11 +60,7 @@ struct DatasetCommand: ParsableCommand {
     @OptionGroup var threads: ThreadOptions<ThreadsHelpText.Probe>
 
     func run() throws {
-      let registry = try Registry.locate()
-      let manifest = try registry.dataset(dataset)
-      guard size >= 16, size <= 1024 else {
-        throw InputError.badArgument(option: "--size", value: String(size), expected: "an integer in 16...1024")
-      }
+      let data = try EmbeddedDataset(dataset, size: size, sizes: 16...1024, threads: threads.count())
       let fm = FileManager.default
       var isDirectory: ObjCBool = false
       if fm.fileExists(atPath: folder, isDirectory: &isDirectory) {
@@ -82,11 +69,8 @@ struct DatasetCommand: ParsableCommand {
           throw InputError.badArgument(option: "<folder>", value: folder, expected: "a folder that does not exist or is empty")
         }
       }
-      let loader = TileLoader(cacheDirectory: registry.cacheDirectory())
-      let t = try threads.count()
       for split in ["train", "test"] {
-        let set = try loader.load(
-          .synthetic(manifest, DatasetRef(id: manifest.id, split: split, parameters: [:])), tileSize: size, threads: t)
+        let set = try data.load(split)
         for name in set.classNames {
           try fm.createDirectory(atPath: "\(folder)/\(split)/\(name)", withIntermediateDirectories: true)
         }
@@ -97,5 +81,32 @@ struct DatasetCommand: ParsableCommand {
         print("\(split): \(set.images.count) tiles of \(size)² px, \(set.classNames.count) classes; \(set.datasetId), sha256 \(set.contentHash)")
       }
     }
+  }
+}
+
+/// An embedded dataset's manifest and its splits at one tile size (the manifest's default
+/// parameters), for the `dataset` subcommands.
+struct EmbeddedDataset {
+  let manifest: DatasetManifest
+  let loader: TileLoader
+  let size: Int
+  let threads: Int
+
+  /// - Throws: `InputError` for an unknown dataset or a size outside `sizes`.
+  init(_ id: String, size: Int, sizes: ClosedRange<Int>, threads: Int) throws {
+    let registry = try Registry.locate()
+    manifest = try registry.dataset(id)
+    guard sizes.contains(size) else {
+      throw InputError.badArgument(
+        option: "--size", value: String(size), expected: "an integer in \(sizes.lowerBound)...\(sizes.upperBound)")
+    }
+    loader = TileLoader(cacheDirectory: registry.cacheDirectory())
+    self.size = size
+    self.threads = threads
+  }
+
+  func load(_ split: String) throws -> TileSet {
+    try loader.load(
+      .synthetic(manifest, DatasetRef(id: manifest.id, split: split, parameters: [:])), tileSize: size, threads: threads)
   }
 }
