@@ -82,11 +82,11 @@ import _TestSupport
     ]
     let moco = ["momentum", "queueSize", "dimension", "batchNormSplits", "symmetric"]
     let expected: [(MethodKind, [String])] = [
-      (.mocoV1, common + moco + ["temperature"]),
+      (.mocoV1, common + moco + ["temperature", "hue"]),
       (.mocoV2, common + moco + ["temperature", "mlpHead", "blurProbability"]),
       (.mocoV3, common + ["momentum", "temperature", "dimension", "hidden", "cropMinimumScale"]),
       (.simclr, common + ["temperature", "dimension", "colorStrength", "blurProbability", "smallBatch"]),
-      (.instdisc, common + ["temperature", "dimension", "nceNoise", "memoryMomentum", "parametric"]),
+      (.instdisc, common + ["temperature", "dimension", "nceNoise", "memoryMomentum", "parametric", "hue"]),
       (
         .swav,
         common + [
@@ -324,13 +324,16 @@ import _TestSupport
 }
 
 @Suite struct SelfSupervisedRecipeTests {
-  /// The blurs of MoCo v2's aug+ at `size`: σ ranges of every GaussianBlur in its views.
-  func blurSigmas(size: Int) -> [ClosedRange<Double>] {
-    MoCoV2Variant.recipe(MoCoV2Config(), size: size).views.flatMap(\.transforms).flatMap { step -> [ClosedRange<Double>] in
+  /// σ ranges of every GaussianBlur in `recipe`'s views.
+  func blurSigmas(_ recipe: AugmentationRecipe) -> [ClosedRange<Double>] {
+    recipe.views.flatMap(\.transforms).flatMap { step -> [ClosedRange<Double>] in
       let inner = (step as? RandomApply)?.transforms ?? [step]
       return inner.compactMap { ($0 as? GaussianBlur)?.sigma }
     }
   }
+
+  /// The blurs of MoCo v2's aug+ at `size`.
+  func blurSigmas(size: Int) -> [ClosedRange<Double>] { blurSigmas(MoCoV2Variant.recipe(MoCoV2Config(), size: size)) }
 
   /// The paper's σ ∈ [0.1, 2] is in pixels of a 224² view: MoCo v2 keeps it there and scales it
   /// with the view below (σ up to 2 px on a 32² view erased the texture and stopped learning).
@@ -345,5 +348,26 @@ import _TestSupport
       expectClose(s.lowerBound, 0.1 * 32 / 224, rtol: 1e-12)
       expectClose(s.upperBound, 2.0 * 32 / 224, rtol: 1e-12)
     }
+  }
+
+  /// The hue strengths of every ColorJitter in `recipe`'s views.
+  func hues(_ recipe: AugmentationRecipe) -> [Double] {
+    recipe.views.flatMap(\.transforms).flatMap { step -> [Double] in
+      let inner = (step as? RandomApply)?.transforms ?? [step]
+      return inner.compactMap { ($0 as? ColorJitter)?.hue }
+    }
+  }
+
+  /// MoCo v1 and InstDisc keep the official hue 0.4 by default; the `hue` key lowers it (their ci
+  /// profiles use 0.1: hue 0.4 on stained tissue stopped learning, README "MoCo v1 and InstDisc").
+  @Test func hueKeyReachesTheJitter() {
+    #expect(hues(MoCoV1Variant.recipe(MoCoV1Config(), size: 32)) == [0.4, 0.4])
+    #expect(hues(InstDiscVariant.recipe(InstDiscConfig(), size: 32)) == [0.4])
+    var v1 = MoCoV1Config()
+    v1.hue = 0.1
+    #expect(hues(MoCoV1Variant.recipe(v1, size: 32)) == [0.1, 0.1])
+    var id = InstDiscConfig()
+    id.hue = 0.1
+    #expect(hues(InstDiscVariant.recipe(id, size: 32)) == [0.1])
   }
 }

@@ -197,6 +197,12 @@ public enum ConfigCheck {
     return "expected a number in [0, 1)"
   }
 
+  /// A colour-jitter hue strength, `[0, 0.5]` (torchvision's `hue` bound).
+  public static let hueStrength: @Sendable (ConfigValue) -> String? = { v in
+    if let x = v.doubleValue, x >= 0, x <= 0.5 { return nil }
+    return "expected a number in [0, 0.5]"
+  }
+
   /// One of `options`.
   public static func oneOf(_ options: [String]) -> @Sendable (ConfigValue) -> String? {
     { v in

@@ -36,12 +36,16 @@ public struct MoCoConfig: MethodConfig, Equatable {
 public struct MoCoV1Config: MethodConfig, Equatable {
   public var moco = MoCoConfig()
   public var temperature = 0.07
+  public var hue = 0.4
 
   public init() {}
 
   public static let fields: [ConfigField<Self>] =
     .lifted(MoCoConfig.self, at: \.moco) + [
-      .double("temperature", \.temperature, "InfoNCE temperature T")
+      .double("temperature", \.temperature, "InfoNCE temperature T"),
+      .double(
+        "hue", \.hue, "colour-jitter hue strength (official 0.4, as InstDisc; the CIFAR demo and v2 0.1)",
+        check: ConfigCheck.hueStrength),
     ]
 }
 
@@ -49,7 +53,7 @@ public struct MoCoV1Config: MethodConfig, Equatable {
 public enum MoCoV1Variant: SelfSupervisedVariant {
   public typealias Config = MoCoV1Config
   public static let name = "MoCo v1"
-  public static func recipe(_ c: Config, size: Int) -> AugmentationRecipe { .mocoV1(size: size) }
+  public static func recipe(_ c: Config, size: Int) -> AugmentationRecipe { .mocoV1(size: size, hue: c.hue) }
   public static func make(
     _ c: SelfSupervisedConfig<Config>, backbone: BackboneKind, dataCount: Int, iterations: Int,
     using g: inout RandomGenerator
@@ -250,6 +254,7 @@ public struct InstDiscConfig: MethodConfig, Equatable {
   public var nceNoise = 0
   public var memoryMomentum = 0.5
   public var parametric = false
+  public var hue = 0.4
 
   public init() {}
 
@@ -259,6 +264,8 @@ public struct InstDiscConfig: MethodConfig, Equatable {
     .int("nceNoise", \.nceNoise, "NCE noise samples K; 0 = the full non-parametric softmax"),
     .double("memoryMomentum", \.memoryMomentum, "memory-bank momentum (nce_m)"),
     .bool("parametric", \.parametric, "the parametric-softmax baseline instead"),
+    .double(
+      "hue", \.hue, "colour-jitter hue strength (official 0.4)", check: ConfigCheck.hueStrength),
   ]
 
   /// The objective these keys select.
@@ -273,7 +280,7 @@ public enum InstDiscVariant: SelfSupervisedVariant {
   public typealias Config = InstDiscConfig
   public static let name = "InstDisc"
   public static func recipe(_ c: Config, size: Int) -> AugmentationRecipe {
-    let r = AugmentationRecipe.instDisc(size: size, flip: false)  // CIFAR script: flip commented out
+    let r = AugmentationRecipe.instDisc(size: size, flip: false, hue: c.hue)  // CIFAR script: flip commented out
     return AugmentationRecipe(name: r.name, views: [r.views[0]])
   }
   public static func make(

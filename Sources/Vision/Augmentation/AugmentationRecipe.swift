@@ -29,11 +29,14 @@ public struct AugmentationRecipe: Sendable, CustomStringConvertible {
   /// InstDisc (Wu et al. 2018; lemniscate.pytorch `main.py`, ImageNet): `RandomResizedCrop(scale
   /// 0.2–1)`, `RandomGrayscale(0.2)`, `ColorJitter(0.4, 0.4, 0.4, 0.4)` always, flip 0.5,
   /// normalise. One view (the memory bank holds the other side). `flip: false` is the CIFAR
-  /// script (`cifar.py`, where the flip is commented out).
-  public static func instDisc(size: Int = 64, flip: Bool = true, normalize: Normalize = .imageNet) -> AugmentationRecipe {
+  /// script (`cifar.py`, where the flip is commented out). `hue` is the jitter's hue strength
+  /// (official 0.4; a target may lower it, as a documented deviation).
+  public static func instDisc(
+    size: Int = 64, flip: Bool = true, hue: Double = 0.4, normalize: Normalize = .imageNet
+  ) -> AugmentationRecipe {
     var steps: [any ImageAugmentation] = [
       RandomGrayscale(probability: 0.2),
-      ColorJitter(brightness: 0.4, contrast: 0.4, saturation: 0.4, hue: 0.4),
+      ColorJitter(brightness: 0.4, contrast: 0.4, saturation: 0.4, hue: hue),
     ]
     if flip { steps.append(RandomHorizontalFlip(probability: 0.5)) }
     steps.append(normalize)
@@ -43,13 +46,14 @@ public struct AugmentationRecipe: Sendable, CustomStringConvertible {
 
   /// MoCo v1 (He et al. 2020; moco `main_moco.py` 340–347, "same as InstDisc"): two views of
   /// `RandomResizedCrop(scale 0.2–1)`, `RandomGrayscale(0.2)`, `ColorJitter(0.4, 0.4, 0.4, 0.4)`
-  /// always, flip 0.5, normalise.
-  public static func mocoV1(size: Int = 64, normalize: Normalize = .imageNet) -> AugmentationRecipe {
+  /// always, flip 0.5, normalise. `hue` is the jitter's hue strength (official 0.4; the CIFAR
+  /// demo and v2 use 0.1).
+  public static func mocoV1(size: Int = 64, hue: Double = 0.4, normalize: Normalize = .imageNet) -> AugmentationRecipe {
     let view = ViewTransform(
       crop: RandomResizedCrop(size: size, scale: 0.2...1),
       transforms: [
         RandomGrayscale(probability: 0.2),
-        ColorJitter(brightness: 0.4, contrast: 0.4, saturation: 0.4, hue: 0.4),
+        ColorJitter(brightness: 0.4, contrast: 0.4, saturation: 0.4, hue: hue),
         RandomHorizontalFlip(probability: 0.5), normalize,
       ])
     return AugmentationRecipe(name: "moco-v1", views: [view, view])
