@@ -324,16 +324,15 @@ import _TestSupport
 }
 
 @Suite struct SelfSupervisedRecipeTests {
-  /// σ ranges of every GaussianBlur in `recipe`'s views.
-  func blurSigmas(_ recipe: AugmentationRecipe) -> [ClosedRange<Double>] {
-    recipe.views.flatMap(\.transforms).flatMap { step -> [ClosedRange<Double>] in
-      let inner = (step as? RandomApply)?.transforms ?? [step]
-      return inner.compactMap { ($0 as? GaussianBlur)?.sigma }
-    }
+  /// Every step of `recipe`'s views, with `RandomApply` unwrapped.
+  func steps(_ recipe: AugmentationRecipe) -> [any ImageAugmentation] {
+    recipe.views.flatMap(\.transforms).flatMap { ($0 as? RandomApply)?.transforms ?? [$0] }
   }
 
-  /// The blurs of MoCo v2's aug+ at `size`.
-  func blurSigmas(size: Int) -> [ClosedRange<Double>] { blurSigmas(MoCoV2Variant.recipe(MoCoV2Config(), size: size)) }
+  /// The blurs of MoCo v2's aug+ at `size`: σ ranges of every GaussianBlur in its views.
+  func blurSigmas(size: Int) -> [ClosedRange<Double>] {
+    steps(MoCoV2Variant.recipe(MoCoV2Config(), size: size)).compactMap { ($0 as? GaussianBlur)?.sigma }
+  }
 
   /// The paper's σ ∈ [0.1, 2] is in pixels of a 224² view: MoCo v2 keeps it there and scales it
   /// with the view below (σ up to 2 px on a 32² view erased the texture and stopped learning).
@@ -351,12 +350,7 @@ import _TestSupport
   }
 
   /// The hue strengths of every ColorJitter in `recipe`'s views.
-  func hues(_ recipe: AugmentationRecipe) -> [Double] {
-    recipe.views.flatMap(\.transforms).flatMap { step -> [Double] in
-      let inner = (step as? RandomApply)?.transforms ?? [step]
-      return inner.compactMap { ($0 as? ColorJitter)?.hue }
-    }
-  }
+  func hues(_ recipe: AugmentationRecipe) -> [Double] { steps(recipe).compactMap { ($0 as? ColorJitter)?.hue } }
 
   /// MoCo v1 and InstDisc keep the official hue 0.4 by default; the `hue` key lowers it (their ci
   /// profiles use 0.1: hue 0.4 on stained tissue stopped learning, README "MoCo v1 and InstDisc").
