@@ -91,7 +91,7 @@ import _TestSupport
         .swav,
         common + [
           "temperature", "epsilon", "sinkhornIterations", "prototypes", "dimension", "smallCrops",
-          "freezePrototypesEpochs", "queueLength", "queueStartsEpoch",
+          "freezePrototypesEpochs", "queueLength", "queueStartsEpoch", "colorStrength", "blurProbability",
         ]
       ),
       (
@@ -347,6 +347,49 @@ import _TestSupport
       expectClose(s.lowerBound, 0.1 * 32 / 224, rtol: 1e-12)
       expectClose(s.upperBound, 2.0 * 32 / 224, rtol: 1e-12)
     }
+  }
+
+  /// The σ ranges of every GaussianBlur in `recipe`'s views.
+  func sigmasOf(_ r: AugmentationRecipe) -> [ClosedRange<Double>] { steps(r).compactMap { ($0 as? GaussianBlur)?.sigma } }
+
+  /// MoCo v3 and SwAV scale the blur's σ range to the view as MoCo v2 does: the official range at
+  /// 224², 224/32 times smaller at 32² (SwAV's small crops share the large crops' factor).
+  @Test func mocoV3AndSwAVBlursScaleWithTheView() {
+    for size in [224, 32] {
+      let s = Double(size) / 224
+      let v3 = sigmasOf(MoCoV3Variant.recipe(MoCoV3Config(), size: size))
+      let swav = sigmasOf(SwAVVariant.recipe(SwAVConfig(), size: size))
+      #expect(v3.count == 2 && swav.count == 2 + SwAVConfig().smallCrops)
+      for r in v3 + swav {
+        expectClose(r.lowerBound, 0.1 * s, rtol: 1e-12)
+        expectClose(r.upperBound, 2.0 * s, rtol: 1e-12)
+      }
+    }
+  }
+
+  /// SwAV's colour strength and blur probability reach every crop; the defaults are the
+  /// official ones (jitter 0.8/0.8/0.8/0.2, blur 0.5), and blur probability 0 drops the blur.
+  @Test func swavColourAndBlurKeysReachEveryCrop() throws {
+    func jitters(_ r: AugmentationRecipe) -> [ColorJitter] { steps(r).compactMap { $0 as? ColorJitter } }
+    func blurProbabilities(_ r: AugmentationRecipe) -> [Double] {
+      r.views.flatMap(\.transforms).compactMap { a in
+        (a as? RandomApply).flatMap { $0.transforms.contains { $0 is GaussianBlur } ? $0.probability : nil }
+      }
+    }
+    let official = SwAVVariant.recipe(SwAVConfig(), size: 32)
+    #expect(jitters(official).count == 6 && jitters(official).allSatisfy { $0.brightness == 0.8 && $0.hue == 0.2 })
+    #expect(blurProbabilities(official) == [Double](repeating: 0.5, count: 6))
+    var c = SwAVConfig()
+    c.colorStrength = 0.5
+    c.blurProbability = 0
+    let cifar = SwAVVariant.recipe(c, size: 32)
+    #expect(jitters(cifar).allSatisfy { $0.brightness == 0.4 && $0.saturation == 0.4 && $0.hue == 0.1 })
+    #expect(blurProbabilities(cifar).isEmpty && sigmasOf(cifar).isEmpty)
+    // Out-of-range values are refused by the schema's checks, naming the range.
+    let keys = Dictionary(uniqueKeysWithValues: SwAVConfig.schema.map { ($0.name, $0) })
+    #expect(keys["colorStrength"]?.check?(.double(3)) == "expected a number in [0.0, 2.5]")
+    #expect(keys["blurProbability"]?.check?(.double(1.5)) == "expected a number in [0.0, 1.0]")
+    #expect(keys["blurProbability"]?.check?(.int(1)) == nil)
   }
 
   /// The hue strengths of every ColorJitter in `recipe`'s views.

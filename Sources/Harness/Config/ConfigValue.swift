@@ -197,6 +197,14 @@ public enum ConfigCheck {
     return "expected a number in [0, 1)"
   }
 
+  /// A number in `lo...hi` (both ends allowed).
+  public static func between(_ lo: Double, _ hi: Double) -> @Sendable (ConfigValue) -> String? {
+    { v in
+      if let x = v.doubleValue, x >= lo, x <= hi { return nil }
+      return "expected a number in [\(ConfigValue.format(lo)), \(ConfigValue.format(hi))]"
+    }
+  }
+
   /// A colour-jitter hue strength, `[0, 0.5]` (torchvision's `hue` bound).
   public static let hueStrength: @Sendable (ConfigValue) -> String? = { v in
     if let x = v.doubleValue, x >= 0, x <= 0.5 { return nil }

@@ -169,8 +169,11 @@ public enum MoCoV3Variant: SelfSupervisedVariant {
   public static let name = "MoCo v3"
   /// `main_moco.py`: `args.lr = args.lr * args.batch_size / 256`.
   public static let scalesLearningRateWithBatch = true
+  /// The BYOL pair with the blur's σ range scaled to the view, as MoCo v2's: the official
+  /// σ ∈ [0.1, 2] is in pixels of a 224² view, so a 32² view gets σ ∈ [0.014, 0.29].
   public static func recipe(_ c: Config, size: Int) -> AugmentationRecipe {
-    .mocoV3(size: size, cropMinimumScale: c.cropMinimumScale)
+    let s = Double(size) / 224
+    return .mocoV3(size: size, cropMinimumScale: c.cropMinimumScale, blurSigma: (0.1 * s)...(2.0 * s))
   }
   public static func make(
     _ c: SelfSupervisedConfig<Config>, backbone: BackboneKind, dataCount: Int, iterations: Int,
@@ -319,6 +322,8 @@ public struct SwAVConfig: MethodConfig, Equatable {
   public var freezePrototypesEpochs = 1
   public var queueLength = 0
   public var queueStartsEpoch = 15
+  public var colorStrength = 1.0
+  public var blurProbability = 0.5
 
   public init() {}
 
@@ -334,6 +339,12 @@ public struct SwAVConfig: MethodConfig, Equatable {
     .int(
       "queueStartsEpoch", \.queueStartsEpoch, "epoch from which the queue is filled and used (official epoch_queue_starts: 15)",
       check: ConfigCheck.nonNegative),
+    .double(
+      "colorStrength", \.colorStrength, "colour-jitter strength s: jitter (0.8s, 0.8s, 0.8s, 0.2s) (official 1.0)",
+      check: ConfigCheck.between(0, 2.5)),
+    .double(
+      "blurProbability", \.blurProbability, "Gaussian blur probability on every crop (official 0.5)",
+      check: ConfigCheck.between(0, 1)),
   ]
 }
 
@@ -342,8 +353,14 @@ public struct SwAVConfig: MethodConfig, Equatable {
 public enum SwAVVariant: SelfSupervisedVariant {
   public typealias Config = SwAVConfig
   public static let name = "SwAV"
+  /// Multi-crop with the blur's σ range scaled by the large view's size over 224 (the official
+  /// σ ∈ [0.1, 2] is in pixels of 224² and 96² crops of one image resolution; the small crops
+  /// here are resized from the same resolution, so one factor serves both).
   public static func recipe(_ c: Config, size: Int) -> AugmentationRecipe {
-    .swavMultiCrop(large: 2, small: c.smallCrops, sizes: (size, max(8, size / 2)))
+    let s = Double(size) / 224
+    return .swavMultiCrop(
+      large: 2, small: c.smallCrops, sizes: (size, max(8, size / 2)), colorStrength: c.colorStrength,
+      blurProbability: c.blurProbability, blurSigma: (0.1 * s)...(2.0 * s))
   }
   public static func make(
     _ c: SelfSupervisedConfig<Config>, backbone: BackboneKind, dataCount: Int, iterations: Int,

@@ -6,8 +6,10 @@
 /// are scaled to the harness's small inputs: the default `size` is 64 (a 64² synthetic tile gives
 /// 64² views, as ImageNet's ~256² images give 224² views), SwAV's 96² small crops become 32² (the
 /// brief's choice; 96/224 · 64 ≈ 27), and CIFAR-style 32² images use `size: 32`. Crop scales,
-/// ratios, jitter strengths, probabilities and blur σ (in pixels: the synthetic tiles have a
-/// fixed pixel size) are the papers' own. Every recipe ends with `Normalize` (ImageNet statistics
+/// ratios, jitter strengths and probabilities are the papers' own. Blur σ is in pixels of the
+/// view and defaults to the papers' 0.1–2 (stated for 224² views); the SSL variants pass it
+/// scaled by `size / 224` (MoCo v2, MoCo v3, SwAV), since σ = 2 px on a 32² view erases the
+/// texture the views share. Every recipe ends with `Normalize` (ImageNet statistics
 /// unless the official code uses others); SimCLR's TF code feeds [0, 1] values instead, which a
 /// first batch-norm layer makes immaterial.
 public struct AugmentationRecipe: Sendable, CustomStringConvertible {
@@ -109,14 +111,16 @@ public struct AugmentationRecipe: Sendable, CustomStringConvertible {
   /// 0.8)`, `RandomGrayscale(0.2)`; view 1 then `RandomApply(GaussianBlur(σ 0.1–2), 1.0)`; view 2
   /// `RandomApply(GaussianBlur, 0.1)` and `RandomApply(Solarize(128/255), 0.2)`; then flip 0.5,
   /// normalise. `cropMinimumScale` is 0.08 by default in the code and 0.2 in CONFIG.md's R50 runs.
+  /// `blurSigma` is the blur's σ range in pixels of the view (official 0.1–2, for 224² views).
   public static func mocoV3(
-    size: Int = 64, cropMinimumScale: Double = 0.08, normalize: Normalize = .imageNet
+    size: Int = 64, cropMinimumScale: Double = 0.08, blurSigma: ClosedRange<Double> = 0.1...2.0,
+    normalize: Normalize = .imageNet
   ) -> AugmentationRecipe {
     func view(blur: Double, solarize: Double) -> ViewTransform {
       var steps: [any ImageAugmentation] = [
         RandomApply(ColorJitter(brightness: 0.4, contrast: 0.4, saturation: 0.2, hue: 0.1), probability: 0.8),
         RandomGrayscale(probability: 0.2),
-        RandomApply(GaussianBlur(sigma: 0.1...2.0), probability: blur),
+        RandomApply(GaussianBlur(sigma: blurSigma), probability: blur),
       ]
       if solarize > 0 { steps.append(RandomSolarize(probability: solarize)) }
       steps += [RandomHorizontalFlip(probability: 0.5), normalize]
@@ -131,11 +135,13 @@ public struct AugmentationRecipe: Sendable, CustomStringConvertible {
   /// followed by flip 0.5, `RandomApply(ColorJitter(0.8, 0.8, 0.8, 0.2), 0.8)`,
   /// `RandomGrayscale(0.2)`, `RandomApply(GaussianBlur(σ 0.1–2), 0.5)` (small crops too) and
   /// SwAV's normalisation. The paper's 2×224 + 6×96 with scales (0.14, 1) and (0.05, 0.14)
-  /// becomes 2×64 + V×32 by default.
+  /// becomes 2×64 + V×32 by default. `blurSigma` is the blur's σ range in pixels (official
+  /// 0.1–2 at 224²).
   public static func swavMultiCrop(
     large: Int = 2, small: Int = 6, sizes: (large: Int, small: Int) = (64, 32),
     scales: (large: ClosedRange<Double>, small: ClosedRange<Double>) = (0.14...1, 0.05...0.14),
-    colorStrength: Double = 1.0, blurProbability: Double = 0.5, normalize: Normalize = .swav
+    colorStrength: Double = 1.0, blurProbability: Double = 0.5, blurSigma: ClosedRange<Double> = 0.1...2.0,
+    normalize: Normalize = .swav
   ) -> AugmentationRecipe {
     precondition(large >= 1 && small >= 0, "swavMultiCrop: \(large) large and \(small) small crops")
     let s = colorStrength
@@ -147,7 +153,7 @@ public struct AugmentationRecipe: Sendable, CustomStringConvertible {
           probability: 0.8),
         RandomGrayscale(probability: 0.2),
       ]
-      if blurProbability > 0 { steps.append(RandomApply(GaussianBlur(sigma: 0.1...2.0), probability: blurProbability)) }
+      if blurProbability > 0 { steps.append(RandomApply(GaussianBlur(sigma: blurSigma), probability: blurProbability)) }
       steps.append(normalize)
       return ViewTransform(crop: RandomResizedCrop(size: size, scale: scale), transforms: steps)
     }

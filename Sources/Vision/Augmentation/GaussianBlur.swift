@@ -12,9 +12,8 @@ import Engine
 /// Kernel: torchvision's `_get_gaussian_kernel1d`, `k[i] ∝ exp(−½ (i/σ)²)` for
 /// `i = −r…r`, normalised to sum 1, applied separably (rows then columns) with reflect-101 borders
 /// (`torch.nn.functional.pad(mode="reflect")`, as `F.gaussian_blur`). The radius `r` follows
-/// `kernel` (see `GaussianBlur.KernelSize`). σ is in pixels of the view being blurred, as the
-/// papers state it; it is not rescaled for small views (the synthetic tiles have a fixed pixel
-/// size, so a pixel means the same tissue size as in a full-size tile).
+/// `kernel` (see `GaussianBlur.KernelSize`). σ is in pixels of the view being blurred; the
+/// caller scales the papers' range to its view size (`AugmentationRecipe`).
 ///
 /// Random draws per call: one uniform (σ).
 public struct GaussianBlur: ImageAugmentation {
