@@ -31,8 +31,12 @@ func shippedBlurTarget() throws -> String {
       for claim in target.claims { #expect(!claim.conditions.isEmpty) }
       // Every band names a metric the method reports, and every calibrated claim exists.
       for set in target.bands.entries {
-        for band in set.bands { #expect(target.method.metricNames.contains(band.metric)) }
-        for id in set.claimVerdicts.keys { #expect(target.claims.contains { $0.id == id }) }
+        for band in set.bands {
+          #expect(target.method.metricNames.contains(band.metric), "\(target.id): band for unknown metric \(band.metric)")
+        }
+        for id in set.claimVerdicts.keys {
+          #expect(target.claims.contains { $0.id == id }, "\(target.id) bands.yaml: verdict for claim '\(id)' that target.yaml does not declare")
+        }
       }
     }
   }
