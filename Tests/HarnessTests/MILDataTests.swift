@@ -77,6 +77,39 @@ func toyBagFolder(train: Int, test: Int, withTable: Bool = true) throws -> URL {
     #expect(throws: InputError.self) { try MILData.splits(of: dataset, task: .relational, subset: 100) }
   }
 
+  /// The label-permutation control moves the training labels (with survival times and events)
+  /// by one fixed permutation: the same multiset of labels, features and instance labels left with
+  /// their slides, validation and test untouched, the same shuffle on every call.
+  @Test func permutedLabelsShuffleOnlyTheTrainingSlides() throws {
+    let dir = try toyBagFolder(train: 40, test: 4)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let dataset = try BagDatasetLoader.open(directory: dir)
+    let truth = try MILData.splits(of: dataset, task: .tumour, subset: 100)
+    let shuffled = try MILData.splits(of: dataset, task: .tumour, subset: 100, permuteLabels: true)
+    #expect(shuffled.train.map(\.slideID) == truth.train.map(\.slideID))
+    #expect(shuffled.train.map(\.label).sorted() == truth.train.map(\.label).sorted())
+    let moved = zip(shuffled.train, truth.train).filter { $0.label != $1.label }.count
+    #expect(moved >= truth.train.count / 4, "only \(moved) of \(truth.train.count) labels moved")
+    for (a, b) in zip(shuffled.train, truth.train) {
+      #expect(a.features.data == b.features.data && a.instanceLabels == b.instanceLabels)
+    }
+    #expect(shuffled.val.map(\.label) == truth.val.map(\.label) && shuffled.test.map(\.label) == truth.test.map(\.label))
+    let again = try MILData.splits(of: dataset, task: .tumour, subset: 100, permuteLabels: true)
+    #expect(again.train.map(\.label) == shuffled.train.map(\.label))
+    // Survival times and events travel with the label they belong to.
+    let bags = truth.train.enumerated().map { i, bag in
+      var b = bag
+      (b.survivalMonths, b.event) = (Double(i), i % 3 == 0 ? 1 : 0)
+      return b
+    }
+    let permuted = MILData.permutingLabels(bags)
+    let source = Dictionary(uniqueKeysWithValues: bags.map { (Int($0.survivalMonths!), $0) })
+    for bag in permuted {
+      let from = try #require(source[Int(bag.survivalMonths!)])
+      #expect(bag.label == from.label && bag.event == from.event)
+    }
+  }
+
   @Test func provenanceRecordsDoNotChangeTheContentHash() throws {
     // The per-slide .json records name absolute slide paths; the same bags extracted under
     // another cache folder must hash the same (found: every run's bag hash changed with the cache).

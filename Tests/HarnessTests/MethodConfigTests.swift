@@ -10,8 +10,9 @@ import _TestSupport
     // The shared MIL data keys first, in their order, then ABMIL's own.
     #expect(
       schema.map(\.name) == [
-        "encoder", "preset", "trainPerClass", "valPerClass", "testPerClass", "slideSide", "bootstrap", "task", "hidden",
-        "attentionDimension", "dropout", "learningRate", "weightDecay", "maxEpochs", "patience", "meanPoolingArm",
+        "encoder", "preset", "trainPerClass", "valPerClass", "testPerClass", "slideSide", "bootstrap", "permuteLabels",
+        "task", "hidden", "attentionDimension", "dropout", "learningRate", "weightDecay", "maxEpochs", "patience",
+        "meanPoolingArm", "uniformAttention",
       ])
     let byName = Dictionary(uniqueKeysWithValues: schema.map { ($0.name, $0) })
     #expect(byName["hidden"]?.defaultValue == .int(500))
@@ -212,12 +213,14 @@ import _TestSupport
   // MIL: TransMIL, PANTHER and INS replaced hand-written schemas with key tables, which must read the same.
 
   @Test func milSchemasListTheDataKeysThenTheMethods() {
-    let data = ["encoder", "preset", "trainPerClass", "valPerClass", "testPerClass", "slideSide", "bootstrap"]
+    let data = [
+      "encoder", "preset", "trainPerClass", "valPerClass", "testPerClass", "slideSide", "bootstrap", "permuteLabels",
+    ]
     #expect(
       MethodKind.transmil.configSchema.map(\.name)
         == data + [
           "task", "controlTask", "dimension", "dropout", "legacyOutputSlice", "learningRate", "weightDecay",
-          "gradientAccumulation", "maxEpochs", "patience", "arms", "abmilHidden", "abmilMaxEpochs", "abmilLearningRate",
+          "gradientAccumulation", "maxEpochs", "patience", "arms", "ppeg", "abmilHidden", "abmilMaxEpochs", "abmilLearningRate",
           "abmilWeightDecay",
         ])
     #expect(

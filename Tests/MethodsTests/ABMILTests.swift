@@ -56,6 +56,23 @@ import _TestSupport
     for (v, e) in zip(logits.data, expected) { expectClose(Double(v), Double(e), rtol: 0, atol: 1e-6) }
   }
 
+  /// The audit switch: uniform attention weighs every instance 1/N, so the output is the
+  /// classifier on the mean of `H`, and the attention layers get no gradient.
+  @Test func uniformAttentionIsMeanPoolingThroughTheSameLayers() {
+    let m = model(classes: 1)
+    m.uniformAttention = true
+    let x = bag(5)
+    var g = RandomGenerator(seed: 5)
+    let (logits, attention) = m(x, using: &g)
+    #expect(attention.data == [Float](repeating: 0.2, count: 5))
+    let h = m.featureExtractor(x).relu()
+    let mean = Tensor(shape: [1, 5], data: [Float](repeating: 0.2, count: 5)).matmul(h)
+    expectClose(Double(logits.data[0]), Double(m.classifier(mean).data[0]), rtol: 0, atol: 1e-6)
+    logits.sum().backward()
+    #expect(m.attentionW.weight.grad == nil || m.attentionW.weight.grad!.data.allSatisfy { $0 == 0 })
+    #expect(m.classifier.weight.grad != nil)
+  }
+
   @Test func probabilitiesAreSigmoidForOneClassAndSoftmaxOtherwise() {
     let one = ABMIL.probabilities(Tensor(shape: [1, 1], data: [0.5])).data[0]
     expectClose(Double(one), Double(1 / (1 + expf(-0.5))), rtol: 0, atol: 1e-6)

@@ -37,9 +37,11 @@ public enum ABMILVariant: MILVariant {
 
   public static func main(_ config: ABMILConfig, bags data: MILSplits, context: RunContext) -> MILArmPlan {
     .trained("", generator: "abmil", data: data, settings: settings(config), bootstrap: config.data.bootstrap) { g in
-      ABMIL(
+      let model = ABMIL(
         inputDimension: data.featureDimension, hidden: config.hidden, attentionDimension: config.attentionDimension,
         classes: 1, dropout: Float(config.dropout), using: &g)
+      model.uniformAttention = config.uniformAttention
+      return model
     }
   }
 
@@ -82,6 +84,7 @@ public struct ABMILConfig: MILMethodConfig, Equatable {
   public var maxEpochs = 100
   public var patience = 10
   public var meanPoolingArm = true
+  public var uniformAttention = false
 
   public init() {}
 
@@ -96,5 +99,8 @@ public struct ABMILConfig: MILMethodConfig, Equatable {
       .int("maxEpochs", \.maxEpochs, "maximum epochs (official main.py: 20, no early stopping)", check: ConfigCheck.positive),
       .int("patience", \.patience, "early-stopping patience on the validation loss (0: off)", check: ConfigCheck.nonNegative),
       .bool("meanPoolingArm", \.meanPoolingArm, "also train the embedded-mean baseline"),
+      .bool(
+        "uniformAttention", \.uniformAttention,
+        "audit only: the main model's attention fixed at 1/N (the attention mechanism switched off)"),
     ]
 }

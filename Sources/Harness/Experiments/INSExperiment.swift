@@ -62,11 +62,13 @@ public enum INSVariant: MILVariant {
   public static func load(_ config: INSConfig, context: RunContext) throws -> INSBags {
     let onTiles = config.input == .tiles
     let featureData = !onTiles || config.abmilArm
-      ? try context.loadBags(task: .tumour, settings: config.data.extraction) : nil
+      ? try context.loadBags(task: .tumour, settings: config.data.extraction, permuteLabels: config.data.permuteLabels)
+      : nil
     var tileSettings = config.data.extraction
     (tileSettings.encoder, tileSettings.inputSize) = (.pixels, config.tileSide)
     // Loaded last, so the run records the tile-image bags as its dataset.
-    let tileData = onTiles ? try context.loadBags(task: .tumour, settings: tileSettings) : nil
+    let tileData =
+      onTiles ? try context.loadBags(task: .tumour, settings: tileSettings, permuteLabels: config.data.permuteLabels) : nil
     guard let data = tileData ?? featureData else { preconditionFailure("INS: no bags loaded") }  // one always is
     return INSBags(features: featureData, tiles: tileData, data: data)
   }

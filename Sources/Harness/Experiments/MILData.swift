@@ -104,7 +104,13 @@ public enum MILData {
   /// rounding up, at least one slide per class); validation and test never change.
   /// - Throws: `InputError.badData` for a missing split, a slide without the task's label, or a
   ///   bag that does not load.
-  public static func splits(of dataset: BagDataset, task: MILTask, subset: Double) throws -> MILSplits {
+  ///
+  /// `permuteLabels` (the label-permutation negative control, `replicate audit`) then shuffles
+  /// the training slides' labels, with their survival times and events, among the training slides
+  /// by a fixed permutation (`labelPermutationSeed`); validation and test keep their labels.
+  public static func splits(
+    of dataset: BagDataset, task: MILTask, subset: Double, permuteLabels: Bool = false
+  ) throws -> MILSplits {
     let store = dataset.store
     var empty: [String] = []
     func bags(_ entries: [BagStore.Entry]) throws -> [MILBag] {
@@ -138,6 +144,7 @@ public enum MILData {
     let fullCount = train.count
     let keep = Subset.indices(labels: train.map(\.label), percent: subset)
     train = keep.map { train[$0] }
+    if permuteLabels { train = permutingLabels(train) }
     let dims = Set((train + val + test).map { $0.features.shape[1] })
     guard dims.count == 1, let d = dims.first else {
       throw InputError.badData(path: store.directory, message: "bags have different feature dimensions \(dims.sorted())")
@@ -149,11 +156,31 @@ public enum MILData {
   }
 }
 
+extension MILData {
+  /// Seed of the label-permutation control's permutation (fixed: the control is the same
+  /// shuffle at every run seed, so its seeds vary only the model).
+  public static let labelPermutationSeed: UInt64 = 0x5A1F_F1E0
+
+  /// `bags` with their labels (and survival times and events) moved by one fixed permutation;
+  /// features and instance labels stay with their slides.
+  public static func permutingLabels(_ bags: [MILBag]) -> [MILBag] {
+    var g = RandomGenerator(seed: labelPermutationSeed)
+    let order = g.permutation(bags.count)
+    return bags.indices.map { i in
+      var bag = bags[i]
+      let source = bags[order[i]]
+      (bag.label, bag.survivalMonths, bag.event) = (source.label, source.survivalMonths, source.event)
+      return bag
+    }
+  }
+}
+
 extension RunContext {
   /// Opens the run's bags: the target's synthetic slides extracted with `settings` (cached), or
   /// the user's `--data` folder of bags; reports the dataset to the runner and returns the
   /// splits for `task` with `--subset` applied to the training slides.
-  public func loadBags(task: MILTask, settings: BagExtractionSettings) throws -> MILSplits {
+  /// `permuteLabels` shuffles the training labels (`MILData.splits`).
+  public func loadBags(task: MILTask, settings: BagExtractionSettings, permuteLabels: Bool = false) throws -> MILSplits {
     let dataset: BagDataset
     switch data {
     case .synthetic(let manifest, let ref):
@@ -173,8 +200,9 @@ extension RunContext {
         path: data.label,
         message: "expected a folder of feature bags (bags.csv and slides.csv, as `replicate slides extract` writes)")
     }
-    let splits = try MILData.splits(of: dataset, task: task, subset: spec.subset)
+    let splits = try MILData.splits(of: dataset, task: task, subset: spec.subset, permuteLabels: permuteLabels)
     recordSubset(kept: splits.train.count, of: splits.fullTrainCount, what: "training slides")
+
     try onDataset(
       TileSet(images: [], labels: [], classNames: [], names: [], datasetId: dataset.datasetId, contentHash: dataset.contentHash))
     return splits
@@ -192,6 +220,7 @@ public struct MILDataConfig: MethodConfig, Equatable {
   public var testPerClass = 0
   public var slideSide = 0
   public var bootstrap = 1000
+  public var permuteLabels = false
 
   public init() {}
 
@@ -204,6 +233,9 @@ public struct MILDataConfig: MethodConfig, Equatable {
     .int("testPerClass", \.testPerClass, "synthetic slides per slide label in test (0: the manifest's 8)", check: ConfigCheck.nonNegative),
     .int("slideSide", \.slideSide, "side of the synthetic slides in pixels (0: the manifest's 4096; smoke profiles use less)", check: ConfigCheck.nonNegative),
     .int("bootstrap", \.bootstrap, "bootstrap resamples of the test AUC interval", check: ConfigCheck.nonNegative),
+    .bool(
+      "permuteLabels", \.permuteLabels,
+      "audit only: shuffle the training slides' labels (a fixed permutation), the negative control that must score at chance"),
   ]
 
   /// Extraction settings (split sizes of 0 keep the manifest's).

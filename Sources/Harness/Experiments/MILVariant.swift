@@ -60,7 +60,7 @@ extension MILVariant {
 
 extension MILVariant where Bags == MILSplits {
   public static func load(_ config: Config, context: RunContext) throws -> MILSplits {
-    try context.loadBags(task: task(config), settings: config.data.extraction)
+    try context.loadBags(task: task(config), settings: config.data.extraction, permuteLabels: config.data.permuteLabels)
   }
 }
 
@@ -171,6 +171,11 @@ public enum MILExperiment<Variant: MILVariant>: Experiment {
     BLAS.setThreadCount(context.spec.threads)
     let bags = try Variant.load(config, context: context)
     var output = ExperimentOutput()
+    if config.data.permuteLabels {
+      output.notes.append(
+        "label-permutation control: the training slides' labels are shuffled by a fixed permutation "
+          + "(MILData.labelPermutationSeed); validation and test slides keep theirs, so this run must score at chance")
+    }
     var metrics: [String: Double] = [:]
     try runPlan(Variant.main(config, bags: bags, context: context), context: context, metrics: &metrics, output: &output)
     for arm in try Variant.arms(config, bags: bags, context: context) {

@@ -50,9 +50,12 @@ public enum PantherVariant: MILVariant {
 
   public static func load(_ config: PantherConfig, context: RunContext) throws -> PantherBags {
     let start = Date()
-    let data = try context.loadBags(task: config.task, settings: config.data.extraction)
+    let data = try context.loadBags(
+      task: config.task, settings: config.data.extraction, permuteLabels: config.data.permuteLabels)
     let survival = config.survival
-      ? try MILData.splits(of: data.dataset, task: .survival, subset: context.spec.subset) : nil
+      ? try MILData.splits(
+        of: data.dataset, task: .survival, subset: context.spec.subset, permuteLabels: config.data.permuteLabels)
+      : nil
     return PantherBags(data: data, survival: survival, start: start)
   }
 

@@ -80,12 +80,13 @@ public enum TransMILVariant: MILVariant {
   public static func task(_ config: TransMILConfig) -> MILTask { config.task }
 
   public static func main(_ config: TransMILConfig, bags data: MILSplits, context: RunContext) -> MILArmPlan {
-    transMIL("", ppeg: true, data: data, config: config)
+    transMIL("", ppeg: config.ppeg, data: data, config: config)
   }
 
   public static func arms(_ config: TransMILConfig, bags data: MILSplits, context: RunContext) throws -> [MILArmPlan] {
     guard config.arms else { return [] }
-    let control = try MILData.splits(of: data.dataset, task: config.controlTask, subset: context.spec.subset)
+    let control = try MILData.splits(
+      of: data.dataset, task: config.controlTask, subset: context.spec.subset, permuteLabels: config.data.permuteLabels)
     return [
       transMIL("no_ppeg", ppeg: false, data: data, config: config),
       abmil("abmil", data: data, config: config),
@@ -132,6 +133,7 @@ public struct TransMILConfig: MILMethodConfig, Equatable {
   public var maxEpochs = 200
   public var patience = 10
   public var arms = true
+  public var ppeg = true
   public var abmilHidden = 500
   public var abmilMaxEpochs = 200
   public var abmilLearningRate = 5e-4
@@ -158,6 +160,7 @@ public struct TransMILConfig: MILMethodConfig, Equatable {
       .int("maxEpochs", \.maxEpochs, "maximum epochs (official 200)", check: ConfigCheck.positive),
       .int("patience", \.patience, "early-stopping patience on the validation loss (official 10; 0: off)", check: ConfigCheck.nonNegative),
       .bool("arms", \.arms, "train the comparison arms (ABMIL, no PPEG, control task)"),
+      .bool("ppeg", \.ppeg, "audit: false removes PPEG from the main model (its arms keep their own setting)"),
       .int("abmilHidden", \.abmilHidden, "ABMIL arm: embedding size", check: ConfigCheck.positive),
       .int("abmilMaxEpochs", \.abmilMaxEpochs, "ABMIL arm: maximum epochs (early stopping as TransMIL)", check: ConfigCheck.positive),
       .double("abmilLearningRate", \.abmilLearningRate, "ABMIL arm: Adam learning rate"),

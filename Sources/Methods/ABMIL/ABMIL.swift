@@ -37,6 +37,9 @@ public final class ABMIL: Module, CustomStringConvertible {
   /// Element drop probability on `H` in training mode.
   public let dropout: Float
   public var isTraining = true
+  /// Audit switch (`replicate audit`): every instance weighs 1/N, so the attention branch is off
+  /// and the model is mean pooling through ABMIL's own layers. Off in every paper setting.
+  public var uniformAttention = false
 
   /// - Parameters:
   ///   - inputDimension: feature size of each instance (the tile encoder's output).
@@ -81,7 +84,11 @@ public final class ABMIL: Module, CustomStringConvertible {
     var h = featureExtractor(x).relu()  // [N, L]
     if isTraining && dropout > 0 { h = h.dropout(dropout, using: &generator) }
     let gated = attentionV(h).tanh() * attentionU(h).sigmoid()  // [N, D], Eq. 9
-    let attention = attentionW(gated).transposed().softmax(axis: -1)  // [1, N]
+    let n = x.shape[0]
+    let attention =
+      uniformAttention
+      ? Tensor(shape: [1, n], data: [Float](repeating: 1 / Float(n), count: n))
+      : attentionW(gated).transposed().softmax(axis: -1)  // [1, N]
     let z = attention.matmul(h)  // [1, L]
     return (classifier(z), attention)
   }
