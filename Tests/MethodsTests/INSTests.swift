@@ -202,6 +202,25 @@ import _TestSupport
     let conf = ins.confidence.values
     for i in truth.indices where data.instanceBagLabels[i] == 0 { #expect(conf[2 * i] == 1) }
   }
+
+  /// The audit switch `updatesConfidence = false`: after the warm-up the positive-bag instances
+  /// keep their start confidence 0.5/0.5, while the same run with updates moves them.
+  @Test func withoutConfidenceUpdatesPositiveInstancesStayAtTheStart() {
+    let (data, _) = INSTests.toyBags(seed: 1)
+    var config = INSConfiguration(inputDimension: 8)
+    (config.encoderHidden, config.encoderOutput, config.lowDimension, config.queueSize) = (32, 32, 16, 64)
+    var schedule = INSSchedule()
+    (schedule.epochs, schedule.batchSize, schedule.learningRate) = (3, 16, 0.05)
+    let positives = data.instanceBagLabels.indices.filter { data.instanceBagLabels[$0] == 1 }
+    let (updated, _) = INSTests.train(config, schedule, data, seed: 2)
+    #expect(positives.contains { updated.confidence.values[2 * $0] != 0.5 })
+    config.updatesConfidence = false
+    let (frozen, _) = INSTests.train(config, schedule, data, seed: 2)
+    for i in positives { #expect(frozen.confidence.values[2 * i] == 0.5 && frozen.confidence.values[2 * i + 1] == 0.5) }
+    for i in data.instanceBagLabels.indices where data.instanceBagLabels[i] == 0 {
+      #expect(frozen.confidence.values[2 * i] == 1 && frozen.confidence.values[2 * i + 1] == 0)
+    }
+  }
 }
 
 /// INS's checkpoint state: restored into a freshly built INS (with the optimiser's state and the

@@ -151,6 +151,7 @@ public enum INSVariant: MILVariant {
     ins.baseTemperature = ins.temperature
     ins.contrastiveWeight = Float(config.contrastiveWeight)
     ins.viewDropout = Float(config.viewDropout)
+    ins.updatesConfidence = config.confidenceUpdates
     if ins.queueSize < config.queueSize {
       output.notes.append("queue capped at \(ins.queueSize) keys (\(instanceCount) training instances)")
     }
@@ -261,6 +262,7 @@ public struct INSConfig: MILMethodConfig, Equatable {
   public var temperature = 0.07
   public var contrastiveWeight = 0.5
   public var viewDropout = 0.1
+  public var confidenceUpdates = true
   public var abmilArm = true
   public var abmilEpochs = 40
   public var abmilPatience = 10
@@ -303,6 +305,9 @@ public struct INSConfig: MILMethodConfig, Equatable {
       .double("temperature", \.temperature, "contrastive temperature (0.07)"),
       .double("contrastiveWeight", \.contrastiveWeight, "weight of L_cont (loss_weight 0.5)"),
       .double("viewDropout", \.viewDropout, "input: features — feature dropout of each view (stand-in for image augmentation)"),
+      .bool(
+        "confidenceUpdates", \.confidenceUpdates,
+        "audit only: false keeps positive-bag instances at confidence 0.5 (no pseudo-label updates: INS's core switched off)"),
       .bool("abmilArm", \.abmilArm, "also train ABMIL on the same bags (attention instance scores)"),
       .int("abmilEpochs", \.abmilEpochs, "ABMIL arm: maximum epochs", check: ConfigCheck.range(1, 100_000)),
       .int("abmilPatience", \.abmilPatience, "ABMIL arm: early-stopping patience on validation loss (0: off)", check: ConfigCheck.range(0, 100_000)),

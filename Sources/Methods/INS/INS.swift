@@ -96,7 +96,9 @@ public final class INS {
     let k = Tensor.withoutGrad { keyNetwork(xk).embedding }
     let contrastive: Tensor
     if prototypePhase {
-      confidence.update(indices: indices, prototypeScores: prototypeScores, phi: phi)
+      if configuration.updatesConfidence {
+        confidence.update(indices: indices, prototypeScores: prototypeScores, phi: phi)
+      }
       let labels = pseudoLabels + pseudoLabels + queueScores.keys.argmax(axis: 1)
       contrastive = ContrastiveLoss.supervised(
         features: Tensor.concatenate([q, k, queue.keys.detached()], axis: 0), anchors: b,
@@ -199,6 +201,10 @@ public struct INSConfiguration: Sendable, Equatable {
   /// Independent feature dropout for each of the two views (stand-in for the image augmentations;
   /// not in the official code, which trains on images).
   public var viewDropout: Float = 0.1
+  /// Whether the prototype phase updates the partial-label confidences (the core of INS). Audit
+  /// switch (`replicate audit`): `false` leaves every positive-bag instance at its start, 0.5 for
+  /// each class, so the classifier never gets pseudo-labels. On in every paper setting.
+  public var updatesConfidence = true
 
   public init(inputDimension: Int) { self.inputDimension = inputDimension }
 
