@@ -79,7 +79,7 @@ func toyBagFolder(train: Int, test: Int, withTable: Bool = true) throws -> URL {
 
   /// The label-permutation control moves the training labels (with survival times and events)
   /// by one fixed permutation: the same multiset of labels, features and instance labels left with
-  /// their slides, validation and test untouched, the same shuffle on every call.
+  /// their slides, validation permuted among itself, test untouched, the same shuffle on every call.
   @Test func permutedLabelsShuffleOnlyTheTrainingSlides() throws {
     let dir = try toyBagFolder(train: 40, test: 4)
     defer { try? FileManager.default.removeItem(at: dir) }
@@ -88,12 +88,17 @@ func toyBagFolder(train: Int, test: Int, withTable: Bool = true) throws -> URL {
     let shuffled = try MILData.splits(of: dataset, task: .tumour, subset: 100, permuteLabels: true)
     #expect(shuffled.train.map(\.slideID) == truth.train.map(\.slideID))
     #expect(shuffled.train.map(\.label).sorted() == truth.train.map(\.label).sorted())
-    let moved = zip(shuffled.train, truth.train).filter { $0.label != $1.label }.count
-    #expect(moved >= truth.train.count / 4, "only \(moved) of \(truth.train.count) labels moved")
+    // Balanced: each true class gets each label in the overall proportion (40 slides, two classes
+    // of 20: exactly 10 of each class keep their label).
+    for c in 0..<2 {
+      let ofClass = zip(shuffled.train, truth.train).filter { $1.label == c }
+      #expect(ofClass.filter { $0.0.label == c }.count == ofClass.count / 2, "class \(c)")
+    }
     for (a, b) in zip(shuffled.train, truth.train) {
       #expect(a.features.data == b.features.data && a.instanceLabels == b.instanceLabels)
     }
-    #expect(shuffled.val.map(\.label) == truth.val.map(\.label) && shuffled.test.map(\.label) == truth.test.map(\.label))
+    #expect(shuffled.val.map(\.label) == MILData.permutingLabels(truth.val).map(\.label))
+    #expect(shuffled.test.map(\.label) == truth.test.map(\.label))
     let again = try MILData.splits(of: dataset, task: .tumour, subset: 100, permuteLabels: true)
     #expect(again.train.map(\.label) == shuffled.train.map(\.label))
     // Survival times and events travel with the label they belong to.
@@ -103,6 +108,22 @@ func toyBagFolder(train: Int, test: Int, withTable: Bool = true) throws -> URL {
       return b
     }
     let permuted = MILData.permutingLabels(bags)
+    // Unbalanced labels (3 classes of 12, 6 and 3 slides) are spread in proportion to within one.
+    let uneven = (0..<21).map { i in
+      var b = truth.train[i]
+      b.label = i < 12 ? 0 : (i < 18 ? 1 : 2)
+      return b
+    }
+    let spread = MILData.permutingLabels(uneven)
+    #expect(spread.map(\.label).sorted() == uneven.map(\.label).sorted())
+    for c in 0..<3 {
+      let rows = uneven.indices.filter { uneven[$0].label == c }
+      for d in 0..<3 {
+        let got = Double(rows.filter { spread[$0].label == d }.count)
+        let expected = Double(rows.count) * Double(uneven.filter { $0.label == d }.count) / 21
+        #expect(abs(got - expected) <= 1, "true \(c) given \(d): \(got) vs \(expected)")
+      }
+    }
     let source = Dictionary(uniqueKeysWithValues: bags.map { (Int($0.survivalMonths!), $0) })
     for bag in permuted {
       let from = try #require(source[Int(bag.survivalMonths!)])

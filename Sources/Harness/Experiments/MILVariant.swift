@@ -173,8 +173,8 @@ public enum MILExperiment<Variant: MILVariant>: Experiment {
     var output = ExperimentOutput()
     if config.data.permuteLabels {
       output.notes.append(
-        "label-permutation control: the training slides' labels are shuffled by a fixed permutation "
-          + "(MILData.labelPermutationSeed); validation and test slides keep theirs, so this run must score at chance")
+        "label-permutation control: the training slides' labels are shuffled by a fixed balanced permutation "
+          + "(MILData.labelPermutationSeed), and the validation slides' among themselves; test slides keep theirs, so this run must score at chance")
     }
     var metrics: [String: Double] = [:]
     try runPlan(Variant.main(config, bags: bags, context: context), context: context, metrics: &metrics, output: &output)
