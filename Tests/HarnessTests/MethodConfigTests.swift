@@ -12,7 +12,7 @@ import _TestSupport
       schema.map(\.name) == [
         "encoder", "preset", "trainPerClass", "valPerClass", "testPerClass", "slideSide", "bootstrap", "permuteLabels",
         "task", "hidden", "attentionDimension", "dropout", "learningRate", "weightDecay", "maxEpochs", "patience",
-        "meanPoolingArm", "uniformAttention",
+        "meanPoolingArm", "permutedLabelsArm", "uniformAttention",
       ])
     let byName = Dictionary(uniqueKeysWithValues: schema.map { ($0.name, $0) })
     #expect(byName["hidden"]?.defaultValue == .int(500))

@@ -19,6 +19,10 @@ public enum ABMILVariant: MILVariant {
         MetricInfo("instance_auc", .higher, "ROC-AUC of the attention weights against tumour instance labels (test)"),
         MetricInfo("auc.mean_pooling", .higher, "test slide ROC-AUC, embedded-mean baseline"),
         MetricInfo("gain_over_mean_pooling", .higher, "auc − auc.mean_pooling"),
+        MetricInfo("auc.permuted_labels", .higher, "test slide ROC-AUC of the same model trained on permuted training labels"),
+        MetricInfo("instance_auc.permuted_labels", .higher, "attention instance AUC of the permuted-label control"),
+        MetricInfo("auc_gain_over_permuted", .higher, "auc − auc.permuted_labels"),
+        MetricInfo("instance_auc_gain_over_permuted", .higher, "instance_auc − instance_auc.permuted_labels"),
         MetricInfo("final_loss", .lower, "training loss of the kept epoch", banded: false),
         MetricInfo("best_epoch", .higher, "epoch of the kept weights (lowest validation loss)", banded: false),
         MetricInfo("epochs", .higher, "epochs run before early stopping", banded: false),
@@ -46,16 +50,38 @@ public enum ABMILVariant: MILVariant {
   }
 
   public static func arms(_ config: ABMILConfig, bags data: MILSplits, context: RunContext) -> [MILArmPlan] {
-    guard config.meanPoolingArm else { return [] }
-    return [
-      .trained("mean_pooling", generator: "mean_pooling", data: data, settings: settings(config), copies: ["auc"]) { g in
-        MeanPoolingMIL(inputDimension: data.featureDimension, hidden: config.hidden, using: &g)
-      }
-    ]
+    var arms: [MILArmPlan] = []
+    if config.meanPoolingArm {
+      arms.append(
+        .trained("mean_pooling", generator: "mean_pooling", data: data, settings: settings(config), copies: ["auc"]) { g in
+          MeanPoolingMIL(inputDimension: data.featureDimension, hidden: config.hidden, using: &g)
+        })
+    }
+    // The label-permutation control inside the run: the main model's generator (the same initial
+    // weights), the training and validation labels moved by MILData's balanced permutation (early
+    // stopping must not see the true labels either), everything else the same. What it reaches is what ABMIL gets from the features without the slide labels.
+    // (Skipped when the main model is itself the permuted audit variant.)
+    if config.permutedLabelsArm && !config.data.permuteLabels {
+      var permuted = data
+      (permuted.train, permuted.val) = (MILData.permutingLabels(data.train), MILData.permutingLabels(data.val))
+      arms.append(
+        .trained(
+          "permuted_labels", generator: "abmil", data: permuted, settings: settings(config), copies: ["auc", "instance_auc"]
+        ) { g in
+          ABMIL(
+            inputDimension: data.featureDimension, hidden: config.hidden, attentionDimension: config.attentionDimension,
+            classes: 1, dropout: Float(config.dropout), using: &g)
+        })
+    }
+    return arms
   }
 
   public static func gaps(_ config: ABMILConfig) -> [MILGap] {
-    [MILGap("gain_over_mean_pooling", "auc", minus: "auc.mean_pooling")]
+    [
+      MILGap("gain_over_mean_pooling", "auc", minus: "auc.mean_pooling"),
+      MILGap("auc_gain_over_permuted", "auc", minus: "auc.permuted_labels"),
+      MILGap("instance_auc_gain_over_permuted", "instance_auc", minus: "instance_auc.permuted_labels"),
+    ]
   }
 
   public static func finish(
@@ -85,6 +111,7 @@ public struct ABMILConfig: MILMethodConfig, Equatable {
   public var patience = 10
   public var meanPoolingArm = true
   public var uniformAttention = false
+  public var permutedLabelsArm = true
 
   public init() {}
 
@@ -99,6 +126,9 @@ public struct ABMILConfig: MILMethodConfig, Equatable {
       .int("maxEpochs", \.maxEpochs, "maximum epochs (official main.py: 20, no early stopping)", check: ConfigCheck.positive),
       .int("patience", \.patience, "early-stopping patience on the validation loss (0: off)", check: ConfigCheck.nonNegative),
       .bool("meanPoolingArm", \.meanPoolingArm, "also train the embedded-mean baseline"),
+      .bool(
+        "permutedLabelsArm", \.permutedLabelsArm,
+        "also train the same model on permuted training labels (the in-run label-permutation control)"),
       .bool(
         "uniformAttention", \.uniformAttention,
         "audit only: the main model's attention fixed at 1/N (the attention mechanism switched off)"),
