@@ -155,6 +155,15 @@ import _TestSupport
     return (ins, losses)
   }
 
+  /// The toy problem's model sizes (queue 64) and plain-SGD schedule (batch 16, lr 0.05).
+  static func toySetup(epochs: Int) -> (INSConfiguration, INSSchedule) {
+    var config = INSConfiguration(inputDimension: 8)
+    (config.encoderHidden, config.encoderOutput, config.lowDimension, config.queueSize) = (32, 32, 16, 64)
+    var schedule = INSSchedule()
+    (schedule.epochs, schedule.batchSize, schedule.learningRate) = (epochs, 16, 0.05)
+    return (config, schedule)
+  }
+
   static func toyBags(seed: UInt64) -> (set: INSTrainingSet, instanceLabels: [Int]) {
     var g = RandomGenerator(seed: seed)
     var values: [Float] = [], ranges: [Range<Int>] = [], bagLabels: [Int] = [], instanceLabels: [Int] = []
@@ -186,10 +195,7 @@ import _TestSupport
 
   @Test func classificationLossFallsAndInstancesAreRankedOnAToyMILProblem() {
     let (data, truth) = INSTests.toyBags(seed: 1)
-    var config = INSConfiguration(inputDimension: 8)
-    (config.encoderHidden, config.encoderOutput, config.lowDimension, config.queueSize) = (32, 32, 16, 64)
-    var schedule = INSSchedule()
-    (schedule.epochs, schedule.batchSize, schedule.learningRate) = (12, 16, 0.05)
+    let (config, schedule) = INSTests.toySetup(epochs: 12)
     let (ins, losses) = INSTests.train(config, schedule, data, seed: 2)
     #expect(losses[0].bag > 0 && losses[1].bag == 0)  // the bag constraint runs in warm-up only
     #expect(losses.last!.classification < losses[1].classification, "\(losses.map(\.classification))")
@@ -207,10 +213,8 @@ import _TestSupport
   /// keep their start confidence 0.5/0.5, while the same run with updates moves them.
   @Test func withoutConfidenceUpdatesPositiveInstancesStayAtTheStart() {
     let (data, _) = INSTests.toyBags(seed: 1)
-    var config = INSConfiguration(inputDimension: 8)
-    (config.encoderHidden, config.encoderOutput, config.lowDimension, config.queueSize) = (32, 32, 16, 64)
-    var schedule = INSSchedule()
-    (schedule.epochs, schedule.batchSize, schedule.learningRate) = (3, 16, 0.05)
+    let (toy, schedule) = INSTests.toySetup(epochs: 3)
+    var config = toy
     let positives = data.instanceBagLabels.indices.filter { data.instanceBagLabels[$0] == 1 }
     let (updated, _) = INSTests.train(config, schedule, data, seed: 2)
     #expect(positives.contains { updated.confidence.values[2 * $0] != 0.5 })

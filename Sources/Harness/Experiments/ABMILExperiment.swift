@@ -41,12 +41,17 @@ public enum ABMILVariant: MILVariant {
 
   public static func main(_ config: ABMILConfig, bags data: MILSplits, context: RunContext) -> MILArmPlan {
     .trained("", generator: "abmil", data: data, settings: settings(config), bootstrap: config.data.bootstrap) { g in
-      let model = ABMIL(
-        inputDimension: data.featureDimension, hidden: config.hidden, attentionDimension: config.attentionDimension,
-        classes: 1, dropout: Float(config.dropout), using: &g)
+      let model = abmil(config, data: data, using: &g)
       model.uniformAttention = config.uniformAttention
       return model
     }
+  }
+
+  /// The official gated ABMIL at the config's sizes (the main model and the permuted-label arm).
+  static func abmil(_ config: ABMILConfig, data: MILSplits, using g: inout RandomGenerator) -> ABMIL {
+    ABMIL(
+      inputDimension: data.featureDimension, hidden: config.hidden, attentionDimension: config.attentionDimension,
+      classes: 1, dropout: Float(config.dropout), using: &g)
   }
 
   public static func arms(_ config: ABMILConfig, bags data: MILSplits, context: RunContext) -> [MILArmPlan] {
@@ -67,11 +72,7 @@ public enum ABMILVariant: MILVariant {
       arms.append(
         .trained(
           "permuted_labels", generator: "abmil", data: permuted, settings: settings(config), copies: ["auc", "instance_auc"]
-        ) { g in
-          ABMIL(
-            inputDimension: data.featureDimension, hidden: config.hidden, attentionDimension: config.attentionDimension,
-            classes: 1, dropout: Float(config.dropout), using: &g)
-        })
+        ) { g in abmil(config, data: data, using: &g) })
     }
     return arms
   }
