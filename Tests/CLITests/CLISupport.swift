@@ -107,6 +107,19 @@ struct Sandbox {
     return (try? queue.read { db in try String.fetchAll(db, sql: "SELECT status FROM run ORDER BY id") }) ?? []
   }
 
+  /// The metrics of the newest run in the store (empty when there is none).
+  func newestRunMetrics() -> [String: Double] {
+    guard FileManager.default.fileExists(atPath: store) else { return [:] }
+    var config = Configuration()
+    config.readonly = true
+    guard let queue = try? DatabaseQueue(path: store, configuration: config) else { return [:] }
+    let rows =
+      (try? queue.read { db in
+        try Row.fetchAll(db, sql: "SELECT name, value FROM metric WHERE runID = (SELECT MAX(id) FROM run)")
+      }) ?? []
+    return Dictionary(uniqueKeysWithValues: rows.map { ($0["name"] as String, $0["value"] as Double) })
+  }
+
   /// Polls the store until it holds `count` runs and the newest is running (its data is read and
   /// training has started).
   func waitForRunningRow(count: Int) throws {

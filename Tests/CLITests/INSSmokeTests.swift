@@ -16,6 +16,28 @@ import _TestSupport
     }
   }
 
+  /// The in-run label-permutation control is INS itself from the same initial weights on the
+  /// permuted labels: its metrics are, bit for bit, those of a run whose main model is the
+  /// `permuteLabels` audit variant (which skips the arm).
+  @Test func permutedLabelArmIsThePermutedRunsMainModel() throws {
+    let box = try Sandbox()
+    let run = try box.run(["ins", "--profile", "smoke", "--threads", "2", "--set", "abmilArm=false"])
+    #expect(run.status == 0, "\(run.stderr)")
+    let withArm = box.newestRunMetrics()
+    let permuted = try box.run([
+      "ins", "--profile", "smoke", "--threads", "2", "--set", "abmilArm=false", "--set", "permuteLabels=true",
+    ])
+    #expect(permuted.status == 0, "\(permuted.stderr)")
+    let control = box.newestRunMetrics()
+    #expect(control["instance_auc.permuted_labels"] == nil, "the permuted variant trains no second permuted model")
+    for metric in ["instance_auc", "auc"] {
+      let arm = withArm["\(metric).permuted_labels"]
+      #expect(arm != nil && arm == control[metric], "\(metric): arm \(String(describing: arm)), permuted run \(String(describing: control[metric]))")
+    }
+    let gain = withArm["instance_auc"].flatMap { a in control["instance_auc"].map { a - $0 } }
+    #expect(withArm["instance_auc_gain_over_permuted"] == gain)
+  }
+
   @Test func insTileSmokeRuns() throws {
     let box = try Sandbox()
     let run = try box.run(["ins", "--profile", "smoke-tiles", "--threads", "2"])

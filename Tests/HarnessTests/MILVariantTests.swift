@@ -20,6 +20,11 @@ import Testing
     metrics = ["instance_auc": 0.9375, "instance_auc.abmil": 0.6875, "auc": 1]
     MILGap.derive(INSVariant.gaps(INSConfig()), into: &metrics)
     #expect(metrics["instance_auc_gain"] == 0.25)
+    #expect(metrics["instance_auc_gain_over_permuted"] == nil)  // no permuted-label arm: no gap
+    metrics["instance_auc.permuted_labels"] = 0.9375
+    metrics["auc.permuted_labels"] = 0.5
+    MILGap.derive(INSVariant.gaps(INSConfig()), into: &metrics)
+    #expect(metrics["instance_auc_gain_over_permuted"] == 0 && metrics["auc_gain_over_permuted"] == 0.5)
 
     // PANTHER's arm suffix follows armPrototypes; the gap names stay those of the claim.
     var panther = PantherConfig()

@@ -235,7 +235,8 @@ import _TestSupport
         == data + [
           "input", "tileSide", "tileEncoder", "epochs", "warmupEpochs", "batchSize", "learningRate", "momentum",
           "weightDecay", "cosine", "bagWeight", "queueSize", "encoderHidden", "encoderOutput", "lowDimension",
-          "keyMomentum", "prototypeMomentum", "temperature", "contrastiveWeight", "viewDropout", "confidenceUpdates", "abmilArm",
+          "keyMomentum", "prototypeMomentum", "temperature", "contrastiveWeight", "viewDropout", "confidenceUpdates", "permutedLabelsArm",
+          "abmilArm",
           "abmilEpochs", "abmilPatience",
         ])
     let transmil = Dictionary(uniqueKeysWithValues: TransMILConfig.schema.map { ($0.name, $0) })

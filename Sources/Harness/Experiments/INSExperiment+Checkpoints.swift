@@ -7,10 +7,22 @@ import NN
 /// training state (`INS.trainingState`), the SGD momentum buffers, the generator and the loss
 /// curves, so a killed run continues at the next epoch bit for bit.
 struct INSCheckpoints {
-  static let entry = "ins-main"
+  /// The checkpoint entry of a training: `ins-main` for the main model, `ins-<label>` for an arm.
+  static func entry(label: String) -> String { label.isEmpty ? "ins-main" : "ins-\(label)" }
 
   let store: CheckpointStore?
   let epochs: Int
+  /// This training's entry (`entry(label:)`).
+  let entry: String
+  /// The training's name in notes ("ins", or "ins permuted_labels").
+  let name: String
+
+  init(store: CheckpointStore?, epochs: Int, label: String = "") {
+    self.store = store
+    self.epochs = epochs
+    self.entry = Self.entry(label: label)
+    self.name = label.isEmpty ? "ins" : "ins \(label)"
+  }
   private(set) var failed = false
 
   /// The JSON record (tensors: `model.*`, `optimizer.*`).
@@ -39,13 +51,13 @@ struct INSCheckpoints {
   func resume(model: INS, optimizer: any Optimizer, notes: inout [String], rebuild: inout Bool) -> Progress? {
     guard let store else { return nil }
     do {
-      guard let (tensors, record) = try store.load(Self.entry, as: Record.self) else { return nil }
+      guard let (tensors, record) = try store.load(entry, as: Record.self) else { return nil }
       guard record.epochs == epochs, (1...epochs).contains(record.epoch),
         record.losses.count == record.epoch, record.classificationLosses.count == record.epoch,
         let generator = RandomGenerator.State(hex: record.generator)
       else {
         throw CheckpointError.unreadable(
-          path: store.url(Self.entry).path, reason: "epoch \(record.epoch) of \(record.epochs), expected \(epochs) epochs")
+          path: store.url(entry).path, reason: "epoch \(record.epoch) of \(record.epochs), expected \(epochs) epochs")
       }
       var state: [String: Tensor] = [:], buffers: [String: [Float]] = [:]
       for (name, tensor) in tensors {
@@ -56,13 +68,13 @@ struct INSCheckpoints {
       rebuild = true  // from here on a failure leaves the model restored and the optimiser not
       try optimizer.restore(OptimizerState(buffers: buffers, counters: record.optimizerCounters))
       rebuild = false
-      notes.append("resumed training 'ins' at epoch \(record.epoch) of \(epochs) from a checkpoint")
+      notes.append("resumed training '\(name)' at epoch \(record.epoch) of \(epochs) from a checkpoint")
       return Progress(
         epoch: record.epoch, generator: RandomGenerator(state: generator), losses: record.losses.map(\.value),
         classificationLosses: record.classificationLosses.map(\.value), seconds: record.seconds.value)
     } catch {
-      notes.append("warning: checkpoint of training 'ins' ignored (\(error)); it trains afresh")
-      store.remove(Self.entry)
+      notes.append("warning: checkpoint of training '\(name)' ignored (\(error)); it trains afresh")
+      store.remove(entry)
       return nil
     }
   }
@@ -81,10 +93,10 @@ struct INSCheckpoints {
       classificationLosses: progress.classificationLosses.map(ExactDouble.init), seconds: ExactDouble(progress.seconds),
       optimizerCounters: optimizerState.counters)
     do {
-      try store.save(Self.entry, tensors: tensors, record: record)
+      try store.save(entry, tensors: tensors, record: record)
     } catch {
       failed = true
-      notes.append("warning: \(error); training 'ins' goes on without checkpoints")
+      notes.append("warning: \(error); training '\(name)' goes on without checkpoints")
     }
   }
 }

@@ -54,6 +54,10 @@ public enum INSVariant: MILVariant {
       MetricInfo("instance_auc.abmil", .higher, "test instance ROC-AUC of ABMIL's attention weights"),
       MetricInfo("auc.abmil", .higher, "test slide ROC-AUC of the ABMIL arm"),
       MetricInfo("instance_auc_gain", .higher, "instance_auc − instance_auc.abmil"),
+      MetricInfo("instance_auc.permuted_labels", .higher, "test instance AUC of the same INS trained on permuted bag labels"),
+      MetricInfo("auc.permuted_labels", .higher, "test slide ROC-AUC (mean of P(tumour)) of the permuted-label control"),
+      MetricInfo("instance_auc_gain_over_permuted", .higher, "instance_auc − instance_auc.permuted_labels: what the bag labels add"),
+      MetricInfo("auc_gain_over_permuted", .higher, "auc − auc.permuted_labels"),
     ]
   }
 
@@ -79,9 +83,29 @@ public enum INSVariant: MILVariant {
     .custom("") { try train(config, bags: bags, context: context) }
   }
 
-  /// The ABMIL arm on the feature bags: its attention weights are its instance scores
-  /// (`extension ABMIL: MILClassifier`).
+  /// The ABMIL arm on the feature bags (its attention weights are its instance scores,
+  /// `extension ABMIL: MILClassifier`), and the label-permutation control.
   public static func arms(_ config: INSConfig, bags: INSBags, context: RunContext) -> [MILArmPlan] {
+    var arms = abmilArm(config, bags: bags)
+    // The label-permutation control inside the run: INS with the same generator (the same initial
+    // weights, queue and batch order), its training (and validation) bags' labels moved by
+    // MILData's balanced permutation, everything else the same. What it reaches is what INS gets
+    // from the features and its own clustering without the bag labels. (Skipped when the main
+    // model is itself the permuted audit variant.)
+    if config.permutedLabelsArm && !config.data.permuteLabels {
+      var permuted = bags
+      (permuted.data.train, permuted.data.val) = (
+        MILData.permutingLabels(bags.data.train), MILData.permutingLabels(bags.data.val)
+      )
+      arms.append(
+        .custom("permuted_labels", copies: ["instance_auc", "auc"]) {
+          try train(config, bags: permuted, context: context, label: "permuted_labels")
+        })
+    }
+    return arms
+  }
+
+  static func abmilArm(_ config: INSConfig, bags: INSBags) -> [MILArmPlan] {
     guard config.abmilArm, let featureData = bags.features else { return [] }
     let data = bags.data
     var notes: [String] = []
@@ -105,14 +129,24 @@ public enum INSVariant: MILVariant {
   }
 
   public static func gaps(_ config: INSConfig) -> [MILGap] {
-    [MILGap("instance_auc_gain", "instance_auc", minus: "instance_auc.abmil")]
+    [
+      MILGap("instance_auc_gain", "instance_auc", minus: "instance_auc.abmil"),
+      MILGap("instance_auc_gain_over_permuted", "instance_auc", minus: "instance_auc.permuted_labels"),
+      MILGap("auc_gain_over_permuted", "auc", minus: "auc.permuted_labels"),
+    ]
   }
 
   /// INS has always stored its metrics unfiltered.
   public static var keepsNonFiniteMetrics: Bool { true }
 
-  /// Trains INS on `bags.data` (with its epoch checkpoints, `INSCheckpoints`) and evaluates it on the test bags.
-  static func train(_ config: INSConfig, bags: INSBags, context: RunContext) throws -> MILArm.Outcome {
+  /// Trains INS on `bags.data` (with its epoch checkpoints, `INSCheckpoints`) and evaluates it on
+  /// the test bags. `label` names an arm's curves (`loss.<label>`), progress line and checkpoint
+  /// ("" for the main model); every training splits its generator by "ins", so an arm starts from
+  /// the main model's initial weights.
+  static func train(_ config: INSConfig, bags: INSBags, context: RunContext, label: String = "") throws
+    -> MILArm.Outcome
+  {
+    let suffix = label.isEmpty ? "" : ".\(label)"
     let data = bags.data
     var output = MILArm.Outcome(metrics: [:])
     var generator = context.generator.split("ins")
@@ -135,9 +169,11 @@ public enum INSVariant: MILVariant {
     var ins = INSConfiguration(inputDimension: data.featureDimension)
     if tiles != nil {
       ins.encoder = .tiles(named: config.tileEncoder, side: config.tileSide)
-      output.notes.append(
+      if label.isEmpty {
+        output.notes.append(
         "tiles: \(trainingSet.count) training tiles of \(config.tileSide)² px, encoder \(config.tileEncoder) "
           + "(CIFAR stem) from scratch, MoCo v2 views")
+      }
     }
     let instanceCount = trainingSet.count
     ins.queueSize = INSConfiguration.queueSize(
@@ -152,7 +188,7 @@ public enum INSVariant: MILVariant {
     ins.contrastiveWeight = Float(config.contrastiveWeight)
     ins.viewDropout = Float(config.viewDropout)
     ins.updatesConfidence = config.confidenceUpdates
-    if ins.queueSize < config.queueSize {
+    if ins.queueSize < config.queueSize && label.isEmpty {
       output.notes.append("queue capped at \(ins.queueSize) keys (\(instanceCount) training instances)")
     }
 
@@ -167,7 +203,7 @@ public enum INSVariant: MILVariant {
     }
     var (model, optimizer) = build()
     // Epoch checkpoints: an interrupted run of this spec continues after its last finished epoch.
-    var checkpoints = INSCheckpoints(store: context.checkpoints, epochs: schedule.epochs)
+    var checkpoints = INSCheckpoints(store: context.checkpoints, epochs: schedule.epochs, label: label)
     var progress = INSCheckpoints.Progress(
       epoch: 0, generator: generator, losses: [], classificationLosses: [], seconds: 0)
     var rebuild = false
@@ -179,10 +215,10 @@ public enum INSVariant: MILVariant {
       (model, optimizer) = build()
     }
     for (e, (loss, cls)) in zip(progress.losses, progress.classificationLosses).enumerated() {
-      output.series.append(SeriesPoint(name: "loss", step: e + 1, x: Double(e + 1), value: loss))
-      output.series.append(SeriesPoint(name: "loss_cls", step: e + 1, x: Double(e + 1), value: cls))
+      output.series.append(SeriesPoint(name: "loss\(suffix)", step: e + 1, x: Double(e + 1), value: loss))
+      output.series.append(SeriesPoint(name: "loss_cls\(suffix)", step: e + 1, x: Double(e + 1), value: cls))
     }
-    let bar = context.progress("train", schedule.epochs, "epochs")
+    let bar = context.progress(label.isEmpty ? "train" : label, schedule.epochs, "epochs")
     if progress.epoch > 0 { bar.advance(by: progress.epoch, note: "resumed") }
     var finalLoss = progress.losses.last ?? 0
     for epoch in progress.epoch..<schedule.epochs {
@@ -190,8 +226,8 @@ public enum INSVariant: MILVariant {
       let last = model.trainEpoch(epoch, schedule: schedule, data: trainingSet, optimizer: optimizer, using: &generator)
       let loss = last.classification + Double(ins.contrastiveWeight) * last.contrastive
       finalLoss = loss
-      output.series.append(SeriesPoint(name: "loss", step: epoch + 1, x: Double(epoch + 1), value: loss))
-      output.series.append(SeriesPoint(name: "loss_cls", step: epoch + 1, x: Double(epoch + 1), value: last.classification))
+      output.series.append(SeriesPoint(name: "loss\(suffix)", step: epoch + 1, x: Double(epoch + 1), value: loss))
+      output.series.append(SeriesPoint(name: "loss_cls\(suffix)", step: epoch + 1, x: Double(epoch + 1), value: last.classification))
       progress.epoch = epoch + 1
       progress.generator = generator
       progress.losses.append(loss)
@@ -263,6 +299,7 @@ public struct INSConfig: MILMethodConfig, Equatable {
   public var contrastiveWeight = 0.5
   public var viewDropout = 0.1
   public var confidenceUpdates = true
+  public var permutedLabelsArm = true
   public var abmilArm = true
   public var abmilEpochs = 40
   public var abmilPatience = 10
@@ -308,6 +345,9 @@ public struct INSConfig: MILMethodConfig, Equatable {
       .bool(
         "confidenceUpdates", \.confidenceUpdates,
         "audit only: false keeps positive-bag instances at confidence 0.5 (no pseudo-label updates: INS's core switched off)"),
+      .bool(
+        "permutedLabelsArm", \.permutedLabelsArm,
+        "also train the same INS on permuted bag labels (the in-run label-permutation control)"),
       .bool("abmilArm", \.abmilArm, "also train ABMIL on the same bags (attention instance scores)"),
       .int("abmilEpochs", \.abmilEpochs, "ABMIL arm: maximum epochs", check: ConfigCheck.range(1, 100_000)),
       .int("abmilPatience", \.abmilPatience, "ABMIL arm: early-stopping patience on validation loss (0: off)", check: ConfigCheck.range(0, 100_000)),
