@@ -43,14 +43,24 @@ struct RunCommand: ParsableCommand {
 
   @OptionGroup var threads: ThreadOptions<ThreadsHelpText.Run>
 
+  @Option(
+    name: .customLong("save-backbone"),
+    help: ArgumentHelp(
+      "SSL targets, one seed: write the pretrained backbone to FILE (safetensors, torchvision names; the format `slides extract --weights` and the MIL key encoderWeights read).",
+      valueName: "FILE"))
+  var saveBackbone: String?
+
   @Flag(help: "Delete the checkpoints of an interrupted run of the same spec and start afresh (default: resume from them).")
   var fresh = false
 
   mutating func run() throws {
     let registry = try Registry.locate()
-    let plan = try RunPlan.make(
+    var plan = try RunPlan.make(
       registry: registry, target: target, profile: profile, seed: seed, seeds: seeds, subset: subset, data: data,
       overrides: overrides, threads: threads.threads)
+    if let saveBackbone {
+      plan.backboneExport = try RunArguments.backboneExport(saveBackbone, plan: plan)
+    }
     let results = try plan.execute(store: try store.deferred(registry), resume: !fresh) {
       print(Self.summary($0, target: plan.target))
     }

@@ -93,6 +93,13 @@ import _TestSupport
       (["moco-v1", "--profile", "smoke", "--data", f.path("good.png")], "split is empty"),
       (["moco-v1", "--profile", "smoke", "--data", f.path("images")], "split is empty"),
       (["abmil", "--profile", "smoke", "--data", f.path("images")], "expected a folder of feature bags"),
+      // run: --save-backbone, the MIL encoder weights
+      (["abmil", "--profile", "smoke", "--save-backbone", f.path("b.safetensors")], "--save-backbone '\(f.path("b.safetensors"))': expected an SSL target"),
+      (["moco-v1", "--profile", "smoke", "--seeds", "0-1", "--save-backbone", f.path("b.safetensors")], "expected one seed"),
+      (["moco-v1", "--profile", "smoke", "--save-backbone", "/no/such/dir/b.safetensors"], "expected a file path in an existing folder"),
+      (["abmil", "--profile", "smoke", "--set", "encoderWeights=\(f.path("good.png"))"], "encoderWeights \(f.path("good.png"))"),
+      (["abmil", "--profile", "smoke", "--set", "encoderWeights=\(f.path("nan.safetensors"))"], "not a small state dict"),
+      (["abmil", "--profile", "smoke", "--set", "encoderInputSize=8"], "--set encoderInputSize=8"),
       // run: store
       (["blur-detection", "--profile", "smoke", "--db", "/no/such/dir/x.sqlite"], "/no/such/dir"),
       (["blur-detection", "--profile", "smoke", "--db", f.path("text.sqlite")], "not a SQLite database"),

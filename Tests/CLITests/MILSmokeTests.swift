@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 import Testing
 import _TestSupport
@@ -26,6 +27,36 @@ import _TestSupport
     for metric in ["auc.abmil", "auc.no_ppeg", "control.auc", "control.auc.abmil", "gain_over_abmil", "ppeg_gain"] {
       #expect(run.stdout.contains(metric), "transmil reports \(metric)")
     }
+  }
+
+  /// An SSL run's pretrained backbone (`--save-backbone`) becomes a MIL target's tile encoder
+  /// (`encoderWeights`): the file holds a torchvision-named ResNet with its BN statistics and the
+  /// run that made it, the bags are extracted with it (its hash in the data id), and the same
+  /// bags are reused by a second run.
+  @Test func anSSLBackboneEncodesTheBags() throws {
+    let box = try Sandbox()
+    let file = box.path("moco-v2-smoke.safetensors")
+    let ssl = try box.run(["moco-v2", "--profile", "smoke", "--threads", "2", "--save-backbone", file])
+    #expect(ssl.status == 0, "\(ssl.stderr)")
+    #expect(ssl.stdout.contains("backbone saved to \(file)"))
+    let saved = try SafeTensors.read(file)
+    let names = Set(saved.entries.map(\.name))
+    for name in ["conv1.weight", "bn1.running_mean", "layer1.0.bn1.running_var", "layer4.0.conv2.weight"] {
+      #expect(names.contains(name), "\(name) in \(names.sorted().prefix(8))")
+    }
+    #expect(saved.metadata["target"] == "moco-v2" && saved.metadata["seed"] == "0" && saved.metadata["profile"] == "smoke")
+    let arguments = [
+      "abmil", "--profile", "smoke", "--threads", "2", "--set", "encoderWeights=\(file)", "--set", "permutedLabelsArm=false",
+    ]
+    let mil = try box.run(arguments)
+    #expect(mil.status == 0, "\(mil.stderr)")
+    #expect(mil.stdout.contains("weights="), "the data id names the encoder weights: \(mil.stdout.prefix(600))")
+    let dataLine = mil.stdout.split(separator: "\n").first { $0.hasPrefix("data: ") }
+    let again = try box.run(arguments + ["--seed", "1"])
+    #expect(again.status == 0, "\(again.stderr)")
+    #expect(again.stdout.split(separator: "\n").first { $0.hasPrefix("data: ") } == dataLine, "the same cached bags")
+    let random = try box.run(["abmil", "--profile", "smoke", "--threads", "2", "--set", "permutedLabelsArm=false"])
+    #expect(random.stdout.split(separator: "\n").first { $0.hasPrefix("data: ") } != dataLine, "random-init bags differ")
   }
 
   @Test func aFolderThatIsNotBagsIsAnInputError() throws {

@@ -23,6 +23,9 @@ public struct BagExtractionSettings: Sendable, Equatable {
   public var inputSize: Int?
   /// Seed of the encoder's random initialisation (fixed across run seeds: the features are data).
   public var encoderSeed: UInt64 = 0
+  /// The encoder's weights (a safetensors state dict, e.g. an SSL run's `--save-backbone` file);
+  /// nil: random initialisation from `encoderSeed`. Keyed into the cache by their SHA-256.
+  public var encoderWeights: String?
   /// Tiling preset name in `Datasets/presets/tiling.yaml`.
   public var preset = "camelyon16"
   /// Focus QC (the default rejects Laplacian variance < 15).
@@ -82,13 +85,21 @@ public struct BagDatasetLoader: Sendable {
     _ manifest: DatasetManifest, settings: BagExtractionSettings = BagExtractionSettings(), threads: Int = 1,
     progress: (@Sendable (String, Int, Int) -> Void)? = nil
   ) throws -> BagDataset {
+    // The encoder first: a weights file that does not load is an input error before any slide
+    // is generated into the cache.
+    let encoder: TileEncoder
+    do {
+      encoder = try TileEncoder(
+        kind: settings.encoder, inputSize: settings.inputSize, seed: settings.encoderSeed, weights: settings.encoderWeights)
+    } catch InputError.badData(let path, let message, _) {
+      throw InputError.badData(path: path, message: message, option: "encoderWeights")
+    }
     let resized = try Self.manifest(manifest, perClass: settings.perClass)
     let slides = try SlideDatasetLoader(cacheDirectory: cacheDirectory).load(
       resized, overrides: settings.slideParameters, threads: threads, progress: { done, total in progress?("slides", done, total) })
     let presetsPath = URL(fileURLWithPath: manifest.file).deletingLastPathComponent()
       .appendingPathComponent("presets/tiling.yaml").path
     let preset = try TilingPresets.preset(named: settings.preset, path: presetsPath)
-    let encoder = try TileEncoder(kind: settings.encoder, inputSize: settings.inputSize, seed: settings.encoderSeed)
     var extractor = BagExtractor(preset: preset, focus: settings.focus, encoder: encoder)
     extractor.threads = threads
     let focusText = "\(settings.focus.detector.rawValue)<\(settings.focus.threshold.map { String($0) } ?? "off")"
@@ -98,6 +109,7 @@ public struct BagDatasetLoader: Sendable {
     let key = SHA256Hasher.hex(of: "\(slides.contentHash)|\(recipe)|rev=\(Self.extractorRevision)")
     let datasetId =
       "\(slides.datasetId)/bags{encoder=\(encoder.kind.rawValue)@\(encoder.inputSize),seed=\(encoder.seed),"
+      + (settings.encoderWeights == nil ? "" : "weights=\(encoder.weightsSHA256.prefix(12)),")
       + "preset=\(preset.name),focus=\(focusText)}"
     let dir = bagsDirectory.appendingPathComponent("\(manifest.id)-\(key.prefix(16))", isDirectory: true)
     func complete(_ dir: URL) -> BagDataset? {

@@ -62,6 +62,8 @@ public struct RunContext {
   public let checkpoints: CheckpointStore?
   /// Where the run applied `--subset` (`subset(labels:of:)` fills it; the runner checks it).
   public let subsetLog = SubsetLog()
+  /// Where an SSL run writes its pretrained backbone (`--save-backbone`; nil: nowhere).
+  public var backboneExport: URL?
 
   public init(
     spec: RunSpec, data: DataSource, generator: RandomGenerator,

@@ -69,7 +69,7 @@ public enum INSVariant: MILVariant {
       ? try context.loadBags(task: .tumour, settings: config.data.extraction, permuteLabels: config.data.permuteLabels)
       : nil
     var tileSettings = config.data.extraction
-    (tileSettings.encoder, tileSettings.inputSize) = (.pixels, config.tileSide)
+    (tileSettings.encoder, tileSettings.inputSize, tileSettings.encoderWeights) = (.pixels, config.tileSide, nil)
     // Loaded last, so the run records the tile-image bags as its dataset.
     let tileData =
       onTiles ? try context.loadBags(task: .tumour, settings: tileSettings, permuteLabels: config.data.permuteLabels) : nil

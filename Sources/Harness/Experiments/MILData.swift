@@ -244,12 +244,23 @@ public struct MILDataConfig: MethodConfig, Equatable {
   public var slideSide = 0
   public var bootstrap = 1000
   public var permuteLabels = false
+  public var encoderWeights = ""
+  public var encoderInputSize = 0
 
   public init() {}
 
   public static let fields: [ConfigField<Self>] = [
     .choice(
       "encoder", \.encoder, "tile encoder of the synthetic bags: small | resnet18", among: TileEncoderKind.featureEncoders),
+    .string(
+      "encoderWeights", \.encoderWeights,
+      "weights of the tile encoder (safetensors state dict, e.g. from an SSL run's --save-backbone; empty: random init)"),
+    .int(
+      "encoderInputSize", \.encoderInputSize, "tiles are resized to this side for the encoder (0: its default, 64 for small)",
+      check: { v in
+        guard case .int(let n) = v else { return "expected an integer" }
+        return n == 0 || (16...1024).contains(n) ? nil : "expected 0 (the default) or an integer in 16...1024"
+      }),
     .string("preset", \.preset, "tiling preset of the synthetic bags (Datasets/presets/tiling.yaml)"),
     .int("trainPerClass", \.trainPerClass, "synthetic slides per slide label in train (0: the manifest's 20)", check: ConfigCheck.nonNegative),
     .int("valPerClass", \.valPerClass, "synthetic slides per slide label in val (0: the manifest's 4)", check: ConfigCheck.nonNegative),
@@ -265,6 +276,8 @@ public struct MILDataConfig: MethodConfig, Equatable {
   public var extraction: BagExtractionSettings {
     var s = BagExtractionSettings()
     s.encoder = encoder
+    s.encoderWeights = encoderWeights.isEmpty ? nil : encoderWeights
+    s.inputSize = encoderInputSize > 0 ? encoderInputSize : nil
     s.preset = preset
     for (split, n) in [("train", trainPerClass), ("val", valPerClass), ("test", testPerClass)] where n > 0 {
       s.perClass[split] = n

@@ -154,11 +154,19 @@ public enum SelfSupervisedExperiment<Variant: SelfSupervisedVariant>: Experiment
     try context.checkInterrupted()
     if record.finished.contains("pretrain") {
       resumeNotes.append("resumed after pretraining 'pretrain': an interrupted run finished it, its results are reused")
+      if let url = context.backboneExport {
+        resumeNotes.append(
+          "warning: the backbone was not saved to \(url.path): an interrupted run finished the pretraining and its weights are gone; run again with --fresh")
+      }
     } else {
       let main = try pretrain(
         context, config: config, backbone: backbone, pool: pool, images: train.images, labels: train.labels,
         label: "pretrain", labelIndex: 0, notes: &resumeNotes)
       let result = evaluation.evaluate(main.method.backbone)
+      if let url = context.backboneExport {
+        try exportBackbone(main.method.backbone, to: url, context: context, imageSize: imageSize)
+        output.notes.append("backbone saved to \(url.path) (\(main.method.backbone.stateDict().count) tensors)")
+      }
       metrics["knn_accuracy"] = result.knn
       if let l = result.linear { metrics["linear_accuracy"] = l }
       metrics["final_loss"] = main.losses.last
@@ -317,6 +325,24 @@ public enum SelfSupervisedExperiment<Variant: SelfSupervisedVariant>: Experiment
           + String(format: "%.1f ms each on average", 1000 * checkpoints.writeSeconds / Double(checkpoints.writes)))
     }
     return Pretrained(method: method, losses: progress.losses, seconds: trainingSeconds(), checkpoints: checkpoints)
+  }
+}
+
+extension SelfSupervisedExperiment {
+  /// Writes the pretrained backbone as a safetensors state dict (ResNets: torchvision names, the
+  /// BN running statistics included, so `TileEncoder` loads it in evaluation mode), with the run
+  /// that made it in the metadata.
+  static func exportBackbone(_ backbone: Backbone, to url: URL, context: RunContext, imageSize: Int) throws {
+    let spec = context.spec
+    let metadata = [
+      "format": "replicate-backbone", "target": spec.target, "profile": spec.profile, "seed": String(spec.seed),
+      "subset": String(spec.subset), "image_size": String(imageSize), "data": context.data.label,
+    ]
+    do {
+      try SafeTensors.write(backbone.stateDict(), metadata: metadata, to: url.path)
+    } catch {
+      throw InputError.badArgument(option: "--save-backbone", value: url.path, expected: "a writable file (\(error))")
+    }
   }
 }
 

@@ -16,6 +16,8 @@ public struct RunPlan {
   public var data: DataSource
   /// Whether the profile runs only on the user's own data.
   public var requiresData: Bool
+  /// Where the pretrained backbone is written (`--save-backbone`; one SSL run only).
+  public var backboneExport: URL?
 
   /// Checks a run request and resolves its specs.
   ///
@@ -81,6 +83,7 @@ public struct RunPlan {
       registry: registry, recorder: store, invocation: invocation,
       makeProgress: { label, total, unit in ProgressLine(label, total: total, unit: unit) })
     runner.resume = resume
+    runner.backboneExport = backboneExport
     var results: [RunResult] = []
     for spec in specs {
       let result = try runner.run(target: target, spec: spec, data: data)

@@ -33,6 +33,33 @@ public struct RunSpec: Sendable {
 
 /// Parsing of the run-selection arguments (`--subset`, `--seeds`).
 public enum RunArguments {
+  /// The SSL methods: their runs pretrain a backbone that `--save-backbone` can write.
+  public static let selfSupervisedMethods: Set<MethodKind> = [.mocoV1, .mocoV2, .mocoV3, .simclr, .instdisc, .swav]
+
+  /// Checks `--save-backbone FILE` against a plan: an SSL target, one seed, a file in an existing
+  /// folder. The file is written only when the pretraining ends, so a bad path fails here, before
+  /// minutes of training.
+  public static func backboneExport(_ path: String, plan: RunPlan) throws -> URL {
+    guard selfSupervisedMethods.contains(plan.target.method) else {
+      throw InputError.badArgument(
+        option: "--save-backbone", value: path,
+        expected: "an SSL target (\(selfSupervisedMethods.map(\.rawValue).sorted().joined(separator: ", "))); \(plan.target.id) pretrains no backbone")
+    }
+    guard plan.specs.count == 1 else {
+      throw InputError.badArgument(
+        option: "--save-backbone", value: path, expected: "one seed (--seed N): one file holds one backbone")
+    }
+    let url = URL(fileURLWithPath: path)
+    var isDirectory: ObjCBool = false
+    let folder = url.deletingLastPathComponent().path
+    guard !path.hasSuffix("/"), FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue
+    else {
+      throw InputError.badArgument(
+        option: "--save-backbone", value: path, expected: "a file path in an existing folder")
+    }
+    return url
+  }
+
   /// Parses `50%` or `12.5%` into a percentage in (0, 100]. The `%` is required: a bare `50` or
   /// `0.5` could mean either a percentage or a fraction, so it is refused rather than guessed.
   public static func subset(_ text: String) throws -> Double {

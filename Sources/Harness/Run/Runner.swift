@@ -49,6 +49,8 @@ public struct Runner {
   /// Whether a run continues from the checkpoints an interrupted run of the same key left
   /// (false: `--fresh` deletes them first).
   public var resume = true
+  /// Where an SSL run writes its pretrained backbone (`RunContext.backboneExport`).
+  public var backboneExport: URL?
 
   public init(
     registry: Registry, recorder: RunRecorder, invocation: String,
@@ -84,7 +86,7 @@ public struct Runner {
     let checkpoints = CheckpointStore(
       spec: spec, dataSource: data.label, code: environment, cacheRoot: CheckpointStore.cacheRoot(registry))
     if !resume { checkpoints.removeAll() }
-    let context = RunContext(
+    var context = RunContext(
       spec: spec, data: data, generator: RandomGenerator(seed: spec.seed), progress: makeProgress,
       loader: TileLoader(cacheDirectory: registry.cacheDirectory()),
       onDataset: { tiles in
@@ -92,6 +94,7 @@ public struct Runner {
         let id = try begin()
         try self.recorder.recordDataset(runID: id, datasetID: tiles.datasetId, contentHash: tiles.contentHash)
       }, checkpoints: checkpoints)
+    context.backboneExport = backboneExport
     var output: ExperimentOutput
     do {
       output = try spec.method.experiment.run(context)
