@@ -59,6 +59,34 @@ import _TestSupport
     #expect(random.stdout.split(separator: "\n").first { $0.hasPrefix("data: ") } != dataLine, "random-init bags differ")
   }
 
+  /// `sslEncoder` names an SSL target's run: its backbone is pretrained into the cache on first
+  /// use (bit for bit what `--save-backbone` writes for that run) and reused after.
+  @Test func sslEncoderIsPretrainedOnceAndCached() throws {
+    let box = try Sandbox()
+    let cache = box.root.appendingPathComponent("own-cache")
+    let file = box.path("moco-v2-smoke-1.safetensors")
+    let ssl = try box.run(["moco-v2", "--profile", "smoke", "--seed", "1", "--threads", "2", "--save-backbone", file])
+    #expect(ssl.status == 0, "\(ssl.stderr)")
+    let arguments = [
+      "abmil", "--profile", "smoke", "--threads", "2", "--set", "sslEncoder=moco-v2/smoke/1", "--set", "permutedLabelsArm=false",
+    ]
+    let first = try box.run(arguments, cache: cache)
+    #expect(first.status == 0, "\(first.stderr)")
+    #expect(first.stdout.contains("tile encoder: the moco-v2 smoke backbone of seed 1"), "\(first.stdout)")
+    let entries = try FileManager.default.contentsOfDirectory(atPath: cache.appendingPathComponent("encoders").path)
+      .filter { !$0.hasSuffix(".lock") }
+    #expect(entries.count == 1 && entries[0].hasPrefix("moco-v2-smoke-s1-"), "\(entries)")
+    let cached = cache.appendingPathComponent("encoders").appendingPathComponent(entries.first ?? "")
+      .appendingPathComponent("backbone.safetensors")
+    let (a, b) = (try SafeTensors.read(file).entries, try SafeTensors.read(cached.path).entries)
+    #expect(a.map(\.name) == b.map(\.name) && a.map(\.values) == b.map(\.values), "the cached backbone is the SSL run's")
+    let modified = { try FileManager.default.attributesOfItem(atPath: cached.path)[.modificationDate] as? Date }
+    let before = try modified()
+    let second = try box.run(arguments + ["--seed", "1"], cache: cache)
+    #expect(second.status == 0, "\(second.stderr)")
+    #expect(try modified() == before && before != nil, "the cached backbone is reused, not pretrained again")
+  }
+
   @Test func aFolderThatIsNotBagsIsAnInputError() throws {
     let box = try Sandbox()
     let r = try box.run(["abmil", "--profile", "smoke", "--data", box.path("Replications")])

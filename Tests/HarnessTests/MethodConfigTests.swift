@@ -10,7 +10,7 @@ import _TestSupport
     // The shared MIL data keys first, in their order, then ABMIL's own.
     #expect(
       schema.map(\.name) == [
-        "encoder", "encoderWeights", "encoderInputSize", "preset", "trainPerClass", "valPerClass", "testPerClass", "slideSide", "bootstrap", "permuteLabels",
+        "encoder", "encoderWeights", "sslEncoder", "encoderInputSize", "preset", "trainPerClass", "valPerClass", "testPerClass", "slideSide", "bootstrap", "permuteLabels",
         "task", "hidden", "attentionDimension", "dropout", "learningRate", "weightDecay", "maxEpochs", "patience",
         "meanPoolingArm", "permutedLabelsArm", "uniformAttention",
       ])
@@ -214,7 +214,7 @@ import _TestSupport
 
   @Test func milSchemasListTheDataKeysThenTheMethods() {
     let data = [
-      "encoder", "encoderWeights", "encoderInputSize", "preset", "trainPerClass", "valPerClass", "testPerClass", "slideSide", "bootstrap", "permuteLabels",
+      "encoder", "encoderWeights", "sslEncoder", "encoderInputSize", "preset", "trainPerClass", "valPerClass", "testPerClass", "slideSide", "bootstrap", "permuteLabels",
     ]
     #expect(
       MethodKind.transmil.configSchema.map(\.name)

@@ -183,7 +183,7 @@ public final class TileEncoder: @unchecked Sendable {
     return Tensor.withoutGrad { model.features(x) }.data
   }
 
-  static func fileSHA256(_ path: String) throws -> String {
+  public static func fileSHA256(_ path: String) throws -> String {
     guard let handle = FileHandle(forReadingAtPath: path) else {
       throw InputError.badData(path: path, message: "cannot read the weights file", option: "--weights")
     }

@@ -26,6 +26,9 @@ public struct BagExtractionSettings: Sendable, Equatable {
   /// The encoder's weights (a safetensors state dict, e.g. an SSL run's `--save-backbone` file);
   /// nil: random initialisation from `encoderSeed`. Keyed into the cache by their SHA-256.
   public var encoderWeights: String?
+  /// An SSL target's backbone as the encoder (`RunContext.loadBags` resolves it into
+  /// `encoderWeights` and, unless given, `inputSize`).
+  public var pretrainedEncoder: PretrainedEncoderReference?
   /// Tiling preset name in `Datasets/presets/tiling.yaml`.
   public var preset = "camelyon16"
   /// Focus QC (the default rejects Laplacian variance < 15).

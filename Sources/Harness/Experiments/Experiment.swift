@@ -64,6 +64,9 @@ public struct RunContext {
   public let subsetLog = SubsetLog()
   /// Where an SSL run writes its pretrained backbone (`--save-backbone`; nil: nowhere).
   public var backboneExport: URL?
+  /// The project's registry (set by the runner), for what a run builds from other targets (a MIL
+  /// run's `sslEncoder`).
+  public var registry: Registry?
 
   public init(
     spec: RunSpec, data: DataSource, generator: RandomGenerator,

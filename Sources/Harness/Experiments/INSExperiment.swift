@@ -70,6 +70,7 @@ public enum INSVariant: MILVariant {
       : nil
     var tileSettings = config.data.extraction
     (tileSettings.encoder, tileSettings.inputSize, tileSettings.encoderWeights) = (.pixels, config.tileSide, nil)
+    tileSettings.pretrainedEncoder = nil
     // Loaded last, so the run records the tile-image bags as its dataset.
     let tileData =
       onTiles ? try context.loadBags(task: .tumour, settings: tileSettings, permuteLabels: config.data.permuteLabels) : nil

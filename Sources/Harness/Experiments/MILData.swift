@@ -199,6 +199,29 @@ extension MILData {
 }
 
 extension RunContext {
+  /// The pretrained encoder of `settings` (pretrained into the cache on first use), or nil.
+  /// - Throws: `InputError` when `encoderWeights` is given too, or the reference is bad.
+  public func pretrainedEncoder(_ settings: BagExtractionSettings) throws -> PretrainedEncoders.Entry? {
+    guard let reference = settings.pretrainedEncoder else { return nil }
+    if let weights = settings.encoderWeights {
+      throw InputError.badOverride(
+        key: "sslEncoder", value: reference.description,
+        expected: "expected encoderWeights empty (one source of encoder weights; it is \(weights))")
+    }
+    guard let registry else { preconditionFailure("RunContext.registry is set by the runner") }
+    return try PretrainedEncoders.entry(reference, registry: registry, threads: spec.threads, progress: progress)
+  }
+
+  /// `settings` with a pretrained encoder resolved into weights and input size.
+  func resolvingPretrainedEncoder(_ settings: BagExtractionSettings) throws -> BagExtractionSettings {
+    guard let entry = try pretrainedEncoder(settings) else { return settings }
+    var s = settings
+    s.encoderWeights = entry.weights.path
+    s.inputSize = s.inputSize ?? entry.imageSize
+    s.pretrainedEncoder = nil
+    return s
+  }
+
   /// Opens the run's bags: the target's synthetic slides extracted with `settings` (cached), or
   /// the user's `--data` folder of bags; reports the dataset to the runner and returns the
   /// splits for `task` with `--subset` applied to the training slides.
@@ -207,7 +230,7 @@ extension RunContext {
     let dataset: BagDataset
     switch data {
     case .synthetic(let manifest, let ref):
-      var settings = settings
+      var settings = try resolvingPretrainedEncoder(settings)
       for (k, v) in ref.parameters { settings.slideParameters[k] = v }
       let slideBar = LazyProgress(label: "generating slides", unit: "slides", make: progress)
       let bagBar = LazyProgress(label: "extracting bags", unit: "slides", make: progress)
@@ -246,6 +269,7 @@ public struct MILDataConfig: MethodConfig, Equatable {
   public var permuteLabels = false
   public var encoderWeights = ""
   public var encoderInputSize = 0
+  public var sslEncoder = ""
 
   public init() {}
 
@@ -255,6 +279,10 @@ public struct MILDataConfig: MethodConfig, Equatable {
     .string(
       "encoderWeights", \.encoderWeights,
       "weights of the tile encoder (safetensors state dict, e.g. from an SSL run's --save-backbone; empty: random init)"),
+    .string(
+      "sslEncoder", \.sslEncoder,
+      "an SSL target's pretrained backbone as the tile encoder, target/profile/seed such as moco-v2/ci/0 (pretrained into the cache on first use; empty: none)",
+      check: PretrainedEncoderReference.check),
     .int(
       "encoderInputSize", \.encoderInputSize, "tiles are resized to this side for the encoder (0: its default, 64 for small)",
       check: { v in
@@ -277,6 +305,7 @@ public struct MILDataConfig: MethodConfig, Equatable {
     var s = BagExtractionSettings()
     s.encoder = encoder
     s.encoderWeights = encoderWeights.isEmpty ? nil : encoderWeights
+    s.pretrainedEncoder = PretrainedEncoderReference(sslEncoder)
     s.inputSize = encoderInputSize > 0 ? encoderInputSize : nil
     s.preset = preset
     for (split, n) in [("train", trainPerClass), ("val", valPerClass), ("test", testPerClass)] where n > 0 {

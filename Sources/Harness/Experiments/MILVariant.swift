@@ -169,8 +169,12 @@ public enum MILExperiment<Variant: MILVariant>: Experiment {
     let config = try Config(context.spec.config)
     Parallel.setThreadCount(context.spec.threads)
     BLAS.setThreadCount(context.spec.threads)
+    // A pretrained encoder first (its own progress lines), so the run's notes can name it.
+    var encoder: PretrainedEncoders.Entry?
+    if case .synthetic = context.data { encoder = try context.pretrainedEncoder(config.data.extraction) }
     let bags = try Variant.load(config, context: context)
     var output = ExperimentOutput()
+    if let encoder { output.notes.append(encoder.summary) }
     if config.data.permuteLabels {
       output.notes.append(
         "label-permutation control: the training slides' labels are shuffled by a fixed balanced permutation "

@@ -95,6 +95,7 @@ public struct Runner {
         try self.recorder.recordDataset(runID: id, datasetID: tiles.datasetId, contentHash: tiles.contentHash)
       }, checkpoints: checkpoints)
     context.backboneExport = backboneExport
+    context.registry = registry
     var output: ExperimentOutput
     do {
       output = try spec.method.experiment.run(context)

@@ -1,0 +1,126 @@
+import Basics
+import Engine
+import Foundation
+
+/// A tile encoder pretrained by one of the project's own SSL targets, named by its run
+/// (`moco-v2/ci/0`: target, profile, seed; all of the data, no overrides).
+///
+/// The MIL targets' `sslEncoder` key takes one. The first run that needs it pretrains it (the SSL
+/// target's experiment, evaluated as usual, not stored in the results store) and caches the
+/// backbone; later runs, in any process, reuse it (`PretrainedEncoders.entry`).
+public struct PretrainedEncoderReference: Sendable, Equatable, CustomStringConvertible {
+  public var target: String
+  public var profile: String
+  public var seed: UInt64
+
+  public init(target: String, profile: String, seed: UInt64) {
+    self.target = target
+    self.profile = profile
+    self.seed = seed
+  }
+
+  /// Parses `target/profile/seed`; nil for anything else.
+  public init?(_ text: String) {
+    let parts = text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+    guard parts.count == 3, !parts[0].isEmpty, !parts[1].isEmpty, let seed = UInt64(parts[2]) else { return nil }
+    self.init(target: parts[0], profile: parts[1], seed: seed)
+  }
+
+  public var description: String { "\(target)/\(profile)/\(seed)" }
+
+  /// The config check of the `sslEncoder` key: empty, or `target/profile/seed`.
+  public static let check: @Sendable (ConfigValue) -> String? = { v in
+    guard case .string(let s) = v else { return "expected a string" }
+    return s.isEmpty || PretrainedEncoderReference(s) != nil
+      ? nil : "expected empty or target/profile/seed of an SSL target, such as moco-v2/ci/0"
+  }
+}
+
+/// The cache of pretrained encoders: `<cache root>/encoders/<target>-<profile>-s<seed>-<key>/`
+/// holding `backbone.safetensors` (`--save-backbone`'s format) and `run.json` (the pretraining
+/// run's metrics). The key hashes the resolved SSL spec (target, profile, seed, every config
+/// value) and `revision`; a change of the SSL training code that should invalidate cached
+/// encoders bumps `revision`.
+public enum PretrainedEncoders {
+  public static let revision = 1
+
+  /// A cached encoder.
+  public struct Entry: Sendable {
+    public var reference: PretrainedEncoderReference
+    /// The backbone state dict.
+    public var weights: URL
+    /// The view side the backbone was pretrained on (the default encoder input).
+    public var imageSize: Int
+    /// The pretraining run's metrics (kNN and linear accuracy, gains over the control, loss).
+    public var metrics: [String: Double]
+
+    /// One line for a MIL run's notes.
+    public var summary: String {
+      func f(_ name: String) -> String { metrics[name].map { String(format: "%.3f", $0) } ?? "—" }
+      return "tile encoder: the \(reference.target) \(reference.profile) backbone of seed \(reference.seed) "
+        + "(cached; kNN \(f("knn_accuracy")), linear \(f("linear_accuracy")), gain over its no-learning control "
+        + "kNN \(f("knn_gain_over_control")), linear \(f("linear_gain_over_control")); loss/chance \(f("loss_over_chance"))), "
+        + "tiles at \(imageSize)² unless encoderInputSize says otherwise"
+    }
+  }
+
+  struct Record: Codable {
+    var target: String
+    var profile: String
+    var seed: UInt64
+    var imageSize: Int
+    var config: String
+    var metrics: [String: Double]
+    var weightsSHA256: String
+  }
+
+  /// The encoder of `reference`, pretrained into the cache on first use.
+  /// - Throws: `InputError` (exit 2) for an unknown target or profile, a target that is not SSL,
+  ///   or a profile that needs `--data`.
+  public static func entry(
+    _ reference: PretrainedEncoderReference, registry: Registry, threads: Int,
+    progress: @escaping (String, Int, String) -> ProgressSink
+  ) throws -> Entry {
+    let plan: RunPlan
+    do {
+      plan = try RunPlan.make(
+        registry: registry, target: reference.target, profile: reference.profile, seed: reference.seed, seeds: nil,
+        subset: "100%", data: nil, overrides: [], threads: threads)
+    } catch let error as InputError {
+      throw InputError.badOverride(key: "sslEncoder", value: reference.description, expected: error.description)
+    }
+    guard RunArguments.selfSupervisedMethods.contains(plan.target.method) else {
+      throw InputError.badOverride(
+        key: "sslEncoder", value: reference.description,
+        expected: "expected an SSL target (\(RunArguments.selfSupervisedMethods.map(\.rawValue).sorted().joined(separator: ", ")))")
+    }
+    let spec = plan.specs[0]
+    let imageSize = spec.config.values["imageSize"].flatMap { if case .int(let n) = $0 { n } else { nil } } ?? 64
+    let key = SHA256Hasher.hex(
+      of: "\(spec.target)|\(spec.profile)|\(spec.seed)|\(spec.config.json)|\(plan.data.label)|rev=\(revision)")
+    let directory = CheckpointStore.cacheRoot(registry).appendingPathComponent("encoders", isDirectory: true)
+      .appendingPathComponent("\(spec.target)-\(spec.profile)-s\(spec.seed)-\(key.prefix(16))", isDirectory: true)
+    func complete(_ dir: URL) -> Entry? {
+      let weights = dir.appendingPathComponent("backbone.safetensors")
+      guard let data = FileManager.default.contents(atPath: dir.appendingPathComponent("run.json").path),
+        let record = try? JSONDecoder().decode(Record.self, from: data),
+        let sha = try? TileEncoder.fileSHA256(weights.path), sha == record.weightsSHA256
+      else { return nil }
+      return Entry(reference: reference, weights: weights, imageSize: record.imageSize, metrics: record.metrics)
+    }
+    return try CachePublisher.entry(at: directory, isComplete: complete) { partial in
+      var context = RunContext(
+        spec: spec, data: plan.data, generator: RandomGenerator(seed: spec.seed), progress: progress,
+        loader: TileLoader(cacheDirectory: registry.cacheDirectory()), onDataset: { _ in }, checkpoints: nil)
+      let weights = partial.appendingPathComponent("backbone.safetensors")
+      context.backboneExport = weights
+      let output = try spec.method.experiment.run(context)
+      let record = Record(
+        target: spec.target, profile: spec.profile, seed: spec.seed, imageSize: imageSize, config: spec.config.json,
+        metrics: output.metrics, weightsSHA256: try TileEncoder.fileSHA256(weights.path))
+      let encoder = JSONEncoder()
+      encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+      try encoder.encode(record).write(to: partial.appendingPathComponent("run.json"))
+    }
+  }
+}
