@@ -68,6 +68,21 @@ public struct LinearProbe: Sendable {
       weights: w, bias: b, mean: mean, scale: scale, featureCount: d, classCount: c, lambda: lambda)
   }
 
+  /// Logits `W x + b` of `n × d` features, row-major `n × classCount`.
+  public func logits(_ features: [Float]) -> [Float] {
+    let n = features.count / featureCount
+    let x = Self.standardise(features, n: n, d: featureCount, mean: mean, scale: scale)
+    var out = [Float](repeating: 0, count: n * classCount)
+    for i in 0..<n {
+      for k in 0..<classCount {
+        var v = bias[k]
+        for j in 0..<featureCount { v += x[i * featureCount + j] * weights[j * classCount + k] }
+        out[i * classCount + k] = v
+      }
+    }
+    return out
+  }
+
   /// Predicted classes of `n × d` features.
   public func predict(_ features: [Float]) -> [Int] {
     let n = features.count / featureCount

@@ -100,7 +100,7 @@ import _TestSupport
       (["abmil", "--profile", "smoke", "--set", "encoderWeights=\(f.path("good.png"))"], "encoderWeights \(f.path("good.png"))"),
       (["abmil", "--profile", "smoke", "--set", "encoderWeights=\(f.path("nan.safetensors"))"], "not a small state dict"),
       (["abmil", "--profile", "smoke", "--set", "encoderInputSize=8"], "--set encoderInputSize=8"),
-      (["abmil", "--profile", "smoke", "--set", "sslEncoder=moco-v2"], "--set sslEncoder=moco-v2: expected empty or target/profile/seed"),
+      (["abmil", "--profile", "smoke", "--set", "sslEncoder=moco-v2"], "--set sslEncoder=moco-v2: expected none or target/profile/seed"),
       (["abmil", "--profile", "smoke", "--set", "sslEncoder=abmil/smoke/0"], "--set sslEncoder=abmil/smoke/0: expected an SSL target"),
       (["abmil", "--profile", "smoke", "--set", "sslEncoder=moco-v2/nope/0"], "has no profile 'nope'"),
       (["abmil", "--profile", "smoke", "--set", "sslEncoder=moco-v2/smoke/0", "--set", "encoderWeights=\(f.path("good.png"))"], "expected encoderWeights empty"),

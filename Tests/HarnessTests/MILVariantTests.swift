@@ -1,3 +1,4 @@
+import Engine
 import Harness
 import Testing
 
@@ -51,5 +52,40 @@ import Testing
       MILArm.Outcome(metrics: outcome)
     }
     #expect(control.kept(outcome) == ["control.auc.abmil": 0.5])
+  }
+}
+
+/// The tile probe: a linear probe on instance labels, scored on the test instances.
+@Suite struct TileProbeTests {
+  /// Bags of `n` instances in 4-d, tumour instances shifted by `shift` along the first axis.
+  static func bags(_ count: Int, shift: Float, seed: UInt64) -> [MILBag] {
+    var g = RandomGenerator(seed: seed)
+    return (0..<count).map { b in
+      let labels = (0..<12).map { $0 % 3 == 0 ? 1 : 0 }
+      let features = labels.flatMap { y in (0..<4).map { j in Float(g.nextGaussian()) + (j == 0 && y == 1 ? shift : 0) } }
+      return MILBag(slideID: "s\(b)", features: Tensor(shape: [12, 4], data: features), label: 1, instanceLabels: labels)
+    }
+  }
+
+  @Test func separableFeaturesScoreNearOneAndNoiseNearChance() throws {
+    let separable = try #require(
+      MILEvaluation.tileProbeAUC(train: Self.bags(10, shift: 6, seed: 1), test: Self.bags(5, shift: 6, seed: 2)))
+    #expect(separable > 0.99)
+    let noise = try #require(
+      MILEvaluation.tileProbeAUC(train: Self.bags(10, shift: 0, seed: 3), test: Self.bags(5, shift: 0, seed: 4)))
+    #expect(abs(noise - 0.5) < 0.15, "\(noise)")
+    // The probe finds the direction whatever its sign.
+    let flipped = try #require(
+      MILEvaluation.tileProbeAUC(train: Self.bags(10, shift: -6, seed: 5), test: Self.bags(5, shift: -6, seed: 6)))
+    #expect(flipped > 0.99)
+  }
+
+  @Test func noInstanceLabelsOfBothKindsIsNil() {
+    var unlabelled = Self.bags(3, shift: 1, seed: 7)
+    for i in unlabelled.indices { unlabelled[i].instanceLabels = nil }
+    #expect(MILEvaluation.tileProbeAUC(train: unlabelled, test: Self.bags(3, shift: 1, seed: 8)) == nil)
+    var negatives = Self.bags(3, shift: 1, seed: 9)
+    for i in negatives.indices { negatives[i].instanceLabels = Array(repeating: 0, count: 12) }
+    #expect(MILEvaluation.tileProbeAUC(train: Self.bags(3, shift: 1, seed: 10), test: negatives) == nil)
   }
 }

@@ -28,11 +28,12 @@ public struct PretrainedEncoderReference: Sendable, Equatable, CustomStringConve
 
   public var description: String { "\(target)/\(profile)/\(seed)" }
 
-  /// The config check of the `sslEncoder` key: empty, or `target/profile/seed`.
+  /// The config check of the `sslEncoder` key: empty or `none` (no pretrained encoder; `--set`
+  /// cannot give an empty value), or `target/profile/seed`.
   public static let check: @Sendable (ConfigValue) -> String? = { v in
     guard case .string(let s) = v else { return "expected a string" }
-    return s.isEmpty || PretrainedEncoderReference(s) != nil
-      ? nil : "expected empty or target/profile/seed of an SSL target, such as moco-v2/ci/0"
+    return s.isEmpty || s == "none" || PretrainedEncoderReference(s) != nil
+      ? nil : "expected none or target/profile/seed of an SSL target, such as moco-v2/ci/0"
   }
 }
 

@@ -137,6 +137,8 @@ public enum INSVariant: MILVariant {
     ]
   }
 
+  public static func featureBags(_ bags: INSBags) -> MILSplits? { bags.features }
+
   /// INS has always stored its metrics unfiltered.
   public static var keepsNonFiniteMetrics: Bool { true }
 

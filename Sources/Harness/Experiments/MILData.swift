@@ -281,7 +281,7 @@ public struct MILDataConfig: MethodConfig, Equatable {
       "weights of the tile encoder (safetensors state dict, e.g. from an SSL run's --save-backbone; empty: random init)"),
     .string(
       "sslEncoder", \.sslEncoder,
-      "an SSL target's pretrained backbone as the tile encoder, target/profile/seed such as moco-v2/ci/0 (pretrained into the cache on first use; empty: none)",
+      "an SSL target's pretrained backbone as the tile encoder, target/profile/seed such as moco-v2/ci/0 (pretrained into the cache on first use; empty or none: no pretrained encoder)",
       check: PretrainedEncoderReference.check),
     .int(
       "encoderInputSize", \.encoderInputSize, "tiles are resized to this side for the encoder (0: its default, 64 for small)",

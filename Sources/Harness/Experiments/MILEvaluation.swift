@@ -50,6 +50,31 @@ public enum MILEvaluation {
     return Ranking.rocAUC(scores: s, positives: y)
   }
 
+  /// How well instance features separate tumour tiles: a linear probe (`LinearProbe`, two
+  /// classes) fitted on the instance labels of `train`'s bags, scored by the test-instance ROC-AUC
+  /// of its tumour logit margin. Instance-supervised, so an upper bound for what a weakly supervised
+  /// model's instance scores can reach on these features. Nil without labelled instances of both
+  /// kinds in both sets.
+  public static func tileProbeAUC(train: [MILBag], test: [MILBag]) -> Double? {
+    func rows(_ bags: [MILBag]) -> (features: [Float], labels: [Int], d: Int) {
+      var features: [Float] = [], labels: [Int] = []
+      var d = 0
+      for bag in bags {
+        guard let instanceLabels = bag.instanceLabels, instanceLabels.count == bag.instanceCount else { continue }
+        d = bag.features.shape[1]
+        features += bag.features.data
+        labels += instanceLabels.map { $0 == 1 ? 1 : 0 }
+      }
+      return (features, labels, d)
+    }
+    let (xTrain, yTrain, d) = rows(train), (xTest, yTest, dTest) = rows(test)
+    guard d > 0, d == dTest, Set(yTrain).count == 2, Set(yTest).count == 2 else { return nil }
+    let probe = LinearProbe.fit(features: xTrain, labels: yTrain, featureCount: d, classCount: 2)
+    let logits = probe.logits(xTest)
+    let margins = (0..<yTest.count).map { Double(logits[2 * $0 + 1] - logits[2 * $0]) }
+    return Ranking.rocAUC(scores: margins, positives: yTest.map { $0 == 1 })
+  }
+
   /// `metrics` renamed `<prefix><name><suffix>` (`named(m, prefix: "control.", suffix: ".abmil")`).
   public static func named(_ metrics: [String: Double], prefix: String = "", suffix: String = "") -> [String: Double] {
     Dictionary(uniqueKeysWithValues: metrics.map { (prefix + $0.key + suffix, $0.value) })

@@ -47,6 +47,8 @@ public protocol MILVariant {
     _ config: Config, bags: Bags, context: RunContext, metrics: inout [String: Double], notes: inout [String])
   /// Whether metrics that are not finite are stored too (INS stores them; the others drop them).
   static var keepsNonFiniteMetrics: Bool { get }
+  /// The feature bags of the run, for the tile probe (`MILEvaluation.tileProbeAUC`); nil: none.
+  static func featureBags(_ bags: Bags) -> MILSplits?
 }
 
 extension MILVariant {
@@ -56,9 +58,12 @@ extension MILVariant {
     _ config: Config, bags: Bags, context: RunContext, metrics: inout [String: Double], notes: inout [String]
   ) {}
   public static var keepsNonFiniteMetrics: Bool { false }
+  public static func featureBags(_ bags: Bags) -> MILSplits? { nil }
 }
 
 extension MILVariant where Bags == MILSplits {
+  public static func featureBags(_ bags: MILSplits) -> MILSplits? { bags }
+
   public static func load(_ config: Config, context: RunContext) throws -> MILSplits {
     try context.loadBags(task: task(config), settings: config.data.extraction, permuteLabels: config.data.permuteLabels)
   }
@@ -163,7 +168,14 @@ public enum MILExperiment<Variant: MILVariant>: Experiment {
   public typealias Config = Variant.Config
 
   public static var schema: [ConfigKey] { Config.schema }
-  public static var metrics: [MetricInfo] { Variant.metrics }
+  public static var metrics: [MetricInfo] {
+    Variant.metrics + [
+      MetricInfo(
+        "tile_probe_auc", .higher,
+        "how well the bag features separate tumour tiles: test-instance ROC-AUC of a linear probe fitted on the training instances' tumour labels (an upper bound for weakly supervised instance scores)",
+        banded: false)
+    ]
+  }
 
   public static func run(_ context: RunContext) throws -> ExperimentOutput {
     let config = try Config(context.spec.config)
@@ -175,12 +187,17 @@ public enum MILExperiment<Variant: MILVariant>: Experiment {
     let bags = try Variant.load(config, context: context)
     var output = ExperimentOutput()
     if let encoder { output.notes.append(encoder.summary) }
+    var metrics: [String: Double] = [:]
+    if let features = Variant.featureBags(bags), let probe = MILEvaluation.tileProbeAUC(train: features.train, test: features.test) {
+      metrics["tile_probe_auc"] = probe
+      output.notes.append(
+        String(format: "tile probe: a linear probe on the training instances' tumour labels ranks the test instances at AUC %.3f", probe))
+    }
     if config.data.permuteLabels {
       output.notes.append(
         "label-permutation control: the training slides' labels are shuffled by a fixed balanced permutation "
           + "(MILData.labelPermutationSeed), and the validation slides' among themselves; test slides keep theirs, so this run must score at chance")
     }
-    var metrics: [String: Double] = [:]
     try runPlan(Variant.main(config, bags: bags, context: context), context: context, metrics: &metrics, output: &output)
     for arm in try Variant.arms(config, bags: bags, context: context) {
       try runPlan(arm, context: context, metrics: &metrics, output: &output)

@@ -24,6 +24,8 @@ public enum PantherVariant: MILVariant {
     public var start: Date
   }
 
+  public static func featureBags(_ bags: PantherBags) -> MILSplits? { bags.data }
+
   static func slideMetricInfos(_ suffix: String, _ what: String) -> [MetricInfo] {
     MILEvaluation.metricInfos(suffix: suffix, what: what)
       + [MetricInfo("c_index\(suffix)", .higher, "Harrell's C of the Cox head on the test slides, \(what)")]
