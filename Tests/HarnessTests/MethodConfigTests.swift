@@ -220,7 +220,7 @@ import _TestSupport
       MethodKind.transmil.configSchema.map(\.name)
         == data + [
           "task", "controlTask", "dimension", "dropout", "legacyOutputSlice", "learningRate", "weightDecay",
-          "gradientAccumulation", "maxEpochs", "patience", "arms", "ppeg", "abmilHidden", "abmilMaxEpochs", "abmilLearningRate",
+          "gradientAccumulation", "maxEpochs", "patience", "arms", "valueResidual", "ppeg", "abmilHidden", "abmilMaxEpochs", "abmilLearningRate",
           "abmilWeightDecay",
         ])
     #expect(

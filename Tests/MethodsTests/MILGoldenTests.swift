@@ -162,3 +162,19 @@ import Testing
     #expect(model.namedParameters.map { "\($0.name) \($0.tensor.shape)" } == expected)
   }
 }
+
+/// The experiment switch `valueResidual`: the official model has the Nyström value convolution in
+/// both layers; without it the state dict lacks exactly those two tensors and the model still runs.
+@Suite struct TransMILValueResidualTests {
+  @Test func switchingTheValueConvolutionOffRemovesOnlyItsWeights() {
+    var g = RandomGenerator(seed: 3)
+    let official = TransMIL(inputDimension: 4, dimension: 16, classes: 2, dropout: 0, using: &g)
+    let without = TransMIL(inputDimension: 4, dimension: 16, classes: 2, dropout: 0, valueResidual: false, using: &g)
+    let names = Set(official.namedParameters.map(\.name)), other = Set(without.namedParameters.map(\.name))
+    #expect(names.subtracting(other) == ["layer1.attn.res_conv.weight", "layer2.attn.res_conv.weight"])
+    #expect(other.isSubset(of: names))
+    without.isTraining = false
+    let logits = without(Tensor(shape: [1, 5, 4], data: (0..<20).map { Float($0) / 20 }), using: &g)
+    #expect(logits.shape == [1, 2] && logits.data.allSatisfy(\.isFinite))
+  }
+}

@@ -61,7 +61,8 @@ public enum TransMILVariant: MILVariant {
     ) { g in
       TransMIL(
         inputDimension: data.featureDimension, dimension: config.dimension, classes: data.classCount,
-        dropout: Float(config.dropout), legacyOutputSlice: config.legacyOutputSlice, usesPPEG: ppeg, using: &g)
+        dropout: Float(config.dropout), legacyOutputSlice: config.legacyOutputSlice, usesPPEG: ppeg,
+        valueResidual: config.valueResidual, using: &g)
     }
   }
 
@@ -134,6 +135,7 @@ public struct TransMILConfig: MILMethodConfig, Equatable {
   public var patience = 10
   public var arms = true
   public var ppeg = true
+  public var valueResidual = true
   public var abmilHidden = 500
   public var abmilMaxEpochs = 200
   public var abmilLearningRate = 5e-4
@@ -160,6 +162,9 @@ public struct TransMILConfig: MILMethodConfig, Equatable {
       .int("maxEpochs", \.maxEpochs, "maximum epochs (official 200)", check: ConfigCheck.positive),
       .int("patience", \.patience, "early-stopping patience on the validation loss (official 10; 0: off)", check: ConfigCheck.nonNegative),
       .bool("arms", \.arms, "train the comparison arms (ABMIL, no PPEG, control task)"),
+      .bool(
+        "valueResidual", \.valueResidual,
+        "the Nyström attention's depthwise value convolution (kernel 33; official true); false is an experiment"),
       .bool("ppeg", \.ppeg, "audit: false removes PPEG from the main model (its arms keep their own setting)"),
       .int("abmilHidden", \.abmilHidden, "ABMIL arm: embedding size", check: ConfigCheck.positive),
       .int("abmilMaxEpochs", \.abmilMaxEpochs, "ABMIL arm: maximum epochs (early stopping as TransMIL)", check: ConfigCheck.positive),

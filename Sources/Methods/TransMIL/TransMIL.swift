@@ -24,11 +24,14 @@ public final class TransMIL: Module {
       didSet { attn.isTraining = isTraining }
     }
 
-    public init(dimension: Int, dropout: Float, legacyOutputSlice: Bool, using generator: inout RandomGenerator) {
+    public init(
+      dimension: Int, dropout: Float, legacyOutputSlice: Bool, valueResidual: Bool = true,
+      using generator: inout RandomGenerator
+    ) {
       norm = LayerNorm(features: dimension)
       attn = NystromAttention(
         dimension: dimension, headSize: dimension / 8, heads: 8, landmarks: dimension / 2, pinvIterations: 6,
-        residual: true, residualKernel: 33, dropout: dropout, legacyOutputSlice: legacyOutputSlice,
+        residual: valueResidual, residualKernel: 33, dropout: dropout, legacyOutputSlice: legacyOutputSlice,
         using: &generator)
     }
 
@@ -96,17 +99,25 @@ public final class TransMIL: Module {
   ///   - legacyOutputSlice: `nystrom-attention` 0.0.9's output slicing (keeps the first N rows
   ///     of the front-padded sequence); the authors pinned that version. Default: ≥ 0.0.10.
   ///   - usesPPEG: false for the "without PPEG" ablation.
+  ///   - valueResidual: the Nyström attention's depthwise convolution of the values (kernel 33,
+  ///     `residual=True` in the official file); false drops it (an experiment, not the paper's model:
+  ///     its state dict then lacks `attn.res_conv.weight`).
   public init(
     inputDimension: Int = 1024, dimension: Int = 512, classes: Int = 2, dropout: Float = 0.1,
-    legacyOutputSlice: Bool = false, usesPPEG: Bool = true, using generator: inout RandomGenerator
+    legacyOutputSlice: Bool = false, usesPPEG: Bool = true, valueResidual: Bool = true,
+    using generator: inout RandomGenerator
   ) {
     precondition(dimension % 8 == 0, "TransMIL: dimension \(dimension) must be divisible by 8 heads")
     // Registration order of the official __init__: pos_layer, _fc1, cls_token, layer1, layer2, norm, _fc2.
     posLayer = PPEG(dimension: dimension, using: &generator)
     fc1 = Linear(inputSize: inputDimension, outputSize: dimension, using: &generator)
     clsToken = Tensor.randomNormal([1, 1, dimension], using: &generator, requiresGrad: true)
-    layer1 = TransLayer(dimension: dimension, dropout: dropout, legacyOutputSlice: legacyOutputSlice, using: &generator)
-    layer2 = TransLayer(dimension: dimension, dropout: dropout, legacyOutputSlice: legacyOutputSlice, using: &generator)
+    layer1 = TransLayer(
+      dimension: dimension, dropout: dropout, legacyOutputSlice: legacyOutputSlice, valueResidual: valueResidual,
+      using: &generator)
+    layer2 = TransLayer(
+      dimension: dimension, dropout: dropout, legacyOutputSlice: legacyOutputSlice, valueResidual: valueResidual,
+      using: &generator)
     norm = LayerNorm(features: dimension)
     fc2 = Linear(inputSize: dimension, outputSize: classes, using: &generator)
     self.usesPPEG = usesPPEG
