@@ -55,6 +55,23 @@ import _TestSupport
     #expect(!pixelBags.isEmpty, "tile-image bags under \(bags.path)")
   }
 
+  /// On tiles INS's ResNet can start from an SSL target's backbone (`tileEncoderInit`); one of
+  /// other widths is an input error naming the key.
+  @Test func tileEncoderStartsFromAnSSLBackbone() throws {
+    let box = try Sandbox()
+    let run = try box.run([
+      "ins", "--profile", "smoke-tiles", "--threads", "2", "--set", "tileEncoderInit=moco-v2/smoke/0", "--set", "abmilArm=false",
+    ])
+    #expect(run.status == 0, "\(run.stderr)")
+    #expect(run.stdout.contains("INS's tile encoder starts from the moco-v2 smoke backbone of seed 0"), "\(run.stdout)")
+    let wide = try box.run([
+      "ins", "--profile", "smoke-tiles", "--threads", "2", "--set", "tileEncoderInit=moco-v2/smoke/0", "--set", "abmilArm=false",
+      "--set", "tileEncoder=resnet-small-wide",
+    ])
+    #expect(wide.status == 2, "\(wide.stderr)")
+    #expect(wide.stderr.contains("--set tileEncoderInit=moco-v2/smoke/0: expected a backbone of the tileEncoder's widths"), "\(wide.stderr)")
+  }
+
   @Test func unknownInputIsAConfigError() throws {
     let box = try Sandbox()
     let run = try box.run(["ins", "--profile", "smoke", "--set", "input=images"])

@@ -233,7 +233,7 @@ import _TestSupport
     #expect(
       MethodKind.ins.configSchema.map(\.name)
         == data + [
-          "input", "tileSide", "tileEncoder", "epochs", "warmupEpochs", "batchSize", "learningRate", "momentum",
+          "input", "tileSide", "tileEncoder", "tileEncoderInit", "epochs", "warmupEpochs", "batchSize", "learningRate", "momentum",
           "weightDecay", "cosine", "bagWeight", "queueSize", "encoderHidden", "encoderOutput", "lowDimension",
           "keyMomentum", "prototypeMomentum", "temperature", "contrastiveWeight", "viewDropout", "confidenceUpdates", "permutedLabelsArm",
           "abmilArm",

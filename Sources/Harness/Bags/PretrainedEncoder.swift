@@ -55,13 +55,17 @@ public enum PretrainedEncoders {
     /// The pretraining run's metrics (kNN and linear accuracy, gains over the control, loss).
     public var metrics: [String: Double]
 
+    /// The backbone and its pretraining run's figures.
+    public var description: String {
+      func f(_ name: String) -> String { metrics[name].map { String(format: "%.3f", $0) } ?? "—" }
+      return "the \(reference.target) \(reference.profile) backbone of seed \(reference.seed) "
+        + "(cached; kNN \(f("knn_accuracy")), linear \(f("linear_accuracy")), gain over its no-learning control "
+        + "kNN \(f("knn_gain_over_control")), linear \(f("linear_gain_over_control")); loss/chance \(f("loss_over_chance")))"
+    }
+
     /// One line for a MIL run's notes.
     public var summary: String {
-      func f(_ name: String) -> String { metrics[name].map { String(format: "%.3f", $0) } ?? "—" }
-      return "tile encoder: the \(reference.target) \(reference.profile) backbone of seed \(reference.seed) "
-        + "(cached; kNN \(f("knn_accuracy")), linear \(f("linear_accuracy")), gain over its no-learning control "
-        + "kNN \(f("knn_gain_over_control")), linear \(f("linear_gain_over_control")); loss/chance \(f("loss_over_chance"))), "
-        + "tiles at \(imageSize)² unless encoderInputSize says otherwise"
+      "tile encoder: \(description), tiles at \(imageSize)² unless encoderInputSize says otherwise"
     }
   }
 

@@ -195,16 +195,37 @@ public enum INSVariant: MILVariant {
       output.notes.append("queue capped at \(ins.queueSize) keys (\(instanceCount) training instances)")
     }
 
+    // A pretrained tile encoder (tiles only): the SSL backbone, pretrained into the cache on first use.
+    var pretrained: [SafeTensorsEntry]?
+    if tiles != nil, let reference = PretrainedEncoderReference(config.tileEncoderInit) {
+      guard let registry = context.registry else { preconditionFailure("RunContext.registry is set by the runner") }
+      let entry = try PretrainedEncoders.entry(
+        reference, registry: registry, threads: context.spec.threads, progress: context.progress)
+      do { pretrained = try SafeTensors.read(entry.weights.path).entries } catch {
+        throw InputError.badData(path: entry.weights.path, message: error.description, option: "tileEncoderInit")
+      }
+      if label.isEmpty { output.notes.append("INS's tile encoder starts from \(entry.description)") }
+    }
     let start = Date()
     let generatorBeforeModel = generator
-    func build() -> (INS, SGD) {
+    func build() throws -> (INS, SGD) {
       let model = INS(configuration: ins, instanceBagLabels: trainingSet.instanceBagLabels, using: &generator)
+      if let pretrained, let report = model.loadPretrainedEncoder(pretrained),
+        !report.missing.filter({ !$0.hasSuffix("num_batches_tracked") }).isEmpty || !report.mismatched.isEmpty
+      {
+        let missing = report.missing.filter { !$0.hasSuffix("num_batches_tracked") }
+        let problems = (report.mismatched.map { "shape mismatch \($0)" } + missing.map { "missing \($0)" })
+        throw InputError.badOverride(
+          key: "tileEncoderInit", value: config.tileEncoderInit,
+          expected: "expected a backbone of the tileEncoder's widths (\(config.tileEncoder)); "
+            + "\(problems.prefix(2).joined(separator: "; ")) (\(problems.count) tensors)")
+      }
       let optimizer = SGD(
         parameters: model.trainableParameters, learningRate: schedule.learningRate, momentum: schedule.momentum,
         weightDecay: schedule.weightDecay)
       return (model, optimizer)
     }
-    var (model, optimizer) = build()
+    var (model, optimizer) = try build()
     // Epoch checkpoints: an interrupted run of this spec continues after its last finished epoch.
     var checkpoints = INSCheckpoints(store: context.checkpoints, epochs: schedule.epochs, label: label)
     var progress = INSCheckpoints.Progress(
@@ -215,7 +236,7 @@ public enum INSVariant: MILVariant {
       generator = resumed.generator
     } else if rebuild {
       generator = generatorBeforeModel
-      (model, optimizer) = build()
+      (model, optimizer) = try build()
     }
     for (e, (loss, cls)) in zip(progress.losses, progress.classificationLosses).enumerated() {
       output.series.append(SeriesPoint(name: "loss\(suffix)", step: e + 1, x: Double(e + 1), value: loss))
@@ -303,6 +324,7 @@ public struct INSConfig: MILMethodConfig, Equatable {
   public var viewDropout = 0.1
   public var confidenceUpdates = true
   public var permutedLabelsArm = true
+  public var tileEncoderInit = ""
   public var abmilArm = true
   public var abmilEpochs = 40
   public var abmilPatience = 10
@@ -328,6 +350,10 @@ public struct INSConfig: MILMethodConfig, Equatable {
       .choice("input", \.input, "INS instances: features (MLP encoder over tile features) | tiles (RGB tiles, ResNet encoder, MoCo v2 views)"),
       .int("tileSide", \.tileSide, "input: tiles — tiles are resized to this side (area averaging)", check: ConfigCheck.range(8, 256)),
       .string("tileEncoder", \.tileEncoder, "input: tiles — the engine's ResNet (CIFAR stem): resnet18 (official trunk) | resnet-small (16-32-64-128) | resnet-small-wide (32-64-128-256)", check: ConfigCheck.oneOf(["resnet18", "resnet-small", "resnet-small-wide"])),
+      .string(
+        "tileEncoderInit", \.tileEncoderInit,
+        "input: tiles — start the ResNet from an SSL target's backbone, target/profile/seed such as moco-v2/ci/0 (widths must match tileEncoder; none: from scratch)",
+        check: PretrainedEncoderReference.check),
       .int("epochs", \.epochs, "training epochs (official 40)", check: ConfigCheck.range(1, 100_000)),
       .int("warmupEpochs", \.warmupEpochs, "epochs of InfoNCE + bag constraint before prototype updating (prot_start, official 1)", check: ConfigCheck.range(0, 100_000)),
       .int("batchSize", \.batchSize, "instances per step (official 64)", check: ConfigCheck.range(2, 65_536)),

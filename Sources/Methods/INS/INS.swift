@@ -63,6 +63,18 @@ public final class INS {
     confidence = PartialLabelConfidence(bagLabels: instanceBagLabels)
   }
 
+  /// Starts the tile encoder (query and key networks alike, as MoCo copies the query encoder into
+  /// the key encoder) from a pretrained ResNet state dict, e.g. an SSL backbone; the classifier and
+  /// head stay as initialised. Returns the report of the query network's load (nil for the MLP
+  /// encoder, which has nothing to load).
+  @discardableResult
+  public func loadPretrainedEncoder(_ entries: [SafeTensorsEntry]) -> StateDictReport? {
+    guard case .resnet(let query) = network.encoder, case .resnet(let key) = keyNetwork.encoder else { return nil }
+    let report = query.loadStateDict(entries)
+    key.loadStateDict(entries)
+    return report
+  }
+
   /// What the optimiser updates (the key encoder, queue and prototypes are not in it).
   public var trainableParameters: [Tensor] { network.parameters }
 
