@@ -72,15 +72,7 @@ public struct LinearProbe: Sendable {
   public func logits(_ features: [Float]) -> [Float] {
     let n = features.count / featureCount
     let x = Self.standardise(features, n: n, d: featureCount, mean: mean, scale: scale)
-    var out = [Float](repeating: 0, count: n * classCount)
-    for i in 0..<n {
-      for k in 0..<classCount {
-        var v = bias[k]
-        for j in 0..<featureCount { v += x[i * featureCount + j] * weights[j * classCount + k] }
-        out[i * classCount + k] = v
-      }
-    }
-    return out
+    return Self.logits(x: x, n: n, d: featureCount, c: classCount, weights: weights, bias: bias)
   }
 
   /// Predicted classes of `n × d` features.

@@ -198,9 +198,7 @@ public enum INSVariant: MILVariant {
     // A pretrained tile encoder (tiles only): the SSL backbone, pretrained into the cache on first use.
     var pretrained: [SafeTensorsEntry]?
     if tiles != nil, let reference = PretrainedEncoderReference(config.tileEncoderInit) {
-      guard let registry = context.registry else { preconditionFailure("RunContext.registry is set by the runner") }
-      let entry = try PretrainedEncoders.entry(
-        reference, registry: registry, threads: context.spec.threads, progress: context.progress)
+      let entry = try context.pretrainedEncoder(reference)
       do { pretrained = try SafeTensors.read(entry.weights.path).entries } catch {
         throw InputError.badData(path: entry.weights.path, message: error.description, option: "tileEncoderInit")
       }

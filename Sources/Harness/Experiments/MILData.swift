@@ -208,6 +208,11 @@ extension RunContext {
         key: "sslEncoder", value: reference.description,
         expected: "expected encoderWeights empty (one source of encoder weights; it is \(weights))")
     }
+    return try pretrainedEncoder(reference)
+  }
+
+  /// The SSL backbone `reference` names, pretrained into the cache on first use.
+  public func pretrainedEncoder(_ reference: PretrainedEncoderReference) throws -> PretrainedEncoders.Entry {
     guard let registry else { preconditionFailure("RunContext.registry is set by the runner") }
     return try PretrainedEncoders.entry(reference, registry: registry, threads: spec.threads, progress: progress)
   }
