@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 import Harness
 import Testing
@@ -134,5 +135,27 @@ func shippedBlurTarget() throws -> String {
     #expect(changed.int("tiles") == 12)
     #expect(plain.hash != changed.hash)
     #expect(plain.hash == RunArguments.resolve(target: target, profile: ci, overrides: [:]).hash)
+  }
+
+  /// The code version is read once per process: a tree edited or committed while a long
+  /// calibration runs does not relabel the runs and bands of the executable that started on it.
+  @Test func codeVersionIsReadOnceAtFirstUse() throws {
+    let registry = try temporaryRoot(text: try shippedBlurTarget())
+    let root = registry.root
+    func git(_ arguments: String...) throws {
+      let done = Shell.output("git", ["-C", root.path, "-c", "user.name=t", "-c", "user.email=t@t"] + arguments)
+      try #require(done != nil, "git \(arguments) failed")
+    }
+    try git("init", "-q")
+    try git("add", ".")
+    try git("commit", "-q", "-m", "first")
+    let first = registry.codeVersion
+    #expect(first.version.count == 12 && !first.dirty)
+    let file = root.appendingPathComponent("Replications/blur-detection/target.yaml")
+    try (try String(contentsOf: file, encoding: .utf8) + "# edited\n").write(to: file, atomically: true, encoding: .utf8)
+    let status = Shell.output("git", ["-C", root.path, "status", "--porcelain", "--untracked-files=no"])
+    #expect(status?.isEmpty == false, "the edit is visible to git")
+    let later = Registry(root: root).codeVersion
+    #expect(later.version == first.version && later.dirty == first.dirty)
   }
 }

@@ -87,15 +87,37 @@ public struct Registry: Sendable {
   /// The code version: the git commit (12 hex digits) and whether tracked files differ from it.
   /// Calibrated bands (`Replications/*/bands.yaml`) are outputs of runs, not code, so editing them
   /// does not make the code dirty.
+  ///
+  /// Read once per process and root, at first use (when the first run starts): a calibration that
+  /// runs for an hour records the tree its executable started on, not one edited or committed while
+  /// it ran (the bands of a calibration used to read git at the moment they were written).
   public var codeVersion: (version: String, dirty: Bool) {
-    guard let commit = Shell.output("git", ["-C", root.path, "rev-parse", "--short=12", "HEAD"]) else {
-      return ("unknown", true)
+    CodeVersionCache.shared.version(root: root.path) {
+      guard let commit = Shell.output("git", ["-C", root.path, "rev-parse", "--short=12", "HEAD"]) else {
+        return ("unknown", true)
+      }
+      let status =
+        Shell.output(
+          "git",
+          ["-C", root.path, "status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)Replications/*/bands.yaml"])
+        ?? "?"
+      return (commit, !status.isEmpty)
     }
-    let status =
-      Shell.output(
-        "git",
-        ["-C", root.path, "status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)Replications/*/bands.yaml"])
-      ?? "?"
-    return (commit, !status.isEmpty)
+  }
+}
+
+/// `Registry.codeVersion` per project root, read once per process.
+private final class CodeVersionCache: @unchecked Sendable {
+  static let shared = CodeVersionCache()
+  private let lock = NSLock()
+  private var versions: [String: (version: String, dirty: Bool)] = [:]
+
+  func version(root: String, read: () -> (version: String, dirty: Bool)) -> (version: String, dirty: Bool) {
+    lock.lock()
+    defer { lock.unlock() }
+    if let known = versions[root] { return known }
+    let value = read()
+    versions[root] = value
+    return value
   }
 }
