@@ -140,6 +140,17 @@ import _TestSupport
     #expect(b < a, "MoCo v3 loss \(a) → \(b)")
   }
 
+  /// The data-efficiency study's backbone: MoCo v3 with the micro Swin (convolutional stem) on
+  /// 32² views learns the toy problem too, with the ViT head layout.
+  @Test func mocoV3SwinMicro() {
+    var g = RandomGenerator(seed: 2)
+    let m = MoCoV3(backbone: .swinMicro(imageSize: 32), dimension: 16, hidden: 32, temperature: 0.2, using: &g)
+    #expect(m.backbone.featureDimension == 384)
+    #expect(m.projector.namedParameters.filter { $0.name.hasSuffix("weight") && $0.tensor.rank == 2 }.count == 3)
+    let (a, b) = falls(m, views: views(2, size: 32), steps: 12, lr: 0.02)
+    #expect(b < a, "MoCo v3 (swin-micro) loss \(a) → \(b)")
+  }
+
   @Test func simCLR() {
     var g = RandomGenerator(seed: 2)
     let m = SimCLR(backbone: Self.backbone, dimension: 16, temperature: 0.5, using: &g)
@@ -208,6 +219,33 @@ func ntXentReference(_ a: [Float], _ b: [Float], n: Int, d: Int, t: Double) -> D
       let same = tensor.data == base[name]
       #expect(same, "momentum encoder's \(name) differs from the base encoder's")
     }
+  }
+
+  /// The Swin backbone's only batch norms are its convolutional stem's two; the no-learning
+  /// control's refit reaches them (their running statistics leave 0/1) and nothing else changes.
+  @Test func swinBackboneRefitsItsStemBatchNorms() {
+    var g = RandomGenerator(seed: 5)
+    let backbone = BackboneKind.swinMicro(imageSize: 32).make(using: &g)
+    #expect(backbone.batchNorms.count == 2)
+    let weights = backbone.namedParameters.filter { !$0.name.contains("running") && !$0.name.contains("num_batches") }
+      .map(\.tensor.data)
+    let images = Tensor.randomNormal([6, 3, 32, 32], standardDeviation: 2, using: &g) + 1
+    backbone.refitBatchNormStatistics(images, batchSize: 3)
+    #expect(!backbone.isTraining)
+    for bn in backbone.batchNorms {
+      #expect(bn.runningMean.data.contains { abs($0) > 1e-3 } && bn.runningVar.data.contains { abs($0 - 1) > 1e-3 })
+    }
+    let after = backbone.namedParameters.filter { !$0.name.contains("running") && !$0.name.contains("num_batches") }
+      .map(\.tensor.data)
+    #expect(after == weights)
+  }
+
+  @Test func swinMicroNeedsViewsOfMultiplesOf32() {
+    #expect(BackboneKind.named("swin-micro", imageSize: 64) == .swinMicro(imageSize: 64))
+    #expect(BackboneKind.named("swin-micro", imageSize: 48) == nil)
+    #expect(BackboneKind.problem(name: "swin-micro", imageSize: 48)?.contains("multiple of 32") == true)
+    #expect(BackboneKind.problem(name: "swin-micro", imageSize: 32) == nil)
+    #expect(BackboneKind.problem(name: "vgg", imageSize: 32)?.contains("swin-micro") == true)
   }
 
   /// SimCLR's last head BN scales but does not shift (`BatchNormRelu(center=use_bias)` with

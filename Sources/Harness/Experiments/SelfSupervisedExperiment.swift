@@ -84,6 +84,10 @@ public enum SelfSupervisedExperiment<Variant: SelfSupervisedVariant>: Experiment
 
   public static func run(_ context: RunContext) throws -> ExperimentOutput {
     let config = try Config(context.spec.config)
+    if let problem = BackboneKind.problem(name: config.backbone, imageSize: config.imageSize) {
+      // The key's own check passed, so the name is known and the view size is what does not fit.
+      throw InputError.badOverride(key: "imageSize", value: String(config.imageSize), expected: problem)
+    }
     let threads = context.spec.threads
     Parallel.setThreadCount(threads)
     BLAS.setThreadCount(threads)
@@ -425,9 +429,9 @@ public struct SelfSupervisedConfig<Method: MethodConfig>: MethodConfig {
 
   public static var fields: [ConfigField<Self>] {
     [
-      .string("backbone", \.backbone, "resnet-small | resnet-small-wide | resnet18 | vit-tiny", check: { v in
+      .string("backbone", \.backbone, BackboneKind.names.joined(separator: " | ") + " (swin-micro: imageSize a multiple of 32)", check: { v in
         if case .string(let s) = v, BackboneKind.named(s, imageSize: 32) != nil { return nil }
-        return "expected resnet-small, resnet-small-wide, resnet18 or vit-tiny"
+        return BackboneKind.problem(name: "", imageSize: 32)
       }),
       .int("tileSize", \.tileSize, "edge of the dataset images (synthetic data)", check: ConfigCheck.range(16, 1024)),
       .int("imageSize", \.imageSize, "edge of the augmented views and evaluation images", check: ConfigCheck.range(8, 512)),

@@ -116,8 +116,8 @@ public final class MoCoV3: SelfSupervisedMethod {
     backbone kind: BackboneKind, dimension: Int = 256, hidden: Int = 4096, baseMomentum: Float = 0.99,
     temperature: Float = 1.0, using generator: inout RandomGenerator
   ) {
-    let isViT: Bool
-    if case .vitTiny = kind { isViT = true } else { isViT = false }
+    // The official heads for ViTs; the Swin of the data-efficiency study is a transformer too.
+    let isViT = kind.isTransformer
     backbone = kind.make(using: &generator)
     let f = backbone.featureDimension
     projector = MLPHead.mocoV3(

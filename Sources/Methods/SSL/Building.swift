@@ -10,14 +10,42 @@ public enum BackboneKind: Sendable, Equatable {
   /// ViT-tiny (d 192, depth 12, 3 heads) on `imageSize`² with `patchSize`² patches; MoCo v3's
   /// frozen random patch projection when `freezePatchProjection`.
   case vitTiny(imageSize: Int, patchSize: Int, freezePatchProjection: Bool)
+  /// The micro Swin with CTransPath's convolutional stem (`SwinTransformer.Configuration.micro`:
+  /// d 48, depths 2-2-2-2, 5.1 M parameters) on `imageSize`² views, a multiple of 32: the
+  /// data-efficiency study's "tiny Swin with a convolutional stem" at CPU scale.
+  case swinMicro(imageSize: Int)
 
-  /// Parses a config value: `resnet-small`, `resnet18`, `vit-tiny`.
+  /// The names `named(_:imageSize:)` accepts, in the order help texts list them.
+  public static let names = ["resnet-small", "resnet-small-wide", "resnet18", "vit-tiny", "swin-micro"]
+
+  /// Whether the backbone is a transformer: MoCo v3 then uses the official ViT head layout
+  /// (a 3-layer projector, a predictor ending in BN).
+  public var isTransformer: Bool {
+    switch self {
+    case .vitTiny, .swinMicro: true
+    case .resnetSmall, .resnet18: false
+    }
+  }
+
+  /// What is wrong with using this backbone on `imageSize`² views, or nil.
+  public static func problem(name: String, imageSize: Int) -> String? {
+    guard names.contains(name) else {
+      return "expected " + names.dropLast().joined(separator: ", ") + " or " + names.last!
+    }
+    if name == "swin-micro" && (imageSize % 32 != 0 || imageSize < 32) {
+      return "swin-micro needs views whose side is a multiple of 32 (4 × 4 patches, three 2 × 2 merges); imageSize is \(imageSize)"
+    }
+    return nil
+  }
+
+  /// Parses a config value: `resnet-small`, `resnet18`, `vit-tiny`, `swin-micro`.
   public static func named(_ name: String, imageSize: Int) -> BackboneKind? {
     switch name {
     case "resnet-small": return .resnetSmall(widths: [16, 32, 64, 128])
     case "resnet-small-wide": return .resnetSmall(widths: [32, 64, 128, 256])
     case "resnet18": return .resnet18
     case "vit-tiny": return .vitTiny(imageSize: imageSize, patchSize: imageSize / 8, freezePatchProjection: true)
+    case "swin-micro": return imageSize % 32 == 0 && imageSize >= 32 ? .swinMicro(imageSize: imageSize) : nil
     default: return nil
     }
   }
@@ -32,6 +60,8 @@ public enum BackboneKind: Sendable, Equatable {
       return Backbone(
         vit: VisionTransformer.tiny(
           imageSize: size, patchSize: patch, freezePatchProjection: freeze, using: &generator))
+    case .swinMicro(let size):
+      return Backbone(swin: SwinTransformer(.micro(imageSize: size, classes: nil, stem: .convolutional), using: &generator))
     }
   }
 }
@@ -40,41 +70,62 @@ public enum BackboneKind: Sendable, Equatable {
 public final class Backbone: Module {
   let resnet: ResNet?
   let vit: VisionTransformer?
+  let swin: SwinTransformer?
   public let featureDimension: Int
   public var isTraining = true {
     didSet {
       resnet?.isTraining = isTraining
       vit?.isTraining = isTraining
+      swin?.isTraining = isTraining
     }
   }
 
   init(resnet: ResNet) {
     self.resnet = resnet
     vit = nil
+    swin = nil
     featureDimension = resnet.featureDimension
   }
 
   init(vit: VisionTransformer) {
     resnet = nil
     self.vit = vit
+    swin = nil
     featureDimension = vit.norm.weight.shape[0]
+  }
+
+  /// A Swin without stochastic depth (its forward needs no generator).
+  init(swin: SwinTransformer) {
+    precondition(swin.configuration.dropPathRate == 0, "Backbone: the SSL Swin has no stochastic depth")
+    resnet = nil
+    vit = nil
+    self.swin = swin
+    featureDimension = swin.configuration.featureDimension
   }
 
   public func callAsFunction(_ x: Tensor) -> Tensor {
     if let resnet { return resnet(x) }
+    if let swin { return swin.features(x) }
     return vit!(x)
   }
 
   /// Splits every batch norm's batch into `splits` groups (see `BatchNorm.splits`): the
   /// single-process stand-in for MoCo's per-GPU BN / Shuffle-BN, as the official CIFAR demo does.
   public func setBatchNormSplits(_ splits: Int) {
-    for bn in resnet?.batchNorms ?? [] { bn.splits = splits }
+    for bn in batchNorms { bn.splits = splits }
   }
 
-  public var namedParameters: [(name: String, tensor: Tensor)] { resnet?.namedParameters ?? vit!.namedParameters }
+  public var namedParameters: [(name: String, tensor: Tensor)] {
+    resnet?.namedParameters ?? swin?.namedParameters ?? vit!.namedParameters
+  }
 
-  /// Every batch norm of the encoder (none for the ViT, which has layer norms only).
-  public var batchNorms: [BatchNorm] { resnet?.batchNorms ?? [] }
+  /// Every batch norm of the encoder: the ResNet's, the Swin's convolutional stem's two; none for
+  /// the ViT, which has layer norms only.
+  public var batchNorms: [BatchNorm] {
+    if let resnet { return resnet.batchNorms }
+    if let stem = swin?.patchEmbed as? ConvStem { return [stem.bn1, stem.bn2] }
+    return []
+  }
 
   /// Refits the running statistics of every batch norm on `images` `[n, 3, h, w]` in batches of
   /// `batchSize` (`BatchNorm.refitStatistics`), weights unchanged; the backbone ends in evaluation
@@ -82,9 +133,13 @@ public final class Backbone: Module {
   public func refitBatchNormStatistics(_ images: Tensor, batchSize: Int) {
     let n = images.shape[0], size = Swift.max(1, batchSize)
     let starts = Array(stride(from: 0, to: n, by: size))
-    let resnet = resnet
-    BatchNorm.refitStatistics(batchNorms, batches: starts.count) { i in
-      _ = resnet?(images.narrowed(axis: 0, start: starts[i], length: Swift.min(size, n - starts[i])))
+    let norms = batchNorms
+    guard !norms.isEmpty else {
+      isTraining = false
+      return
+    }
+    BatchNorm.refitStatistics(norms, batches: starts.count) { i in
+      _ = self(images.narrowed(axis: 0, start: starts[i], length: Swift.min(size, n - starts[i])))
     }
     isTraining = false
   }
