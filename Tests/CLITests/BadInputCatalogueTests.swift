@@ -99,6 +99,7 @@ import _TestSupport
       (["moco-v1", "--profile", "smoke", "--save-backbone", "/no/such/dir/b.safetensors"], "expected a file path in an existing folder"),
       (["abmil", "--profile", "smoke", "--set", "encoderWeights=\(f.path("good.png"))"], "encoderWeights \(f.path("good.png"))"),
       (["abmil", "--profile", "smoke", "--set", "encoderWeights=\(f.path("nan.safetensors"))"], "not a small state dict"),
+      (["moco-v3", "--profile", "smoke", "--set", "backbone=swin-micro", "--set", "imageSize=48"], "--set imageSize=48: swin-micro needs views whose side is a multiple of 32"),
       (["abmil", "--profile", "smoke", "--set", "encoderInputSize=8"], "--set encoderInputSize=8"),
       (["abmil", "--profile", "smoke", "--set", "sslEncoder=moco-v2"], "--set sslEncoder=moco-v2: expected none or target/profile/seed"),
       (["abmil", "--profile", "smoke", "--set", "sslEncoder=abmil/smoke/0"], "--set sslEncoder=abmil/smoke/0: expected an SSL target"),

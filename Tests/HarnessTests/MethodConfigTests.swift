@@ -110,7 +110,7 @@ import _TestSupport
     #expect(v2["linearProbe"]?.defaultValue == .bool(true) && v2["queueSize"]?.defaultValue == .int(4096))
     #expect(v2["mlpHead"]?.type == .bool && v2["epochs"]?.type == .int && v2["momentum"]?.type == .double)
     // The checks are the hand-written ones.
-    #expect(v2["backbone"]?.check?(.string("vgg")) == "expected resnet-small, resnet-small-wide, resnet18 or vit-tiny")
+    #expect(v2["backbone"]?.check?(.string("vgg")) == "expected resnet-small, resnet-small-wide, resnet18, vit-tiny or swin-micro")
     #expect(v2["backbone"]?.check?(.string("vit-tiny")) == nil)
     #expect(v2["optimizer"]?.check?(.string("adam")) == "expected one of sgd, lars, adamw")
     #expect(v2["dataFraction"]?.check?(.double(0)) == "expected a number in (0, 1]")
