@@ -71,9 +71,23 @@ extension BLAS {
   /// Work below which a GEMM is not split (about 0.1 ms on one core).
   static let splitMinimumFlops = 1 << 22
 
-  /// One `cblas_sgemm`, or one per block of C's rows (when m ≥ n) or columns, on the engine's
-  /// threads. Blocks are multiples of 16 rows/columns; every element of C is computed by one
-  /// call with the same k-order as an unsplit call.
+  /// The most blocks one GEMM is cut into.
+  static let maximumParts = 8
+
+  /// The blocks a GEMM of this shape is cut into: a function of (m, n, k) alone, never of the
+  /// thread count. OpenBLAS's result for an element of C depends on the shape of the call that
+  /// computes it (on its Zen/Haswell kernels, any cut of C changed 10–60 % of the elements by an
+  /// ulp or so, measured 2026-12-06 with OpenBLAS 0.3.21), so a cut that followed the thread
+  /// count made every run's bits depend on `--threads`. With the cut fixed by the shape, the
+  /// threads only decide how many blocks run at once.
+  static func parts(m: Int, n: Int, k: Int) -> Int {
+    Swift.max(1, Swift.min(maximumParts, Swift.max(m, n) / 32, 2 * m * n * k / splitMinimumFlops))
+  }
+
+  /// One `cblas_sgemm`, or one per block of C's rows (when m ≥ n) or columns (`parts(m:n:k:)`
+  /// blocks, multiples of 16 rows/columns), spread over `threads` of the engine's threads (1:
+  /// one after another, for callers already inside a parallel loop). The blocks, and so the
+  /// bits, are the same at any thread count.
   private static func split(
     transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
     b: UnsafePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int
@@ -82,14 +96,14 @@ extension BLAS {
     let ta = transA ? CblasTrans : CblasNoTrans, tb = transB ? CblasTrans : CblasNoTrans
     let byRows = m >= n
     let extent = byRows ? m : n
-    let parts = Swift.min(threads, extent / 32, Swift.max(1, 2 * m * n * k / splitMinimumFlops))
+    let parts = parts(m: m, n: n, k: k)
     if parts <= 1 {
       cblas_sgemm(
         CblasRowMajor, ta, tb, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
       return
     }
     let blocks = (extent + 15) / 16
-    Parallel.forEach(parts) { i in
+    let block = { (i: Int) in
       let lo = Swift.min(extent, blocks * i / parts * 16), hi = Swift.min(extent, blocks * (i + 1) / parts * 16)
       guard lo < hi else { return }
       if byRows {
@@ -103,6 +117,11 @@ extension BLAS {
           CblasRowMajor, ta, tb, Int32(m), Int32(hi - lo), Int32(k), alpha, a, Int32(lda), bPart, Int32(ldb), beta,
           c + lo, Int32(ldc))
       }
+    }
+    if threads <= 1 {
+      for i in 0..<parts { block(i) }
+    } else {
+      Parallel.forEach(parts) { i in block(i) }
     }
   }
 }
