@@ -71,8 +71,14 @@ extension BLAS {
   /// Work below which a GEMM is not split (about 0.1 ms on one core).
   static let splitMinimumFlops = 1 << 22
 
-  /// The most blocks one GEMM is cut into.
-  static let maximumParts = 8
+  /// The most blocks one GEMM is cut into, and the fewest rows (or columns) of C in a block
+  /// (each block also does at least 2·`splitMinimumFlops`). Smaller blocks cost OpenBLAS's
+  /// kernels efficiency at one thread: against at most 8 blocks of ≥ 32 rows, this cut made a
+  /// step 2–4 % faster on resnet_small and vit_tiny and 6–9 % on transmil_1000 at one thread,
+  /// 1–6 % at two (`replicate bench engine --cases resnet_small,vit_tiny,transmil_1000 --threads
+  /// 1,2 --warmup 2 --steps 5`, two alternating rounds, 2-core EPYC, 2026-12-06).
+  static let maximumParts = 4
+  static let minimumExtent = 64
 
   /// The blocks a GEMM of this shape is cut into: a function of (m, n, k) alone, never of the
   /// thread count. OpenBLAS's result for an element of C depends on the shape of the call that
@@ -81,7 +87,7 @@ extension BLAS {
   /// count made every run's bits depend on `--threads`. With the cut fixed by the shape, the
   /// threads only decide how many blocks run at once.
   static func parts(m: Int, n: Int, k: Int) -> Int {
-    Swift.max(1, Swift.min(maximumParts, Swift.max(m, n) / 32, 2 * m * n * k / splitMinimumFlops))
+    Swift.max(1, Swift.min(maximumParts, Swift.max(m, n) / minimumExtent, m * n * k / splitMinimumFlops))
   }
 
   /// One `cblas_sgemm`, or one per block of C's rows (when m ≥ n) or columns (`parts(m:n:k:)`
