@@ -275,6 +275,31 @@ public final class SwinTransformer: Module {
     return features(images, using: &unused)
   }
 
+  /// The pooled feature of every stage, `[n, d·2^i]` for stage i, in evaluation mode or without
+  /// stochastic depth: the mean over tokens of the stage's blocks' output, taken before the
+  /// patch merging that ends the stage in timm 0.5.4 (where timm ≥ 0.9 places it at the start
+  /// of the next stage, so these are its stage outputs too); the last stage's passes through the
+  /// final LayerNorm first, so it equals `features(_:)`. The data-efficiency study's feature
+  /// stages (Lenz et al. 2024) are read from here.
+  public func stageFeatures(_ images: Tensor) -> [Tensor] {
+    precondition(
+      !isTraining || configuration.dropPathRate == 0,
+      "SwinTransformer: drop path in training needs a generator")
+    let s = configuration.imageSize
+    precondition(
+      images.rank == 4 && images.shape[2] == s && images.shape[3] == s,
+      "SwinTransformer: input \(images.shape); expected [n, \(configuration.inputChannels), \(s), \(s)]")
+    var unused = RandomGenerator(seed: 0)
+    var x = patchEmbed(images)
+    var out: [Tensor] = []
+    for (i, stage) in layers.enumerated() {
+      for block in stage.blocks { x = block(x, using: &unused) }
+      out.append((i == layers.count - 1 ? norm(x) : x).mean(axes: [1]))
+      if let merge = stage.downsample { x = merge(x) }
+    }
+    return out
+  }
+
   /// Logits (or the pooled feature without a head); stochastic-depth masks come from `generator`.
   public func callAsFunction(_ images: Tensor, using generator: inout RandomGenerator) -> Tensor {
     let f = features(images, using: &generator)

@@ -102,6 +102,7 @@ import _TestSupport
       (["moco-v3", "--profile", "smoke", "--set", "backbone=swin-micro", "--set", "imageSize=48"], "--set imageSize=48: swin-micro needs views whose side is a multiple of 32"),
       (["abmil", "--profile", "smoke", "--set", "encoderInputSize=8"], "--set encoderInputSize=8"),
       (["abmil", "--profile", "smoke", "--set", "sslEncoder=moco-v2"], "--set sslEncoder=moco-v2: expected none or target/profile/seed"),
+      (["abmil", "--profile", "smoke", "--set", "sslEncoder=moco-v2/ci/0@0%"], "--set sslEncoder=moco-v2/ci/0@0%: expected none or target/profile/seed[@P%]"),
       (["abmil", "--profile", "smoke", "--set", "sslEncoder=abmil/smoke/0"], "--set sslEncoder=abmil/smoke/0: expected an SSL target"),
       (["abmil", "--profile", "smoke", "--set", "sslEncoder=moco-v2/nope/0"], "has no profile 'nope'"),
       (["abmil", "--profile", "smoke", "--set", "sslEncoder=moco-v2/smoke/0", "--set", "encoderWeights=\(f.path("good.png"))"], "expected encoderWeights empty"),

@@ -87,6 +87,27 @@ import _TestSupport
     #expect(try modified() == before && before != nil, "the cached backbone is reused, not pretrained again")
   }
 
+  /// A Swin backbone pretrained on half of its images (`@50%`) as the tile encoder, read at the
+  /// fusion of its last two stages (192 + 384 = 576-d): the data-efficiency study's encoder path.
+  @Test func swinEncoderOnADataFractionAtAStage() throws {
+    let box = try Sandbox()
+    let cache = box.root.appendingPathComponent("own-cache")
+    let r = try box.run(
+      [
+        "abmil", "--profile", "smoke", "--threads", "2", "--set", "sslEncoder=moco-v3/smoke-swin/0@50%", "--set",
+        "encoderStage=fusion", "--set", "permutedLabelsArm=false",
+      ], cache: cache)
+    #expect(r.status == 0, "\(r.stderr)")
+    #expect(r.stdout.contains("the moco-v3 smoke-swin backbone of seed 0 pretrained on 50% of its images"), "\(r.stdout)")
+    #expect(r.stdout.contains("bags{encoder=swin-micro@32,seed=0,stage=fusion,"), "\(r.stdout)")
+    #expect(r.stdout.contains("576-d features"), "\(r.stdout)")
+    let entries = try FileManager.default.contentsOfDirectory(atPath: cache.appendingPathComponent("encoders").path)
+      .filter { !$0.hasSuffix(".lock") }
+    #expect(entries.count == 1 && entries[0].hasPrefix("moco-v3-smoke-swin-s0-p50-"), "\(entries)")
+    let stage = try box.run(["abmil", "--profile", "smoke", "--set", "encoderStage=first"], cache: cache)
+    #expect(stage.status == 2 && stage.stderr.contains("stages are the Swin's"), "\(stage.stderr)")
+  }
+
   @Test func aFolderThatIsNotBagsIsAnInputError() throws {
     let box = try Sandbox()
     let r = try box.run(["abmil", "--profile", "smoke", "--data", box.path("Replications")])

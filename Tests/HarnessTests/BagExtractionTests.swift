@@ -135,6 +135,48 @@ func camelyonPreset() throws -> TilingPreset {
     #expect(throws: InputError.self) { try TileEncoder(kind: .small, weights: dir + "/missing.safetensors") }
   }
 
+  /// The micro Swin as a tile encoder: each stage's width, the fusion as the concatenation of
+  /// the last two stages, weights saved under timm names (as `--save-backbone` writes them) load
+  /// back to the same features, and the bad combinations are input errors.
+  @Test func swinEncoderStagesAndWeights() throws {
+    var rng = RandomGenerator(seed: 2)
+    let tiles = (0..<2).map { _ in
+      RGBImage(width: 64, height: 64, pixels: (0..<(64 * 64 * 3)).map { _ in UInt8(truncatingIfNeeded: rng.next()) })
+    }
+    var features: [TileEncoderStage: [Float]] = [:]
+    for (stage, width) in [(TileEncoderStage.last, 384), (.penultimate, 192), (.first, 48), (.fusion, 576)] {
+      let encoder = try TileEncoder(kind: .swinMicro, inputSize: 32, seed: 4, stage: stage)
+      #expect(encoder.featureDimension == width)
+      features[stage] = encoder.encode(tiles)
+      #expect(features[stage]?.count == 2 * width)
+      #expect(encoder.summary.contains("\(stage.rawValue) stage"))
+    }
+    let last = try #require(features[.last]), penultimate = try #require(features[.penultimate])
+    let fusion = try #require(features[.fusion])
+    for row in 0..<2 {
+      #expect(Array(fusion[(row * 576)..<(row * 576 + 192)]) == Array(penultimate[(row * 192)..<(row * 192 + 192)]))
+      #expect(Array(fusion[(row * 576 + 192)..<(row * 576 + 576)]) == Array(last[(row * 384)..<(row * 384 + 384)]))
+    }
+    let source = try TileEncoder(kind: .swinMicro, inputSize: 32, seed: 4)
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("swin-enc-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let weights = dir + "/swin.safetensors"
+    try SafeTensors.write(try #require(source.swin).stateDict(), to: weights)
+    let loaded = try TileEncoder(kind: .swinMicro, inputSize: 32, seed: 99, weights: weights)
+    #expect(loaded.encode(tiles) == last)
+    #expect(try TileEncoder(kind: .swinMicro, inputSize: 32, seed: 99).encode(tiles) != last)
+    let smallWeights = dir + "/small.safetensors"
+    try SafeTensors.write(try #require(TileEncoder(kind: .small).model).stateDict(), to: smallWeights)
+    let wrongNames = #expect(throws: InputError.self) { try TileEncoder(kind: .swinMicro, inputSize: 32, weights: smallWeights) }
+    #expect(wrongNames?.description.contains("timm names") == true)
+    let wrongSide = #expect(throws: InputError.self) { try TileEncoder(kind: .swinMicro, inputSize: 48) }
+    #expect(wrongSide?.description.contains("multiple of 32") == true)
+    let wrongStage = #expect(throws: InputError.self) { try TileEncoder(kind: .small, stage: .first) }
+    #expect(wrongStage?.description.contains("stages are the Swin's") == true)
+    #expect(TileEncoderKind(backbone: "swin-micro") == .swinMicro && TileEncoderKind(backbone: "resnet-small") == .small)
+    #expect(TileEncoderKind(backbone: "vit-tiny") == nil)
+  }
+
   /// The cache generates once, reuses by content hash, and regenerates a damaged set.
   @Test func slideSetCacheReusesAndRepairs() throws {
     let root = FileManager.default.temporaryDirectory.appendingPathComponent("slide-cache-\(UUID().uuidString)")

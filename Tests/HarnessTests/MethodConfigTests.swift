@@ -10,7 +10,7 @@ import _TestSupport
     // The shared MIL data keys first, in their order, then ABMIL's own.
     #expect(
       schema.map(\.name) == [
-        "encoder", "encoderWeights", "sslEncoder", "encoderInputSize", "preset", "trainPerClass", "valPerClass", "testPerClass", "slideSide", "bootstrap", "permuteLabels",
+        "encoder", "encoderWeights", "sslEncoder", "encoderInputSize", "encoderStage", "preset", "trainPerClass", "valPerClass", "testPerClass", "slideSide", "bootstrap", "permuteLabels",
         "task", "hidden", "attentionDimension", "dropout", "learningRate", "weightDecay", "maxEpochs", "patience",
         "meanPoolingArm", "permutedLabelsArm", "uniformAttention",
       ])
@@ -21,7 +21,7 @@ import _TestSupport
     #expect(byName["task"]?.type == .string && byName["dropout"]?.type == .double)
     // A choice's check lists exactly the allowed values.
     #expect(byName["task"]?.check?(.string("survival")) == "expected one of tumour, relational")
-    #expect(byName["encoder"]?.check?(.string("pixels")) == "expected one of small, resnet18")
+    #expect(byName["encoder"]?.check?(.string("pixels")) == "expected one of small, resnet18, swin-micro")
     #expect(byName["task"]?.check?(.string("relational")) == nil)
   }
 
@@ -214,7 +214,7 @@ import _TestSupport
 
   @Test func milSchemasListTheDataKeysThenTheMethods() {
     let data = [
-      "encoder", "encoderWeights", "sslEncoder", "encoderInputSize", "preset", "trainPerClass", "valPerClass", "testPerClass", "slideSide", "bootstrap", "permuteLabels",
+      "encoder", "encoderWeights", "sslEncoder", "encoderInputSize", "encoderStage", "preset", "trainPerClass", "valPerClass", "testPerClass", "slideSide", "bootstrap", "permuteLabels",
     ]
     #expect(
       MethodKind.transmil.configSchema.map(\.name)

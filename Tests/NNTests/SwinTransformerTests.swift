@@ -50,6 +50,31 @@ import _TestSupport
     GoldenFixture.expectWithin(errors, label: "Swin micro (48², 3 stages)")
   }
 
+  /// Stage features on the timm-checked micro Swin: the last equals the pooled feature bit for
+  /// bit, and each earlier one is the mean over tokens of that stage's blocks, taken before the
+  /// patch merging that ends the stage (widths 12, 24, 48).
+  @Test func stageFeaturesAreEachStagesPooledTokens() throws {
+    let fixture = try GoldenFixture("swin_micro")
+    var g = RandomGenerator(seed: 0)
+    let model = SwinTransformer(
+      .init(imageSize: 48, embedDimension: 12, depths: [2, 2, 2], heads: [2, 3, 4], windowSize: 3, classes: 5),
+      using: &g)
+    fixture.load(into: model)
+    model.isTraining = false
+    let x = try fixture.tensor("input")
+    let stages = model.stageFeatures(x)
+    #expect(stages.map(\.shape) == [[2, 12], [2, 24], [2, 48]])
+    #expect(stages[2].data == model.features(x).data)
+    var tokens = model.patchEmbed(x)
+    for (i, stage) in model.layers.enumerated() {
+      for block in stage.blocks { tokens = block(tokens) }
+      if i < 2 { #expect(stages[i].data == tokens.mean(axes: [1]).data) }
+      tokens = stage.downsample.map { $0(tokens) } ?? tokens
+    }
+    // Stage 0 before the merge is not the merged output's mean (which has width 24).
+    #expect(model.layers[0](model.patchEmbed(x)).shape == [2, 36, 24])
+  }
+
   @Test func convStemMatchesCTransPathsStem() throws {
     let fixture = try GoldenFixture("swin_convstem")
     var g = RandomGenerator(seed: 0)

@@ -3,7 +3,9 @@ import Engine
 import Foundation
 
 /// A tile encoder pretrained by one of the project's own SSL targets, named by its run
-/// (`moco-v2/ci/0`: target, profile, seed; all of the data, no overrides).
+/// (`moco-v2/ci/0`: target, profile, seed; all of the data, no overrides), or by its run on a
+/// share of the pretraining pool (`moco-v3/ci/0@25%`: the `--subset` of that run, as the
+/// data-efficiency study's data-fraction arms pretrain).
 ///
 /// The MIL targets' `sslEncoder` key takes one. The first run that needs it pretrains it (the SSL
 /// target's experiment, evaluated as usual, not stored in the results store) and caches the
@@ -12,28 +14,42 @@ public struct PretrainedEncoderReference: Sendable, Equatable, CustomStringConve
   public var target: String
   public var profile: String
   public var seed: UInt64
+  /// The share of the pretraining pool in percent (0 < p ≤ 100; 100: all of it).
+  public var percent: Double
 
-  public init(target: String, profile: String, seed: UInt64) {
+  public init(target: String, profile: String, seed: UInt64, percent: Double = 100) {
     self.target = target
     self.profile = profile
     self.seed = seed
+    self.percent = percent
   }
 
-  /// Parses `target/profile/seed`; nil for anything else.
+  /// Parses `target/profile/seed` or `target/profile/seed@P%` (0 < P ≤ 100); nil for anything else.
   public init?(_ text: String) {
-    let parts = text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+    let main = text.split(separator: "@", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+    var percent = 100.0
+    if main.count == 2 {
+      guard main[1].hasSuffix("%"), let p = Double(main[1].dropLast()), p > 0, p <= 100 else { return nil }
+      percent = p
+    }
+    let parts = main[0].split(separator: "/", omittingEmptySubsequences: false).map(String.init)
     guard parts.count == 3, !parts[0].isEmpty, !parts[1].isEmpty, let seed = UInt64(parts[2]) else { return nil }
-    self.init(target: parts[0], profile: parts[1], seed: seed)
+    self.init(target: parts[0], profile: parts[1], seed: seed, percent: percent)
   }
 
-  public var description: String { "\(target)/\(profile)/\(seed)" }
+  /// The `--subset` value of the pretraining run (`100%`, `25%`, `4%`, `12.5%`).
+  public var subset: String {
+    (percent == percent.rounded() ? String(Int(percent)) : String(percent)) + "%"
+  }
+
+  public var description: String { "\(target)/\(profile)/\(seed)" + (percent == 100 ? "" : "@\(subset)") }
 
   /// The config check of the `sslEncoder` key: empty or `none` (no pretrained encoder; `--set`
   /// cannot give an empty value), or `target/profile/seed`.
   public static let check: @Sendable (ConfigValue) -> String? = { v in
     guard case .string(let s) = v else { return "expected a string" }
     return s.isEmpty || s == "none" || PretrainedEncoderReference(s) != nil
-      ? nil : "expected none or target/profile/seed of an SSL target, such as moco-v2/ci/0"
+      ? nil : "expected none or target/profile/seed[@P%] of an SSL target, such as moco-v2/ci/0 or moco-v3/ci/0@25%"
   }
 }
 
@@ -52,6 +68,8 @@ public enum PretrainedEncoders {
     public var weights: URL
     /// The view side the backbone was pretrained on (the default encoder input).
     public var imageSize: Int
+    /// The tile encoder that reads the weights (the SSL run's `backbone`).
+    public var encoder: TileEncoderKind
     /// The pretraining run's metrics (kNN and linear accuracy, gains over the control, loss).
     public var metrics: [String: Double]
 
@@ -59,6 +77,7 @@ public enum PretrainedEncoders {
     public var description: String {
       func f(_ name: String) -> String { metrics[name].map { String(format: "%.3f", $0) } ?? "—" }
       return "the \(reference.target) \(reference.profile) backbone of seed \(reference.seed) "
+        + (reference.percent == 100 ? "" : "pretrained on \(reference.subset) of its images ")
         + "(cached; kNN \(f("knn_accuracy")), linear \(f("linear_accuracy")), gain over its no-learning control "
         + "kNN \(f("knn_gain_over_control")), linear \(f("linear_gain_over_control")); loss/chance \(f("loss_over_chance")))"
     }
@@ -74,6 +93,8 @@ public enum PretrainedEncoders {
     var profile: String
     var seed: UInt64
     var imageSize: Int
+    /// The SSL run's `backbone` (absent in records written before 2026-12-06: resnet-small).
+    var backbone: String?
     var config: String
     var metrics: [String: Double]
     var weightsSHA256: String
@@ -90,7 +111,7 @@ public enum PretrainedEncoders {
     do {
       plan = try RunPlan.make(
         registry: registry, target: reference.target, profile: reference.profile, seed: reference.seed, seeds: nil,
-        subset: "100%", data: nil, overrides: [], threads: threads)
+        subset: reference.subset, data: nil, overrides: [], threads: threads)
     } catch let error as InputError {
       throw InputError.badOverride(key: "sslEncoder", value: reference.description, expected: error.description)
     }
@@ -101,17 +122,27 @@ public enum PretrainedEncoders {
     }
     let spec = plan.specs[0]
     let imageSize = spec.config.values["imageSize"].flatMap { if case .int(let n) = $0 { n } else { nil } } ?? 64
+    let backbone = spec.config.values["backbone"].flatMap { if case .string(let s) = $0 { s } else { nil } } ?? "resnet-small"
+    guard let encoder = TileEncoderKind(backbone: backbone) else {
+      throw InputError.badOverride(
+        key: "sslEncoder", value: reference.description,
+        expected: "an SSL profile whose backbone the tile encoder reads (resnet-small or swin-micro); its backbone is \(backbone)")
+    }
     let key = SHA256Hasher.hex(
-      of: "\(spec.target)|\(spec.profile)|\(spec.seed)|\(spec.config.json)|\(plan.data.label)|rev=\(revision)")
+      of: "\(spec.target)|\(spec.profile)|\(spec.seed)|\(spec.config.json)|\(plan.data.label)|rev=\(revision)"
+        + (reference.percent == 100 ? "" : "|subset=\(spec.subset)"))
     let directory = CheckpointStore.cacheRoot(registry).appendingPathComponent("encoders", isDirectory: true)
-      .appendingPathComponent("\(spec.target)-\(spec.profile)-s\(spec.seed)-\(key.prefix(16))", isDirectory: true)
+      .appendingPathComponent(
+        "\(spec.target)-\(spec.profile)-s\(spec.seed)" + (reference.percent == 100 ? "" : "-p\(reference.subset.dropLast())")
+          + "-\(key.prefix(16))", isDirectory: true)
     func complete(_ dir: URL) -> Entry? {
       let weights = dir.appendingPathComponent("backbone.safetensors")
       guard let data = FileManager.default.contents(atPath: dir.appendingPathComponent("run.json").path),
         let record = try? JSONDecoder().decode(Record.self, from: data),
         let sha = try? TileEncoder.fileSHA256(weights.path), sha == record.weightsSHA256
       else { return nil }
-      return Entry(reference: reference, weights: weights, imageSize: record.imageSize, metrics: record.metrics)
+      return Entry(
+        reference: reference, weights: weights, imageSize: record.imageSize, encoder: encoder, metrics: record.metrics)
     }
     return try CachePublisher.entry(at: directory, isComplete: complete) { partial in
       var context = RunContext(
@@ -121,7 +152,8 @@ public enum PretrainedEncoders {
       context.backboneExport = weights
       let output = try spec.method.experiment.run(context)
       let record = Record(
-        target: spec.target, profile: spec.profile, seed: spec.seed, imageSize: imageSize, config: spec.config.json,
+        target: spec.target, profile: spec.profile, seed: spec.seed, imageSize: imageSize, backbone: backbone,
+        config: spec.config.json,
         metrics: output.metrics, weightsSHA256: try TileEncoder.fileSHA256(weights.path))
       let encoder = JSONEncoder()
       encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

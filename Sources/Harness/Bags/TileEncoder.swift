@@ -16,6 +16,10 @@ public enum TileEncoderKind: String, CaseIterable, Sendable {
   /// instance, stored as U8; `BagInfo.Encoder.pixelsKind`): tile-image bags for a MIL model
   /// that trains its own image encoder (INS on tiles). Default side 32.
   case pixels
+  /// The micro Swin with CTransPath's convolutional stem (`SwinTransformer.Configuration.micro`,
+  /// the SSL targets' `backbone: swin-micro`, timm names): 384-d features from the last stage,
+  /// or another stage (`TileEncoderStage`); input a multiple of 32, default 64².
+  case swinMicro = "swin-micro"
 
   /// The input side used when none is given.
   public var defaultInputSize: Int {
@@ -23,15 +27,50 @@ public enum TileEncoderKind: String, CaseIterable, Sendable {
     case .small: 64
     case .resnet18: 224
     case .pixels: 32
+    case .swinMicro: 64
     }
   }
 
   /// The kinds that turn tiles into feature vectors (all but `pixels`).
-  public static let featureEncoders: [TileEncoderKind] = [.small, .resnet18]
+  public static let featureEncoders: [TileEncoderKind] = [.small, .resnet18, .swinMicro]
+
+  /// The encoder whose weights an SSL run's `--save-backbone` writes for its `backbone` value, or nil.
+  public init?(backbone: String) {
+    switch backbone {
+    case "resnet-small": self = .small
+    case "swin-micro": self = .swinMicro
+    default: return nil
+    }
+  }
 }
 
-/// A frozen tile encoder: an engine ResNet in evaluation mode (BatchNorm uses its running
-/// statistics) run without autograd, random-initialised from a seed or loaded from a safetensors
+/// Which stage's features a hierarchical tile encoder (the Swin) gives: the data-efficiency
+/// study's feature-stage arms (Lenz et al. 2024). Stage features are the mean over tokens of a
+/// stage's output (`SwinTransformer.stageFeatures`).
+public enum TileEncoderStage: String, CaseIterable, Sendable {
+  /// The last stage (the usual pooled feature, after the final LayerNorm).
+  case last
+  /// The second-to-last stage.
+  case penultimate
+  /// The first stage.
+  case first
+  /// The second-to-last and last stages concatenated, in that order (the study's stage fusion,
+  /// read here as concatenation).
+  case fusion
+
+  /// The stages read, by index, for a network of `count` stages.
+  func indices(of count: Int) -> [Int] {
+    switch self {
+    case .last: [count - 1]
+    case .penultimate: [count - 2]
+    case .first: [0]
+    case .fusion: [count - 2, count - 1]
+    }
+  }
+}
+
+/// A frozen tile encoder: an engine ResNet or micro Swin in evaluation mode (BatchNorm uses its
+/// running statistics) run without autograd, random-initialised from a seed or loaded from a safetensors
 /// state dict by PyTorch name; or, for `.pixels`, no network at all (the resized tile itself is
 /// the instance).
 ///
@@ -43,7 +82,9 @@ public enum TileEncoderKind: String, CaseIterable, Sendable {
 ///
 /// Weights: a state dict whose names match the model's (`conv1.weight`, `layer1.0.bn1.running_mean`,
 /// …) loads; a torchvision checkpoint's `fc.*` entries are ignored (the encoder has no
-/// classifier) and a missing `num_batches_tracked` is allowed; anything else missing,
+/// classifier) and a missing `num_batches_tracked` is allowed; for the Swin, timm's names
+/// (`patch_embed.proj.0.weight`, `layers.0.blocks.0.attn.qkv.weight`, …) and a `head.*` is
+/// ignored; anything else missing,
 /// unexpected or mis-shaped is an input error naming the keys.
 public final class TileEncoder: @unchecked Sendable {
   /// ImageNet channel means.
@@ -57,8 +98,12 @@ public final class TileEncoder: @unchecked Sendable {
   public let kind: TileEncoderKind
   /// Tiles are resized to `inputSize × inputSize`.
   public let inputSize: Int
-  /// The network (feature extractor, evaluation mode); nil for `.pixels`.
+  /// The ResNet (feature extractor, evaluation mode), for `.small` and `.resnet18`.
   public let model: ResNet?
+  /// The Swin (evaluation mode), for `.swinMicro`.
+  public let swin: SwinTransformer?
+  /// The stage whose features the Swin gives (`.last` for the ResNets).
+  public let stage: TileEncoderStage
   /// Seed of the random initialisation (also recorded when weights are loaded).
   public let seed: UInt64
   /// Weights file, if any.
@@ -67,30 +112,51 @@ public final class TileEncoder: @unchecked Sendable {
   public let weightsSHA256: String
 
   /// Feature dimension D (`3·inputSize²` for `.pixels`).
-  public var featureDimension: Int { model?.featureDimension ?? 3 * inputSize * inputSize }
+  public var featureDimension: Int {
+    if let swin {
+      let c = swin.configuration
+      return stage.indices(of: c.depths.count).map { c.embedDimension << $0 }.reduce(0, +)
+    }
+    return model?.featureDimension ?? 3 * inputSize * inputSize
+  }
 
   /// Builds the encoder.
-  /// - Throws: `InputError` for an input size below 16 (8 for `.pixels`), a weights file that
-  ///   does not load, or weights given for `.pixels`.
-  public init(kind: TileEncoderKind, inputSize: Int? = nil, seed: UInt64 = 0, weights: String? = nil) throws {
+  /// - Throws: `InputError` for an input size below 16 (8 for `.pixels`; for `.swinMicro` not a
+  ///   multiple of 32), a stage other than `.last` for a ResNet, a weights file that does not
+  ///   load, or weights given for `.pixels`.
+  public init(
+    kind: TileEncoderKind, inputSize: Int? = nil, seed: UInt64 = 0, weights: String? = nil,
+    stage: TileEncoderStage = .last
+  ) throws {
     let size = inputSize ?? kind.defaultInputSize
-    let sizes = kind == .pixels ? 8...1024 : 16...1024
-    guard sizes.contains(size) else {
+    let sizes = kind == .pixels ? 8...1024 : (kind == .swinMicro ? 32...1024 : 16...1024)
+    guard sizes.contains(size), kind != .swinMicro || size % 32 == 0 else {
       throw InputError.badArgument(
-        option: "--input-size", value: String(size), expected: "an integer in \(sizes.lowerBound)...1024")
+        option: "--input-size", value: String(size),
+        expected: kind == .swinMicro
+          ? "a multiple of 32 in 32...1024 for swin-micro (4 × 4 patches, three 2 × 2 merges)"
+          : "an integer in \(sizes.lowerBound)...1024")
+    }
+    guard stage == .last || kind == .swinMicro else {
+      throw InputError.badArgument(
+        option: "--stage", value: stage.rawValue, expected: "last for the \(kind.rawValue) encoder (stages are the Swin's)")
     }
     var rng = RandomGenerator(seed: seed)
     switch kind {
-    case .small: model = ResNet.small(numClasses: nil, stem: .cifar, using: &rng)
-    case .resnet18: model = ResNet.resnet18(numClasses: nil, stem: .imagenet, using: &rng)
-    case .pixels: model = nil
+    case .small: (model, swin) = (ResNet.small(numClasses: nil, stem: .cifar, using: &rng), nil)
+    case .resnet18: (model, swin) = (ResNet.resnet18(numClasses: nil, stem: .imagenet, using: &rng), nil)
+    case .pixels: (model, swin) = (nil, nil)
+    case .swinMicro:
+      (model, swin) = (nil, SwinTransformer(.micro(imageSize: size, classes: nil, stem: .convolutional), using: &rng))
     }
     model?.isTraining = false
+    swin?.isTraining = false
     self.kind = kind
     self.inputSize = size
     self.seed = seed
+    self.stage = stage
     weightsPath = weights
-    guard let model else {
+    guard let network: any Module = model ?? swin else {
       if let weights {
         throw InputError.badArgument(option: "--weights", value: weights, expected: "no weights for the pixels encoder")
       }
@@ -102,9 +168,9 @@ public final class TileEncoder: @unchecked Sendable {
       do { entries = try SafeTensors.read(weights).entries } catch {
         throw InputError.badData(path: weights, message: error.description, option: "--weights")
       }
-      let report = model.loadStateDict(entries)
+      let report = network.loadStateDict(entries)
       let missing = report.missing.filter { !$0.hasSuffix("num_batches_tracked") }
-      let unexpected = report.unexpected.filter { !$0.hasPrefix("fc.") }
+      let unexpected = report.unexpected.filter { !$0.hasPrefix(kind == .swinMicro ? "head." : "fc.") }
       guard missing.isEmpty, unexpected.isEmpty, report.mismatched.isEmpty else {
         var parts: [String] = []
         if !missing.isEmpty { parts.append("missing \(missing.prefix(5).joined(separator: ", "))") }
@@ -115,12 +181,14 @@ public final class TileEncoder: @unchecked Sendable {
         throw InputError.badData(
           path: weights,
           message: "not a \(kind.rawValue) state dict: \(parts.joined(separator: "; ")) "
-            + "(expected torchvision names such as conv1.weight, layer1.0.bn1.weight)", option: "--weights")
+            + (kind == .swinMicro
+              ? "(expected timm names such as patch_embed.proj.0.weight, layers.0.blocks.0.attn.qkv.weight)"
+              : "(expected torchvision names such as conv1.weight, layer1.0.bn1.weight)"), option: "--weights")
       }
       weightsSHA256 = try Self.fileSHA256(weights)
     } else {
       var hasher = SHA256Hasher()
-      for (name, tensor) in model.namedParameters {
+      for (name, tensor) in network.namedParameters {
         hasher.update(name)
         hasher.update(tensor.data)
       }
@@ -135,6 +203,9 @@ public final class TileEncoder: @unchecked Sendable {
     case .small: arch = "ResNet.small (BasicBlock [1,1,1,1], widths 16-32-64-128, CIFAR stem)"
     case .resnet18: arch = "ResNet-18 (torchvision, ImageNet stem)"
     case .pixels: return "RGB pixels (no encoder), \(inputSize)² tiles, \(featureDimension) bytes per instance"
+    case .swinMicro:
+      arch = "Swin micro (CTransPath ConvStem, d 48, depths 2-2-2-2, window \(swin!.configuration.windowSize)), "
+        + "\(stage.rawValue) stage"
     }
     let source = weightsPath.map { "weights \(($0 as NSString).lastPathComponent)" } ?? "random init, seed \(seed)"
     return "\(arch), \(featureDimension)-d, input \(inputSize)², \(source)"
@@ -173,14 +244,19 @@ public final class TileEncoder: @unchecked Sendable {
   /// to `inputSize²` (area averaging) as its bytes `[s, s, 3]`.
   public func encode(_ tiles: [RGBImage]) -> [Float] {
     guard !tiles.isEmpty else { return [] }
-    guard let model else {
+    guard model != nil || swin != nil else {
       let s = inputSize
       return tiles.flatMap { tile in
         (tile.width == s && tile.height == s ? tile : tile.resized(width: s, height: s)).pixels.map(Float.init)
       }
     }
     let x = input(tiles)
-    return Tensor.withoutGrad { model.features(x) }.data
+    if let swin {
+      let stages = Tensor.withoutGrad { swin.stageFeatures(x) }
+      let chosen = stage.indices(of: stages.count).map { stages[$0] }
+      return chosen.count == 1 ? chosen[0].data : Tensor.concatenate(chosen, axis: 1).data
+    }
+    return Tensor.withoutGrad { model!.features(x) }.data
   }
 
   public static func fileSHA256(_ path: String) throws -> String {

@@ -21,6 +21,8 @@ public struct BagExtractionSettings: Sendable, Equatable {
   public var encoder: TileEncoderKind = .small
   /// Encoder input side (nil: the encoder's default, 64 for `small`).
   public var inputSize: Int?
+  /// The Swin stage the features come from (`last` for the ResNets).
+  public var stage: TileEncoderStage = .last
   /// Seed of the encoder's random initialisation (fixed across run seeds: the features are data).
   public var encoderSeed: UInt64 = 0
   /// The encoder's weights (a safetensors state dict, e.g. an SSL run's `--save-backbone` file);
@@ -93,9 +95,13 @@ public struct BagDatasetLoader: Sendable {
     let encoder: TileEncoder
     do {
       encoder = try TileEncoder(
-        kind: settings.encoder, inputSize: settings.inputSize, seed: settings.encoderSeed, weights: settings.encoderWeights)
+        kind: settings.encoder, inputSize: settings.inputSize, seed: settings.encoderSeed, weights: settings.encoderWeights,
+        stage: settings.stage)
     } catch InputError.badData(let path, let message, _) {
       throw InputError.badData(path: path, message: message, option: "encoderWeights")
+    } catch InputError.badArgument(let option, let value, let expected) {
+      let key = ["--input-size": "encoderInputSize", "--stage": "encoderStage"][option] ?? option
+      throw InputError.badOverride(key: key, value: value, expected: expected)
     }
     let resized = try Self.manifest(manifest, perClass: settings.perClass)
     let slides = try SlideDatasetLoader(cacheDirectory: cacheDirectory).load(
@@ -106,12 +112,16 @@ public struct BagDatasetLoader: Sendable {
     var extractor = BagExtractor(preset: preset, focus: settings.focus, encoder: encoder)
     extractor.threads = threads
     let focusText = "\(settings.focus.detector.rawValue)<\(settings.focus.threshold.map { String($0) } ?? "off")"
+    // The stage enters the key only when it is not the last (earlier caches keep their keys).
+    let stageText = encoder.stage == .last ? "" : ":stage=\(encoder.stage.rawValue)"
     let recipe =
-      "encoder=\(encoder.kind.rawValue):\(encoder.inputSize):\(encoder.seed):\(encoder.weightsSHA256)|"
+      "encoder=\(encoder.kind.rawValue):\(encoder.inputSize):\(encoder.seed):\(encoder.weightsSHA256)\(stageText)|"
       + "preset=\(String(describing: preset))|focus=\(focusText)|instance>=\(extractor.instanceThreshold)"
     let key = SHA256Hasher.hex(of: "\(slides.contentHash)|\(recipe)|rev=\(Self.extractorRevision)")
     let datasetId =
       "\(slides.datasetId)/bags{encoder=\(encoder.kind.rawValue)@\(encoder.inputSize),seed=\(encoder.seed),"
+      + (encoder.stage == .last ? "" : "stage=\(encoder.stage.rawValue),")
+      + ""
       + (settings.encoderWeights == nil ? "" : "weights=\(encoder.weightsSHA256.prefix(12)),")
       + "preset=\(preset.name),focus=\(focusText)}"
     let dir = bagsDirectory.appendingPathComponent("\(manifest.id)-\(key.prefix(16))", isDirectory: true)

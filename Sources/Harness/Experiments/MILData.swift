@@ -222,6 +222,7 @@ extension RunContext {
     guard let entry = try pretrainedEncoder(settings) else { return settings }
     var s = settings
     s.encoderWeights = entry.weights.path
+    s.encoder = entry.encoder
     s.inputSize = s.inputSize ?? entry.imageSize
     s.pretrainedEncoder = nil
     return s
@@ -274,13 +275,15 @@ public struct MILDataConfig: MethodConfig, Equatable {
   public var permuteLabels = false
   public var encoderWeights = ""
   public var encoderInputSize = 0
+  public var encoderStage = TileEncoderStage.last
   public var sslEncoder = ""
 
   public init() {}
 
   public static let fields: [ConfigField<Self>] = [
     .choice(
-      "encoder", \.encoder, "tile encoder of the synthetic bags: small | resnet18", among: TileEncoderKind.featureEncoders),
+      "encoder", \.encoder, "tile encoder of the synthetic bags: small | resnet18 | swin-micro (an sslEncoder sets it to its backbone)",
+      among: TileEncoderKind.featureEncoders),
     .string(
       "encoderWeights", \.encoderWeights,
       "weights of the tile encoder (safetensors state dict, e.g. from an SSL run's --save-backbone; empty: random init)"),
@@ -294,6 +297,10 @@ public struct MILDataConfig: MethodConfig, Equatable {
         guard case .int(let n) = v else { return "expected an integer" }
         return n == 0 || (16...1024).contains(n) ? nil : "expected 0 (the default) or an integer in 16...1024"
       }),
+    .choice(
+      "encoderStage", \.encoderStage,
+      "the Swin stage the features come from: last | penultimate | first | fusion (the last two concatenated)",
+      among: TileEncoderStage.allCases),
     .string("preset", \.preset, "tiling preset of the synthetic bags (Datasets/presets/tiling.yaml)"),
     .int("trainPerClass", \.trainPerClass, "synthetic slides per slide label in train (0: the manifest's 20)", check: ConfigCheck.nonNegative),
     .int("valPerClass", \.valPerClass, "synthetic slides per slide label in val (0: the manifest's 4)", check: ConfigCheck.nonNegative),
@@ -312,6 +319,7 @@ public struct MILDataConfig: MethodConfig, Equatable {
     s.encoderWeights = encoderWeights.isEmpty ? nil : encoderWeights
     s.pretrainedEncoder = PretrainedEncoderReference(sslEncoder)
     s.inputSize = encoderInputSize > 0 ? encoderInputSize : nil
+    s.stage = encoderStage
     s.preset = preset
     for (split, n) in [("train", trainPerClass), ("val", valPerClass), ("test", testPerClass)] where n > 0 {
       s.perClass[split] = n
