@@ -108,6 +108,34 @@ import _TestSupport
     #expect(stage.status == 2 && stage.stderr.contains("stages are the Swin's"), "\(stage.stderr)")
   }
 
+  /// The data-efficiency study end to end: one Swin pretraining per fraction (cached: the second
+  /// run, with `--subset 50%` as the main arm, pretrains nothing), every-stage bags, ABMIL per arm,
+  /// the gaps; `--data` is refused before any row is written.
+  @Test func dataEfficiencySmokeRunsEveryArm() throws {
+    let box = try Sandbox()
+    let cache = box.root.appendingPathComponent("own-cache")
+    let run = try box.run(["ssl-data-efficiency", "--profile", "smoke", "--threads", "2"], cache: cache)
+    #expect(run.status == 0, "\(run.stderr)")
+    for metric in [
+      "auc.f50", "auc.f100", "auc.penultimate", "auc.first", "auc.fusion", "auc.control", "auc.relational",
+      "gap_f50_vs_f100", "gap_first_vs_last", "gain_over_control", "pretrain_time_ratio_f50", "encoder.loss_over_chance",
+    ] {
+      #expect(run.stdout.contains(metric), "ssl-data-efficiency reports \(metric)")
+    }
+    #expect(run.stdout.contains("bags{encoder=swin-micro@32,seed=0,stage=all,"), "\(run.stdout)")
+    #expect(run.stdout.contains("stage widths 48-96-192-384"), "\(run.stdout)")
+    let encoders = { try FileManager.default.contentsOfDirectory(atPath: cache.appendingPathComponent("encoders").path)
+      .filter { !$0.hasSuffix(".lock") }.sorted() }
+    let first = try encoders()
+    #expect(first.count == 2 && first.contains { $0.hasPrefix("moco-v3-smoke-swin-s0-p50-") }, "\(first)")
+    let half = try box.run(["ssl-data-efficiency", "--profile", "smoke", "--threads", "2", "--subset", "50%"], cache: cache)
+    #expect(half.status == 0, "\(half.stderr)")
+    #expect(half.stdout.contains("(main 50%)") && half.stdout.contains("kept 32 of 64 pretraining images"), "\(half.stdout)")
+    #expect(try encoders() == first, "the encoders are reused, not pretrained again")
+    let data = try box.run(["ssl-data-efficiency", "--profile", "smoke", "--data", box.path("Replications")], cache: cache)
+    #expect(data.status == 2 && data.stderr.contains("--data is not supported yet"), "\(data.stderr)")
+  }
+
   @Test func aFolderThatIsNotBagsIsAnInputError() throws {
     let box = try Sandbox()
     let r = try box.run(["abmil", "--profile", "smoke", "--data", box.path("Replications")])

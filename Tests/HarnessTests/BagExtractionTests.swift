@@ -177,6 +177,34 @@ func camelyonPreset() throws -> TilingPreset {
     #expect(TileEncoderKind(backbone: "vit-tiny") == nil)
   }
 
+  /// A stage's columns inside every-stage features, and the data-efficiency bags' slicing by them.
+  @Test func stageColumnsSliceEveryStageFeatures() throws {
+    let widths = [2, 3, 4]
+    #expect(TileEncoderStage.all.columns(widths: widths) == [0..<2, 2..<5, 5..<9])
+    #expect(TileEncoderStage.last.columns(widths: widths) == [5..<9])
+    #expect(TileEncoderStage.penultimate.columns(widths: widths) == [2..<5])
+    #expect(TileEncoderStage.first.columns(widths: widths) == [0..<2])
+    #expect(TileEncoderStage.fusion.columns(widths: widths) == [2..<5, 5..<9])
+    // Two instances whose feature j is 10·row + j.
+    let features = Tensor(shape: [2, 9], data: (0..<18).map { Float(10 * ($0 / 9) + $0 % 9) })
+    let bag = MILBag(slideID: "s", features: features, label: 1)
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("stage-cols-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    try (BagStore.columns.joined(separator: ",") + "\n").write(
+      to: dir.appendingPathComponent(BagStore.tableName), atomically: true, encoding: .utf8)
+    let dataset = BagDataset(store: try BagStore(directory: dir.path), datasetId: "d", contentHash: "h")
+    let splits = MILSplits(
+      train: [bag], val: [bag], test: [bag], featureDimension: 9, classCount: 2, dataset: dataset, fullTrainCount: 1,
+      emptySlides: [])
+    let bags = DataEfficiencyBags(
+      main: 100, byFraction: [100: splits], control: nil, relational: nil, relationalControl: nil, encoders: [:],
+      widths: widths)
+    let fusion = bags.stage(.fusion, of: splits)
+    #expect(fusion.featureDimension == 7 && fusion.test[0].features.shape == [2, 7])
+    #expect(fusion.train[0].features.data == [2, 3, 4, 5, 6, 7, 8, 12, 13, 14, 15, 16, 17, 18])
+    #expect(bags.stage(.first, of: splits).val[0].features.data == [0, 1, 10, 11])
+  }
+
   /// The cache generates once, reuses by content hash, and regenerates a damaged set.
   @Test func slideSetCacheReusesAndRepairs() throws {
     let root = FileManager.default.temporaryDirectory.appendingPathComponent("slide-cache-\(UUID().uuidString)")

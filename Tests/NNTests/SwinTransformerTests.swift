@@ -35,16 +35,22 @@ import _TestSupport
     GoldenFixture.expectWithin(try fixture.compare(merging) { merging($0) }, label: "PatchMerging")
   }
 
-  @Test func smallSwinMatchesTimm() throws {
-    let fixture = try GoldenFixture("swin_micro")
+  /// The fixture's micro Swin (48², embed 12, depths 2-2-2) with the fixture's weights, in evaluation mode.
+  static func timmMicro(_ fixture: GoldenFixture) -> SwinTransformer {
     var g = RandomGenerator(seed: 0)
     let model = SwinTransformer(
       .init(imageSize: 48, embedDimension: 12, depths: [2, 2, 2], heads: [2, 3, 4], windowSize: 3, classes: 5),
       using: &g)
-    // Stage 3's 3 × 3 map is one window: timm drops the shift there.
-    #expect(model.layers.map { $0.blocks.map(\.shiftSize) } == [[0, 1], [0, 1], [0, 0]])
     fixture.load(into: model)
     model.isTraining = false
+    return model
+  }
+
+  @Test func smallSwinMatchesTimm() throws {
+    let fixture = try GoldenFixture("swin_micro")
+    let model = Self.timmMicro(fixture)
+    // Stage 3's 3 × 3 map is one window: timm drops the shift there.
+    #expect(model.layers.map { $0.blocks.map(\.shiftSize) } == [[0, 1], [0, 1], [0, 0]])
     let errors = try fixture.compare(model) { model($0) }
     #expect(errors.count == 2 + 9)
     GoldenFixture.expectWithin(errors, label: "Swin micro (48², 3 stages)")
@@ -55,12 +61,7 @@ import _TestSupport
   /// patch merging that ends the stage (widths 12, 24, 48).
   @Test func stageFeaturesAreEachStagesPooledTokens() throws {
     let fixture = try GoldenFixture("swin_micro")
-    var g = RandomGenerator(seed: 0)
-    let model = SwinTransformer(
-      .init(imageSize: 48, embedDimension: 12, depths: [2, 2, 2], heads: [2, 3, 4], windowSize: 3, classes: 5),
-      using: &g)
-    fixture.load(into: model)
-    model.isTraining = false
+    let model = Self.timmMicro(fixture)
     let x = try fixture.tensor("input")
     let stages = model.stageFeatures(x)
     #expect(stages.map(\.shape) == [[2, 12], [2, 24], [2, 48]])

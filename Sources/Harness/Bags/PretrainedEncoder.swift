@@ -54,24 +54,31 @@ public struct PretrainedEncoderReference: Sendable, Equatable, CustomStringConve
 }
 
 /// The cache of pretrained encoders: `<cache root>/encoders/<target>-<profile>-s<seed>-<key>/`
-/// holding `backbone.safetensors` (`--save-backbone`'s format) and `run.json` (the pretraining
-/// run's metrics). The key hashes the resolved SSL spec (target, profile, seed, every config
+/// holding `backbone.safetensors` (`--save-backbone`'s format), `control.safetensors` (the run's
+/// no-learning control: the same initial weights with the batch-norm statistics refitted on the
+/// pretraining pool) and `run.json` (the pretraining run's metrics). The key hashes the resolved SSL spec (target, profile, seed, every config
 /// value) and `revision`; a change of the SSL training code that should invalidate cached
 /// encoders bumps `revision`.
 public enum PretrainedEncoders {
-  public static let revision = 1
+  /// 2 (2026-12-06): the control's weights are cached too.
+  public static let revision = 2
 
   /// A cached encoder.
   public struct Entry: Sendable {
     public var reference: PretrainedEncoderReference
     /// The backbone state dict.
     public var weights: URL
+    /// The no-learning control's state dict (initial weights, refitted batch-norm statistics).
+    public var controlWeights: URL
     /// The view side the backbone was pretrained on (the default encoder input).
     public var imageSize: Int
     /// The tile encoder that reads the weights (the SSL run's `backbone`).
     public var encoder: TileEncoderKind
     /// The pretraining run's metrics (kNN and linear accuracy, gains over the control, loss).
     public var metrics: [String: Double]
+    /// Pretraining images kept of the profile's pool (its `--subset`).
+    public var poolKept: Int
+    public var poolTotal: Int
 
     /// The backbone and its pretraining run's figures.
     public var description: String {
@@ -98,6 +105,9 @@ public enum PretrainedEncoders {
     var config: String
     var metrics: [String: Double]
     var weightsSHA256: String
+    var controlSHA256: String
+    var poolKept: Int
+    var poolTotal: Int
   }
 
   /// The encoder of `reference`, pretrained into the cache on first use.
@@ -137,12 +147,15 @@ public enum PretrainedEncoders {
           + "-\(key.prefix(16))", isDirectory: true)
     func complete(_ dir: URL) -> Entry? {
       let weights = dir.appendingPathComponent("backbone.safetensors")
+      let control = dir.appendingPathComponent("control.safetensors")
       guard let data = FileManager.default.contents(atPath: dir.appendingPathComponent("run.json").path),
         let record = try? JSONDecoder().decode(Record.self, from: data),
-        let sha = try? TileEncoder.fileSHA256(weights.path), sha == record.weightsSHA256
+        let sha = try? TileEncoder.fileSHA256(weights.path), sha == record.weightsSHA256,
+        let controlSHA = try? TileEncoder.fileSHA256(control.path), controlSHA == record.controlSHA256
       else { return nil }
       return Entry(
-        reference: reference, weights: weights, imageSize: record.imageSize, encoder: encoder, metrics: record.metrics)
+        reference: reference, weights: weights, controlWeights: control, imageSize: record.imageSize, encoder: encoder,
+        metrics: record.metrics, poolKept: record.poolKept, poolTotal: record.poolTotal)
     }
     return try CachePublisher.entry(at: directory, isComplete: complete) { partial in
       var context = RunContext(
@@ -150,11 +163,15 @@ public enum PretrainedEncoders {
         loader: TileLoader(cacheDirectory: registry.cacheDirectory()), onDataset: { _ in }, checkpoints: nil)
       let weights = partial.appendingPathComponent("backbone.safetensors")
       context.backboneExport = weights
+      let control = partial.appendingPathComponent("control.safetensors")
+      context.controlExport = control
       let output = try spec.method.experiment.run(context)
       let record = Record(
         target: spec.target, profile: spec.profile, seed: spec.seed, imageSize: imageSize, backbone: backbone,
         config: spec.config.json,
-        metrics: output.metrics, weightsSHA256: try TileEncoder.fileSHA256(weights.path))
+        metrics: output.metrics, weightsSHA256: try TileEncoder.fileSHA256(weights.path),
+        controlSHA256: try TileEncoder.fileSHA256(control.path),
+        poolKept: context.subsetLog.entries.first?.kept ?? 0, poolTotal: context.subsetLog.entries.first?.of ?? 0)
       let encoder = JSONEncoder()
       encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
       try encoder.encode(record).write(to: partial.appendingPathComponent("run.json"))

@@ -57,15 +57,25 @@ public enum TileEncoderStage: String, CaseIterable, Sendable {
   /// The second-to-last and last stages concatenated, in that order (the study's stage fusion,
   /// read here as concatenation).
   case fusion
+  /// Every stage, first to last, concatenated: one extraction that the data-efficiency target
+  /// slices into its stage arms (`columns(widths:)`).
+  case all
 
   /// The stages read, by index, for a network of `count` stages.
-  func indices(of count: Int) -> [Int] {
+  public func indices(of count: Int) -> [Int] {
     switch self {
     case .last: [count - 1]
     case .penultimate: [count - 2]
     case .first: [0]
     case .fusion: [count - 2, count - 1]
+    case .all: Array(0..<count)
     }
+  }
+
+  /// The columns of this stage's features inside `.all` features whose stages have `widths`.
+  public func columns(widths: [Int]) -> [Range<Int>] {
+    let starts = widths.indices.map { widths[..<$0].reduce(0, +) }
+    return indices(of: widths.count).map { starts[$0]..<(starts[$0] + widths[$0]) }
   }
 }
 
@@ -110,6 +120,11 @@ public final class TileEncoder: @unchecked Sendable {
   public let weightsPath: String?
   /// SHA-256 of the weights file, or of the random initial state dict.
   public let weightsSHA256: String
+
+  /// The width of each stage's features, first to last, for the Swin (nil for the others).
+  public var stageWidths: [Int]? {
+    swin.map { s in s.configuration.depths.indices.map { s.configuration.embedDimension << $0 } }
+  }
 
   /// Feature dimension D (`3·inputSize²` for `.pixels`).
   public var featureDimension: Int {

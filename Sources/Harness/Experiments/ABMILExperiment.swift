@@ -23,11 +23,7 @@ public enum ABMILVariant: MILVariant {
         MetricInfo("instance_auc.permuted_labels", .higher, "attention instance AUC of the permuted-label control"),
         MetricInfo("auc_gain_over_permuted", .higher, "auc − auc.permuted_labels"),
         MetricInfo("instance_auc_gain_over_permuted", .higher, "instance_auc − instance_auc.permuted_labels"),
-        MetricInfo("final_loss", .lower, "training loss of the kept epoch", banded: false),
-        MetricInfo("best_epoch", .higher, "epoch of the kept weights (lowest validation loss)", banded: false),
-        MetricInfo("epochs", .higher, "epochs run before early stopping", banded: false),
-        MetricInfo("train_seconds", .lower, "training wall time", banded: false),
-      ]
+      ] + MILEvaluation.trainingMetricInfos
   }
 
   /// ABMIL's training settings from the config (accumulation 1: one step per bag, as main.py).

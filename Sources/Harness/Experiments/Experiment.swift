@@ -64,6 +64,9 @@ public struct RunContext {
   public let subsetLog = SubsetLog()
   /// Where an SSL run writes its pretrained backbone (`--save-backbone`; nil: nowhere).
   public var backboneExport: URL?
+  /// Where an SSL run writes its no-learning control's backbone (the initial weights with the
+  /// batch-norm statistics refitted on the pretraining pool; nil: nowhere).
+  public var controlExport: URL?
   /// The project's registry (set by the runner), for what a run builds from other targets (a MIL
   /// run's `sslEncoder`).
   public var registry: Registry?

@@ -299,7 +299,7 @@ public struct MILDataConfig: MethodConfig, Equatable {
       }),
     .choice(
       "encoderStage", \.encoderStage,
-      "the Swin stage the features come from: last | penultimate | first | fusion (the last two concatenated)",
+      "the Swin stage the features come from: last | penultimate | first | fusion (the last two concatenated) | all (every stage concatenated)",
       among: TileEncoderStage.allCases),
     .string("preset", \.preset, "tiling preset of the synthetic bags (Datasets/presets/tiling.yaml)"),
     .int("trainPerClass", \.trainPerClass, "synthetic slides per slide label in train (0: the manifest's 20)", check: ConfigCheck.nonNegative),

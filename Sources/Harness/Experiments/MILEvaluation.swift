@@ -81,6 +81,14 @@ public enum MILEvaluation {
   }
 
   /// The slide metrics' descriptions, renamed as `named` does; `what` says which model and task.
+  /// The shared loop's figures of the main model (`MILArm.run`), reported but not banded.
+  public static let trainingMetricInfos: [MetricInfo] = [
+    MetricInfo("final_loss", .lower, "training loss of the kept epoch", banded: false),
+    MetricInfo("best_epoch", .higher, "epoch of the kept weights (lowest validation loss)", banded: false),
+    MetricInfo("epochs", .higher, "epochs run before early stopping", banded: false),
+    MetricInfo("train_seconds", .lower, "training wall time of the main model", banded: false),
+  ]
+
   public static func metricInfos(prefix: String = "", suffix: String = "", what: String) -> [MetricInfo] {
     [
       MetricInfo("\(prefix)auc\(suffix)", .higher, "test slide ROC-AUC, \(what)"),

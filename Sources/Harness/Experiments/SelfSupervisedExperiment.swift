@@ -150,6 +150,9 @@ public enum SelfSupervisedExperiment<Variant: SelfSupervisedVariant>: Experiment
       let method = Variant.make(config, backbone: backbone, dataCount: pool.count, iterations: 1, using: &g)
       let poolImages = FloatImage.batch(pool.map { resize(train.images[$0]) }, normalize: .imageNet)
       method.backbone.refitBatchNormStatistics(poolImages, batchSize: config.batchSize)
+      if let url = context.controlExport {
+        try exportBackbone(method.backbone, to: url, context: context, imageSize: imageSize)
+      }
       let r = evaluation.evaluate(method.backbone)
       metrics["control.knn_accuracy"] = r.knn
       if let l = r.linear { metrics["control.linear_accuracy"] = l }

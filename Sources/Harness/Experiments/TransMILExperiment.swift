@@ -30,11 +30,7 @@ public enum TransMILVariant: MILVariant {
         MetricInfo("control.gain_over_abmil", .higher, "control.auc − control.auc.abmil"),
         MetricInfo("relational_advantage", .higher, "gain_over_abmil − control.gain_over_abmil"),
         MetricInfo("ppeg_gain", .higher, "auc − auc.no_ppeg"),
-        MetricInfo("final_loss", .lower, "training loss of the kept epoch", banded: false),
-        MetricInfo("best_epoch", .higher, "epoch of the kept weights (lowest validation loss)", banded: false),
-        MetricInfo("epochs", .higher, "epochs run before early stopping", banded: false),
-        MetricInfo("train_seconds", .lower, "training wall time of the main model", banded: false),
-      ]
+      ] + MILEvaluation.trainingMetricInfos
   }
 
   static func transMILSettings(_ config: TransMILConfig) -> MILTrainingSettings {

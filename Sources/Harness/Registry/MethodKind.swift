@@ -13,6 +13,7 @@ public enum MethodKind: String, CaseIterable, Sendable {
   case transmil
   case panther
   case ins
+  case dataEfficiency = "ssl-data-efficiency"
 
   /// The experiment type that runs this method.
   public var experiment: any Experiment.Type {
@@ -28,6 +29,7 @@ public enum MethodKind: String, CaseIterable, Sendable {
     case .transmil: return MILExperiment<TransMILVariant>.self
     case .panther: return MILExperiment<PantherVariant>.self
     case .ins: return MILExperiment<INSVariant>.self
+    case .dataEfficiency: return MILExperiment<DataEfficiencyVariant>.self
     }
   }
 
