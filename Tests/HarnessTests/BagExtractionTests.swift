@@ -203,6 +203,17 @@ func camelyonPreset() throws -> TilingPreset {
     #expect(fusion.featureDimension == 7 && fusion.test[0].features.shape == [2, 7])
     #expect(fusion.train[0].features.data == [2, 3, 4, 5, 6, 7, 8, 12, 13, 14, 15, 16, 17, 18])
     #expect(bags.stage(.first, of: splits).val[0].features.data == [0, 1, 10, 11])
+
+    // z-scoring by the training instances: train [[1, 5], [3, 5]] has mean (2, 5) and sd (1, 0);
+    // the second dimension does not vary, so it is only centred. Test [[4, 7]] maps to [[2, 2]].
+    var two = splits
+    two.featureDimension = 2
+    two.train = [MILBag(slideID: "a", features: Tensor(shape: [2, 2], data: [1, 5, 3, 5]), label: 0)]
+    two.val = [MILBag(slideID: "b", features: Tensor(shape: [1, 2], data: [2, 6]), label: 1)]
+    two.test = [MILBag(slideID: "c", features: Tensor(shape: [1, 2], data: [4, 7]), label: 1)]
+    let z = MILData.standardized(two)
+    #expect(z.train[0].features.data == [-1, 0, 1, 0])
+    #expect(z.val[0].features.data == [0, 1] && z.test[0].features.data == [2, 2])
   }
 
   /// The cache generates once, reuses by content hash, and regenerates a damaged set.

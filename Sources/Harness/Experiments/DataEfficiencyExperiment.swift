@@ -122,7 +122,7 @@ public enum DataEfficiencyVariant: MILVariant {
       let entry = entries[f]!
       let (dataset, w) = try extract(entry.weights, imageSize: entry.imageSize, what: "\(percentName(f))%")
       widths = w
-      byFraction[f] = try MILData.splits(of: dataset, task: .tumour, subset: 100)
+      byFraction[f] = try MILData.splits(of: dataset, task: .tumour, subset: 100, permuteLabels: config.data.permuteLabels)
       if f == main { mainDataset = dataset }
     }
     let mainEntry = entries[main]!
@@ -130,19 +130,23 @@ public enum DataEfficiencyVariant: MILVariant {
     var control: MILSplits?
     if config.controlArm {
       let (dataset, _) = try extract(mainEntry.controlWeights, imageSize: mainEntry.imageSize, what: "control")
-      control = try MILData.splits(of: dataset, task: .tumour, subset: 100)
+      control = try MILData.splits(of: dataset, task: .tumour, subset: 100, permuteLabels: config.data.permuteLabels)
     }
     var relational: MILSplits?, relationalControl: MILSplits?
     if config.relationalArm, let mainDataset {
-      relational = try MILData.splits(of: mainDataset, task: .relational, subset: 100)
-      if let c = control { relationalControl = try MILData.splits(of: c.dataset, task: .relational, subset: 100) }
+      relational = try MILData.splits(
+        of: mainDataset, task: .relational, subset: 100, permuteLabels: config.data.permuteLabels)
+      if let c = control {
+        relationalControl = try MILData.splits(
+          of: c.dataset, task: .relational, subset: 100, permuteLabels: config.data.permuteLabels)
+      }
     }
     guard let mainDataset else { preconditionFailure("the main fraction is always extracted") }
     try context.onDataset(
       TileSet(images: [], labels: [], classNames: [], names: [], datasetId: mainDataset.datasetId, contentHash: mainDataset.contentHash))
     return DataEfficiencyBags(
       main: main, byFraction: byFraction, control: control, relational: relational, relationalControl: relationalControl,
-      encoders: entries, widths: widths)
+      encoders: entries, widths: widths, standardize: config.standardizeFeatures)
   }
 
   /// ABMIL's settings (the `abmil` target's: Adam, accumulation 1).
@@ -240,8 +244,11 @@ public struct DataEfficiencyBags {
   public var encoders: [Double: PretrainedEncoders.Entry]
   /// The width of each stage, first to last.
   public var widths: [Int]
+  /// Whether an arm's features are z-scored by its training instances (`MILData.standardized`).
+  public var standardize = false
 
-  /// `splits` with only `stage`'s feature columns.
+  /// `splits` with only `stage`'s feature columns (z-scored by the training instances when
+  /// `standardize`).
   public func stage(_ stage: TileEncoderStage, of splits: MILSplits) -> MILSplits {
     let columns = stage.columns(widths: widths)
     let width = columns.map(\.count).reduce(0, +)
@@ -268,7 +275,7 @@ public struct DataEfficiencyBags {
     var s = splits
     (s.train, s.val, s.test) = (slice(splits.train), slice(splits.val), slice(splits.test))
     s.featureDimension = width
-    return s
+    return standardize ? MILData.standardized(s) : s
   }
 }
 
@@ -282,6 +289,7 @@ public struct DataEfficiencyConfig: MILMethodConfig, Equatable {
   public var stageArms = true
   public var controlArm = true
   public var relationalArm = true
+  public var standardizeFeatures = false
   public var hidden = 500
   public var attentionDimension = 128
   public var dropout = 0.0
@@ -324,6 +332,9 @@ public struct DataEfficiencyConfig: MILMethodConfig, Equatable {
       .bool("stageArms", \.stageArms, "also train on the second-to-last stage, the first stage and the fusion of the last two"),
       .bool("controlArm", \.controlArm, "also train on the no-learning control's features"),
       .bool("relationalArm", \.relationalArm, "also train on the relational label (the second endpoint)"),
+      .bool(
+        "standardizeFeatures", \.standardizeFeatures,
+        "z-score each feature dimension by the training instances' mean and standard deviation before ABMIL (every arm)"),
       .int("hidden", \.hidden, "ABMIL instance embedding size (official M = 500)", check: ConfigCheck.positive),
       .int("attentionDimension", \.attentionDimension, "ABMIL attention size (official L = 128)", check: ConfigCheck.positive),
       .double("dropout", \.dropout, "dropout on the instance embeddings", check: ConfigCheck.probability),

@@ -160,6 +160,47 @@ public enum MILData {
 }
 
 extension MILData {
+  /// `splits` with every feature dimension z-scored by the mean and the (population) standard
+  /// deviation of the training instances, the same map applied to every split (a dimension that
+  /// does not vary in training is only centred). The statistics never see validation or test.
+  public static func standardized(_ splits: MILSplits) -> MILSplits {
+    let d = splits.featureDimension
+    var sum = [Double](repeating: 0, count: d), squares = [Double](repeating: 0, count: d)
+    var count = 0
+    for bag in splits.train {
+      let x = bag.features.data
+      for i in 0..<bag.instanceCount {
+        for j in 0..<d {
+          let v = Double(x[i * d + j])
+          sum[j] += v
+          squares[j] += v * v
+        }
+      }
+      count += bag.instanceCount
+    }
+    guard count > 0 else { return splits }
+    let mean = sum.map { $0 / Double(count) }
+    let scale = (0..<d).map { j -> Double in
+      let variance = max(0, squares[j] / Double(count) - mean[j] * mean[j])
+      return variance > 0 ? 1 / variance.squareRoot() : 1
+    }
+    func map(_ bags: [MILBag]) -> [MILBag] {
+      bags.map { bag in
+        var b = bag
+        let x = bag.features.data
+        var out = [Float](repeating: 0, count: x.count)
+        for i in 0..<bag.instanceCount {
+          for j in 0..<d { out[i * d + j] = Float((Double(x[i * d + j]) - mean[j]) * scale[j]) }
+        }
+        b.features = Tensor(shape: bag.features.shape, data: out)
+        return b
+      }
+    }
+    var s = splits
+    (s.train, s.val, s.test) = (map(splits.train), map(splits.val), map(splits.test))
+    return s
+  }
+
   /// Seed of the label-permutation control's permutation (fixed: the control is the same
   /// shuffle at every run seed, so its seeds vary only the model).
   public static let labelPermutationSeed: UInt64 = 0x5A1F_F1E0
