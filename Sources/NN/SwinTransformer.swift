@@ -167,6 +167,9 @@ public final class SwinTransformer: Module {
     /// Width of the pooled feature, `embedDimension · 2^(stages − 1)`.
     public var featureDimension: Int { embedDimension << (depths.count - 1) }
 
+    /// The width of each stage's tokens, first to last (`d·2^i`).
+    public var stageWidths: [Int] { depths.indices.map { embedDimension << $0 } }
+
     /// Side of stage i's token map.
     public func resolution(ofStage i: Int) -> Int { (imageSize / patchSize) >> i }
 

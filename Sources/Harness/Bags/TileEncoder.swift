@@ -122,16 +122,11 @@ public final class TileEncoder: @unchecked Sendable {
   public let weightsSHA256: String
 
   /// The width of each stage's features, first to last, for the Swin (nil for the others).
-  public var stageWidths: [Int]? {
-    swin.map { s in s.configuration.depths.indices.map { s.configuration.embedDimension << $0 } }
-  }
+  public var stageWidths: [Int]? { swin?.configuration.stageWidths }
 
   /// Feature dimension D (`3·inputSize²` for `.pixels`).
   public var featureDimension: Int {
-    if let swin {
-      let c = swin.configuration
-      return stage.indices(of: c.depths.count).map { c.embedDimension << $0 }.reduce(0, +)
-    }
+    if let widths = stageWidths { return stage.columns(widths: widths).map(\.count).reduce(0, +) }
     return model?.featureDimension ?? 3 * inputSize * inputSize
   }
 

@@ -112,8 +112,7 @@ public enum DataEfficiencyVariant: MILVariant {
         progress: { stage, done, total in (stage == "slides" ? slideBar : bagBar).update(done: done, total: total) })
       slideBar.finish()
       bagBar.finish()
-      let encoder = try TileEncoder(kind: .swinMicro, inputSize: settings.inputSize, stage: .all)
-      return (dataset, encoder.stageWidths ?? [])
+      return (dataset, SwinTransformer.Configuration.micro(imageSize: settings.inputSize ?? imageSize).stageWidths)
     }
     var byFraction: [Double: MILSplits] = [:]
     var widths: [Int] = []
