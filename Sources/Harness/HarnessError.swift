@@ -59,10 +59,13 @@ extension InputError: UserFacingError {}
 public enum HarnessError: Error, CustomStringConvertible, Equatable {
   /// A run below 100% whose experiment never applied `--subset`.
   case subsetIgnored(String)
+  /// A program the harness called (`sbatch`) failed; the message says which and why.
+  case external(String)
 
   public var description: String {
     switch self {
     case .subsetIgnored(let message): return message
+    case .external(let message): return message
     }
   }
 }

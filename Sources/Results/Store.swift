@@ -38,6 +38,14 @@ public struct StoredRun: Codable, Sendable, FetchableRecord, MutablePersistableR
   public var endedAt: Date?
   public var wallSeconds: Double?
   public var peakMemoryBytes: Int64?
+  /// The sweep that ran it (`replicate sweep`), nil for a run started by hand.
+  public var sweep: String?
+  /// Its task index in that sweep (the Slurm array index).
+  public var taskIndex: Int?
+  /// The Slurm job (`<array job>_<index>`, or the job id), nil outside Slurm.
+  public var jobID: String?
+  /// The shard it was merged from (`replicate merge`), nil for a run recorded here.
+  public var mergedFrom: String?
 
   public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 
@@ -87,7 +95,7 @@ public struct StoredClaimResult: Codable, Sendable, FetchableRecord, Persistable
 public final class ResultsStore: RunRecorder, @unchecked Sendable {
   /// The database file.
   public let path: String
-  private let pool: DatabasePool
+  let pool: DatabasePool
 
   /// Opens the store at `path` and migrates it, creating it when `create` is true. Runs left
   /// `running` by a process that no longer exists are marked `interrupted`.
@@ -254,6 +262,14 @@ public final class ResultsStore: RunRecorder, @unchecked Sendable {
         t.column("detail", .text).notNull()
       }
     }
+    m.registerMigration("v2-runProvenance") { db in
+      try db.alter(table: "run") { t in
+        t.add(column: "sweep", .text)
+        t.add(column: "taskIndex", .integer)
+        t.add(column: "jobID", .text)
+        t.add(column: "mergedFrom", .text)
+      }
+    }
     return m
   }
 
@@ -287,7 +303,8 @@ public final class ResultsStore: RunRecorder, @unchecked Sendable {
       cores: environment.cores, threads: environment.threads, blas: environment.blas, build: environment.build,
       operatingSystem: environment.operatingSystem, hostName: environment.hostName, invocation: invocation,
       pid: Int64(HostFacts.pid), status: RunStatus.running.rawValue, message: nil, startedAt: Date(),
-      endedAt: nil, wallSeconds: nil, peakMemoryBytes: nil)
+      endedAt: nil, wallSeconds: nil, peakMemoryBytes: nil, sweep: environment.provenance.sweep,
+      taskIndex: environment.provenance.taskIndex, jobID: environment.provenance.jobID, mergedFrom: nil)
     try pool.write { db in try run.insert(db) }
     guard let id = run.id else { throw InputError.store(path: path, message: "insert returned no row id") }
     return id

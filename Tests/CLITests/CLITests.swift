@@ -173,6 +173,7 @@ import _TestSupport
       [], ["run"], ["list"], ["show"], ["calibrate"], ["report"], ["gate"], ["audit"], ["focus"], ["focus", "score"],
       ["bench"], ["bench", "focus"], ["bench", "engine"], ["bench", "slides"], ["dataset"], ["dataset", "probe"], ["dataset", "export"],
       ["slides"], ["slides", "generate"], ["slides", "tile"], ["slides", "extract"], ["slides", "show"], ["predict"],
+      ["sweep"], ["sweep", "task"], ["sweep", "status"], ["merge"],
     ]
     let folder = projectRoot.appendingPathComponent("Tests/CLITests/Snapshots")
     let update = ProcessInfo.processInfo.environment["REPLICATE_UPDATE_SNAPSHOTS"] == "1"

@@ -136,6 +136,8 @@ public struct TargetSpec: Sendable {
   public var claims: [Claim]
   /// Sabotaged variants for `replicate audit` (empty when the target lists none).
   public var audits: [AuditVariant] = []
+  /// What one sweep task of this target asks of a cluster node (`resources:`).
+  public var resources = ResourceTable()
   /// Calibrated bands (from `bands.yaml`; empty until calibrated).
   public var bands: BandTable
   /// The folder holding `target.yaml`.
@@ -275,6 +277,10 @@ extension TargetSpec {
       try a.finish()
       audits.append(AuditVariant(id: auditID, description: description, overrides: overrides))
     }
+    var resources = ResourceTable()
+    if var block = try r.optionalChild("resources") {
+      resources = try ResourceTable.read(&block, profiles: profiles.map(\.name))
+    }
     try r.finish()
     let bandsURL = directory.appendingPathComponent("bands.yaml")
     let bands =
@@ -284,6 +290,6 @@ extension TargetSpec {
     return TargetSpec(
       id: id, title: title, summary: summary, paper: paper, references: references, method: method,
       dataset: DatasetRef(id: datasetId, split: split, parameters: parameters), profiles: profiles,
-      claims: claims, audits: audits, bands: bands, directory: directory)
+      claims: claims, audits: audits, resources: resources, bands: bands, directory: directory)
   }
 }

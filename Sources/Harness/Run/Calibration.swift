@@ -57,30 +57,112 @@ extension Calibration {
       seedList.append(next)
       decisions = evidence()
     }
-    let metrics = results.map(\.output.metrics)
-    let bands = Checks.deriveBands(method: plan.target.method, runs: metrics)
-    let verdicts = decisions.mapValues(\.verdict)
-    let evidenceText = decisions.mapValues(\.summary)
+    let env = RunEnvironment.current(registry: registry, threads: plan.specs[0].threads)
     let code = registry.codeVersion
+    let set = derive(
+      target: plan.target, profile: profile, subset: plan.specs[0].subset, seeds: seedList,
+      runs: results.map(\.output.metrics), decisions: decisions, codeVersion: code.version, codeDirty: code.dirty,
+      host: "\(env.cpu), \(env.threads) threads, \(env.build)", dataset: results.first?.datasetID ?? plan.data.label)
+    try write(set, target: plan.target)
+    return (set, plan.target.bandsFile)
+  }
+
+  /// One finished run that `calibrate --from-store` derives bands from (a canonical, completed run
+  /// on the target's embedded data, recorded locally or merged from a sweep's shards).
+  public struct StoredRunSummary: Sendable {
+    public var seed: UInt64
+    public var metrics: [String: Double]
+    public var datasetID: String
+    public var codeVersion: String
+    public var codeDirty: Bool
+    /// `"<cpu>, <threads> threads, <build>"`.
+    public var host: String
+
+    public init(seed: UInt64, metrics: [String: Double], datasetID: String, codeVersion: String, codeDirty: Bool, host: String) {
+      self.seed = seed
+      self.metrics = metrics
+      self.datasetID = datasetID
+      self.codeVersion = codeVersion
+      self.codeDirty = codeDirty
+      self.host = host
+    }
+  }
+
+  /// Derives and writes the band set of (profile, subset) from runs that already ran (a sweep's
+  /// merged shards), one per seed, without running anything.
+  ///
+  /// The same rule as `calibrate`, with one difference that follows from not running: seeds
+  /// cannot be added, so a claim still undecided with fewer than `maxSeeds` seeds is refused
+  /// rather than written as inconclusive (sweep more seeds and merge them, or lower `maxSeeds` to
+  /// the seeds at hand to accept "inconclusive" there).
+  /// - Throws: `InputError` (exit 2) for fewer than `minimumSeeds` runs, runs of several code
+  ///   versions, an unwritable bands file, or an undecided claim below the cap.
+  public static func calibrate(
+    registry: Registry, target: String, profile: String, subset: String, maxSeeds: Int = 20,
+    runs: [StoredRunSummary]
+  ) throws -> (set: BandSet, file: URL) {
+    let plan = try RunPlan.make(
+      registry: registry, target: target, profile: profile, seed: nil, seeds: nil, subset: subset, data: nil,
+      overrides: [], threads: 1)
+    let file = plan.target.bandsFile
+    try checkWritable(file)
+    let runs = runs.sorted { $0.seed < $1.seed }
+    guard runs.count >= minimumSeeds, Set(runs.map(\.seed)).count == runs.count else {
+      throw InputError.badArgument(
+        option: "--from-store", value: "\(runs.count) runs",
+        expected: "one canonical completed run per seed, at least \(minimumSeeds) seeds, of \(target) \(profile) at \(subset) in the store")
+    }
+    let versions = Set(runs.map { $0.codeVersion + ($0.codeDirty ? "+dirty" : "") })
+    guard versions.count == 1, let first = runs.first else {
+      throw InputError.badArgument(
+        option: "--from-store", value: versions.sorted().joined(separator: ", "),
+        expected: "runs of one code version (bands record the code they were calibrated on); choose the seeds with --seeds")
+    }
+    let claims = plan.target.claims.filter { $0.profiles.contains(profile) }
+    let metrics = runs.map(\.metrics)
+    let decisions = Dictionary(uniqueKeysWithValues: claims.map { ($0.id, Checks.decide($0, runs: metrics)) })
+    let undecided = decisions.filter { !$0.value.decided }.keys.sorted()
+    if !undecided.isEmpty && runs.count < maxSeeds {
+      let next = (runs.map(\.seed).max() ?? 0) + 1
+      throw InputError.badArgument(
+        option: "--from-store", value: "\(runs.count) seeds",
+        expected: "claims decided, or the seed cap reached: \(undecided.joined(separator: ", ")) undecided at \(runs.count) seeds "
+          + "(cap \(maxSeeds)); sweep seeds from \(next) and merge them, or pass --max-seeds \(runs.count) to write them inconclusive")
+    }
+    let set = derive(
+      target: plan.target, profile: profile, subset: plan.specs[0].subset, seeds: runs.map(\.seed), runs: metrics,
+      decisions: decisions, codeVersion: first.codeVersion, codeDirty: first.codeDirty, host: first.host,
+      dataset: first.datasetID)
+    try write(set, target: plan.target)
+    return (set, file)
+  }
+
+  /// The band set of per-seed `runs`: bands by `Checks.bandRule`, verdicts with their evidence.
+  static func derive(
+    target: TargetSpec, profile: String, subset: Double, seeds: [UInt64], runs: [[String: Double]],
+    decisions: [String: ClaimEvidence], codeVersion: String, codeDirty: Bool, host: String, dataset: String
+  ) -> BandSet {
     let formatter = DateFormatter()
     formatter.dateFormat = "yyyy-MM-dd"
     formatter.timeZone = TimeZone(identifier: "UTC")
-    let env = RunEnvironment.current(registry: registry, threads: plan.specs[0].threads)
-    let set = BandSet(
-      profile: profile, subset: plan.specs[0].subset,
+    return BandSet(
+      profile: profile, subset: subset,
       calibration: Calibration(
-        seeds: seedList, codeVersion: code.version, codeDirty: code.dirty, date: formatter.string(from: Date()),
-        host: "\(env.cpu), \(env.threads) threads, \(env.build)", method: Checks.bandRule,
-        dataset: results.first?.datasetID ?? plan.data.label),
-      bands: bands, claimVerdicts: verdicts, claimEvidence: evidenceText)
-    var table = plan.target.bands
+        seeds: seeds, codeVersion: codeVersion, codeDirty: codeDirty, date: formatter.string(from: Date()),
+        host: host, method: Checks.bandRule, dataset: dataset),
+      bands: Checks.deriveBands(method: target.method, runs: runs), claimVerdicts: decisions.mapValues(\.verdict),
+      claimEvidence: decisions.mapValues(\.summary))
+  }
+
+  /// Replaces the set of the same (profile, subset) in the target's `bands.yaml`.
+  static func write(_ set: BandSet, target: TargetSpec) throws {
+    var table = target.bands
     table.replace(set)
     do {
-      try table.yaml().write(to: file, atomically: true, encoding: .utf8)
+      try table.yaml().write(to: target.bandsFile, atomically: true, encoding: .utf8)
     } catch {
-      throw InputError.file(path: file.path, key: "", message: "cannot write bands (\(error.localizedDescription))")
+      throw InputError.file(path: target.bandsFile.path, key: "", message: "cannot write bands (\(error.localizedDescription))")
     }
-    return (set, file)
   }
 
   /// Fails before any run when the bands file cannot be written afterwards.

@@ -18,6 +18,8 @@ public struct RunPlan {
   public var requiresData: Bool
   /// Where the pretrained backbone is written (`--save-backbone`; one SSL run only).
   public var backboneExport: URL?
+  /// The sweep task that runs this plan (`replicate sweep task`), recorded with each run.
+  public var sweepTask: (sweep: String, index: Int)?
 
   /// Checks a run request and resolves its specs.
   ///
@@ -84,6 +86,7 @@ public struct RunPlan {
       makeProgress: { label, total, unit in ProgressLine(label, total: total, unit: unit) })
     runner.resume = resume
     runner.backboneExport = backboneExport
+    runner.sweepTask = sweepTask
     var results: [RunResult] = []
     for spec in specs {
       let result = try runner.run(target: target, spec: spec, data: data)

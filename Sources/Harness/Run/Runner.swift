@@ -51,6 +51,9 @@ public struct Runner {
   public var resume = true
   /// Where an SSL run writes its pretrained backbone (`RunContext.backboneExport`).
   public var backboneExport: URL?
+  /// The sweep task this run belongs to (recorded with the run; the job id comes from Slurm's
+  /// environment).
+  public var sweepTask: (sweep: String, index: Int)?
 
   public init(
     registry: Registry, recorder: RunRecorder, invocation: String,
@@ -69,7 +72,11 @@ public struct Runner {
   /// split with no test image) exits 2 and leaves the store as it was, not even created. An input
   /// error found later marks the row `rejected-input`; gate and reports ignore such rows.
   public func run(target: TargetSpec, spec: RunSpec, data: DataSource) throws -> RunResult {
-    let environment = RunEnvironment.current(registry: registry, threads: spec.threads)
+    var environment = RunEnvironment.current(registry: registry, threads: spec.threads)
+    if let sweepTask {
+      environment.provenance.sweep = sweepTask.sweep
+      environment.provenance.taskIndex = sweepTask.index
+    }
     BLAS.setThreadCount(spec.threads)
     let onDefault: Bool
     if case .synthetic = data { onDefault = true } else { onDefault = false }

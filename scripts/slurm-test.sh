@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# The sweep on a real Slurm: starts munged, slurmctld and slurmd on this machine (one node, no
+# cgroups; the recipe of ../shared/PLATFORM.md), submits a smoke sweep of 4 array tasks (two
+# targets × two seeds), waits for them, merges the shards and gates. Fails, with the daemons'
+# logs, when a daemon does not start; it never skips. Needs root (to run the daemons) and the
+# release build (`swift build -c release`; scripts/test.sh builds it first).
+#
+# Usage: scripts/slurm-test.sh [replicate binary]   (default .build/release/replicate)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+binary=$(realpath "${1:-.build/release/replicate}")
+[ -x "$binary" ] || { echo "slurm-test: no $binary; build first (swift build -c release)" >&2; exit 1; }
+t0=$(date +%s.%N)
+elapsed() { awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
+
+packages=(slurmctld slurmd slurm-client munge sqlite3)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "slurm-test: installing ${missing[*]}" >&2
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+[ "$(id -u)" -eq 0 ] || { echo "slurm-test: the daemons run as root here (SlurmUser=root); run as root" >&2; exit 1; }
+
+work=$(mktemp -d /tmp/replicate-slurm.XXXXXX)
+host=$(hostname -s)
+cpus=$(nproc)
+memory=$(awk '/MemTotal/ { printf "%d", $2 / 1024 * 0.9 }' /proc/meminfo)
+started_munge=""
+cleanup() {
+  for f in "$work"/slurmd.pid "$work"/slurmctld.pid; do
+    [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true
+  done
+  if [ -n "$started_munge" ] && [ -f /run/munge/munged.pid ]; then kill "$(cat /run/munge/munged.pid)" 2>/dev/null || true; fi
+  sleep 1
+  rm -rf "$work"
+}
+trap cleanup EXIT
+fail() {
+  echo "slurm-test: FAILED: $*" >&2
+  for log in "$work"/slurmctld.log "$work"/slurmd.log /var/log/munge/munged.log; do
+    [ -f "$log" ] && { echo "--- $log" >&2; tail -n 30 "$log" >&2; }
+  done
+  exit 1
+}
+
+# munge: the key exists after install; munged runs as the munge user.
+if ! pgrep -x munged >/dev/null; then
+  chown munge:munge /etc/munge/munge.key && chmod 400 /etc/munge/munge.key
+  mkdir -p /run/munge /var/log/munge /var/lib/munge && chown munge:munge /run/munge /var/log/munge /var/lib/munge
+  su -s /bin/sh munge -c munged || fail "munged did not start"
+  started_munge=1
+fi
+
+mkdir -p "$work/state" "$work/spool"
+cat >"$work/slurm.conf" <<EOF
+ClusterName=replicate-test
+SlurmctldHost=$host
+SlurmUser=root
+SlurmdUser=root
+SlurmctldPort=16817
+SlurmdPort=16818
+StateSaveLocation=$work/state
+SlurmdSpoolDir=$work/spool
+SlurmctldPidFile=$work/slurmctld.pid
+SlurmdPidFile=$work/slurmd.pid
+SlurmctldLogFile=$work/slurmctld.log
+SlurmdLogFile=$work/slurmd.log
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/none
+SwitchType=switch/none
+MpiDefault=none
+ReturnToService=2
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core_Memory
+NodeName=$host CPUs=$cpus RealMemory=$memory State=UNKNOWN
+PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP
+EOF
+export SLURM_CONF="$work/slurm.conf"
+slurmctld || fail "slurmctld did not start"
+slurmd || fail "slurmd did not start"
+for _ in $(seq 1 60); do
+  sinfo -h -o "%T" 2>/dev/null | grep -q idle && break
+  sleep 0.5
+done
+sinfo -h -o "%T" | grep -q idle || fail "the node did not become idle: $(sinfo 2>&1)"
+echo "slurm-test: Slurm up in $(elapsed) s ($(sinfo -h -o '%N %c CPUs %T'))"
+
+# The sweep: two targets × two seeds, smoke, as a job array; shared cache in the work folder.
+export REPLICATE_ROOT="$root"
+store="$work/results.sqlite"
+out=$("$binary" sweep blur-detection moco-v2 --profile smoke --seeds 0-1 --name slurm-test --db "$store" \
+  --slurm --submit --cache "$work/cache") || fail "sweep --slurm --submit: $out"
+echo "$out"
+job=$(echo "$out" | sed -n 's/^submitted job \([0-9]*\)$/\1/p' | head -1)
+[ -n "$job" ] || fail "no job id in the sweep's output"
+sweep_dir="$work/shards/slurm-test"
+echo "--- generated $sweep_dir/sweep-0.sbatch"
+cat "$sweep_dir/sweep-0.sbatch"
+for _ in $(seq 1 600); do
+  [ -z "$(squeue -h -j "$job" 2>/dev/null)" ] && break
+  sleep 1
+done
+[ -z "$(squeue -h -j "$job")" ] || fail "job $job still queued after 600 s: $(squeue)"
+echo "slurm-test: job $job finished at $(elapsed) s"
+"$binary" sweep status "$sweep_dir" --db "$store"
+"$binary" merge "$sweep_dir" --db "$store"
+runs=$(sqlite3 "$store" "SELECT count(*) FROM run WHERE status = 'completed' AND jobID LIKE '${job}_%' AND sweep = 'slurm-test'")
+[ "$runs" = 4 ] || fail "expected 4 completed runs with Slurm job $job in the merged store, found $runs: $(sqlite3 "$store" 'SELECT id, target, seed, status, jobID FROM run')"
+sqlite3 "$store" "SELECT target, seed, jobID, taskIndex, hostName FROM run ORDER BY taskIndex"
+again=$("$binary" merge "$sweep_dir" --db "$store")
+echo "$again" | grep -q "0 runs added, 4 already present" || fail "a second merge added runs: $again"
+"$binary" gate --profile smoke --targets blur-detection --db "$store" || fail "the gate failed on the merged runs"
+echo "slurm-test: passed in $(elapsed) s (4 array tasks, merged, gated)"
