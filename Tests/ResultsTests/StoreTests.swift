@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationXML)
+  import FoundationXML
+#endif
 import GRDB
 import Harness
 import Results
@@ -159,7 +162,8 @@ func targetWithBand(_ metric: String, lower: Double, upper: Double, claim: Verdi
     let xml = JUnitReport.render(a)
     #expect(xml.contains("<failure type=\"OutOfBand\""))
     #expect(xml.contains("<skipped"))
-    #expect(xml.contains("classname=\"blur-detection.smoke.100%\""))
+    #expect(xml.contains("classname=\"blur-detection.smoke.100pct\""))
+    #expect(!xml.contains("%\""))
     #expect(xml.contains("name=\"laplacian_var.auc_gaussian [seed 0]\""))
     #expect(xml.contains("codeVersion=abc123"))
     let file = FileManager.default.temporaryDirectory.appendingPathComponent("junit-\(UUID().uuidString).xml")
@@ -167,6 +171,51 @@ func targetWithBand(_ metric: String, lower: Double, upper: Double, claim: Verdi
     let schema = try #require(Bundle.module.url(forResource: "junit-10", withExtension: "xsd", subdirectory: "Fixtures"))
     let (status, output) = try TestSupport.runTool("xmllint", ["--noout", "--schema", schema.path, file.path])
     #expect(status == 0, "xmllint: \(output)")
+  }
+
+  /// What GitLab reads from each case (its JUnit parser: name, classname, file, time, and the
+  /// status from a `failure`/`skipped` child whose text becomes the details), and whether the
+  /// times add up: a run's wall time once, so case times sum exactly to the suite's time.
+  @Test func junitReadsLikeGitLabAndItsTimesAddUp() throws {
+    let store = try ResultsStore(path: temporaryStorePath())
+    var target = try targetWithBand("laplacian_var.auc_gaussian", lower: 0.95, upper: 0.99, claim: .reproduced)
+    target.bands.entries[0].bands.append(
+      Band(metric: "haar_energy.auc_gaussian", lower: 0.5, upper: 1, better: .higher, mean: 0.8, standardDeviation: 0, count: 3))
+    for seed: UInt64 in [0, 1, 2] {
+      try recordRun(store, target: target, seed: seed, metrics: [
+        "laplacian_var.auc_gaussian": seed == 1 ? 0.9 : 0.97, "haar_energy.auc_gaussian": 0.8,
+        "laplacian_var.monotone_gaussian": 1, "laplacian_var.monotone_defocus": 1])
+    }
+    let xml = JUnitReport.render([try Assessor.assess(target: target, profile: "smoke", store: store)])
+    let document = try XMLDocument(data: Data(xml.utf8))
+    struct GitLabCase: Equatable {
+      var name: String, classname: String, file: String?, seconds: Double, status: String, details: String
+    }
+    var total = 0.0
+    for suite in try document.nodes(forXPath: "//testsuite").compactMap({ $0 as? XMLElement }) {
+      let cases = suite.elements(forName: "testcase").map { c -> GitLabCase in
+        let failure = c.elements(forName: "failure").first, skipped = c.elements(forName: "skipped").first
+        return GitLabCase(
+          name: c.attribute(forName: "name")?.stringValue ?? "", classname: c.attribute(forName: "classname")?.stringValue ?? "",
+          file: c.attribute(forName: "file")?.stringValue, seconds: Double(c.attribute(forName: "time")?.stringValue ?? "") ?? -1,
+          status: failure != nil ? "failed" : skipped != nil ? "skipped" : "success",
+          details: (failure ?? skipped)?.stringValue ?? "")
+      }
+      let suiteTime = try #require(Double(suite.attribute(forName: "time")?.stringValue ?? ""))
+      #expect(abs(cases.map(\.seconds).reduce(0, +) - suiteTime) < 1e-9)
+      #expect(abs(suiteTime - 3 * 1.5) < 1e-9, "three runs of 1.5 s each, counted once")
+      total += suiteTime
+      #expect(cases.allSatisfy { !$0.classname.contains("%") && $0.file == nil && $0.seconds >= 0 })
+      let failed = cases.filter { $0.status == "failed" }
+      #expect(failed.map(\.name) == ["laplacian_var.auc_gaussian [seed 1]"])
+      #expect(failed.first?.details == "laplacian_var.auc_gaussian = 0.9 outside [0.95, 0.99]")
+      #expect(failed.first?.classname == "blur-detection.smoke.100pct")
+      #expect(cases.filter { $0.seconds > 0 }.count == 3, "one timed case per run")
+      #expect(cases.contains { $0.name == "claim: laplacian-falls-with-blur" && $0.classname == "blur-detection.smoke.100pct.claims" })
+    }
+    let root = try #require(document.rootElement())
+    #expect(abs((Double(root.attribute(forName: "time")?.stringValue ?? "") ?? -1) - total) < 1e-9)
+    #expect(JUnitReport.subsetLabel(12.5) == "12_5pct" && JUnitReport.subsetLabel(50) == "50pct")
   }
 
   @Test func htmlIsSelfContained() throws {
