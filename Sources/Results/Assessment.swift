@@ -38,11 +38,49 @@ public struct SubsetAssessment: Sendable {
   }
 }
 
+/// Completed runs of a target and profile that the gate does not judge, grouped by what makes
+/// them different: the data they ran on (a user's dataset, by path and content hash) and the
+/// `--set` overrides, at one subset. The reports show them beside the gated runs, labelled.
+public struct RunGroup: Sendable {
+  public enum Kind: String, Sendable {
+    /// The target's embedded data with `--set` overrides.
+    case overrides
+    /// The user's own data (`--data`), with or without overrides.
+    case userData = "user data"
+  }
+
+  public var kind: Kind
+  public var subset: Double
+  /// The data source as recorded (a path for user data) and its content hash.
+  public var dataSource: String
+  public var datasetHash: String?
+  /// The overrides as stored (canonical JSON; `{}` for none).
+  public var overrides: String
+  /// The newest completed run per seed, oldest seed first.
+  public var runs: [StoredRun]
+  public var metrics: [Int64: [String: Double]]
+  /// Each claim of the profile decided over these runs as the gate would (reported, never gated).
+  public var claims: [(claim: Claim, verdict: Verdict)]
+
+  /// `user data: /data/tiles (sha256 1a2b3c4d…) · overrides {"tiles":64} · 100%`.
+  public var label: String {
+    var parts: [String] = []
+    if kind == .userData {
+      parts.append("user data: \(dataSource)" + (datasetHash.map { " (sha256 \($0.prefix(12))…)" } ?? ""))
+    }
+    if overrides != "{}" { parts.append("overrides \(overrides)") }
+    parts.append(BandTable.subsetKey(subset))
+    return parts.joined(separator: " · ")
+  }
+}
+
 /// One target under one profile: what the gate and the reports look at.
 public struct TargetAssessment: Sendable {
   public var target: TargetSpec
   public var profile: String
   public var subsets: [SubsetAssessment]
+  /// The completed runs the gate does not judge (user data, overrides), grouped and labelled.
+  public var ungated: [RunGroup] = []
 
   /// No canonical completed run on the default data.
   public var notRun: Bool { subsets.isEmpty }
@@ -81,9 +119,41 @@ public enum Assessor {
     return assessments.sorted { ($0.target.id, $0.profile) < ($1.target.id, $1.profile) }
   }
 
-  /// Assesses one target: the newest canonical run per (subset, seed) on the default data.
+  /// Assesses one target: the newest canonical run per (subset, seed) on the default data, and
+  /// beside it every other completed run of the profile, grouped (`ungated`).
   public static func assess(target: TargetSpec, profile: String, store: ResultsStore) throws -> TargetAssessment {
-    try assess(target: target, profile: profile, runs: store.latestCanonicalRuns(target: target.id, profile: profile), store: store)
+    var a = try assess(
+      target: target, profile: profile, runs: store.latestCanonicalRuns(target: target.id, profile: profile), store: store)
+    a.ungated = try ungatedGroups(target: target, profile: profile, store: store)
+    return a
+  }
+
+  /// The completed runs that are not canonical runs on the default data, grouped by (data source,
+  /// content hash, overrides, subset); the newest run per seed in each group.
+  static func ungatedGroups(target: TargetSpec, profile: String, store: ResultsStore) throws -> [RunGroup] {
+    let runs = try store.completedRuns(target: target.id, profile: profile).filter { !($0.canonical && $0.defaultData) }
+    var order: [String] = []
+    var newest: [String: [Int64: StoredRun]] = [:]
+    for run in runs {
+      let key = [run.dataSource, run.datasetHash ?? "", run.overrides, "\(run.subset)", run.defaultData ? "d" : "u"]
+        .joined(separator: "\u{1f}")
+      if newest[key] == nil { order.append(key) }
+      newest[key, default: [:]][run.seed] = run
+    }
+    let claims = target.claims.filter { $0.profiles.contains(profile) }
+    return try order.map { key in
+      let group = (newest[key] ?? [:]).values.sorted { $0.seed < $1.seed }
+      let first = group[0]
+      var metrics: [Int64: [String: Double]] = [:]
+      for run in group { if let id = run.id { metrics[id] = try store.metrics(runID: id) } }
+      let perRun = group.compactMap { $0.id.flatMap { metrics[$0] } }
+      return RunGroup(
+        kind: first.defaultData ? .overrides : .userData, subset: first.subset, dataSource: first.dataSource,
+        datasetHash: first.datasetHash, overrides: first.overrides, runs: group, metrics: metrics,
+        claims: claims.map { claim in
+          (claim, verdict(claim, outcomes: perRun.map { Checks.claim(claim, metrics: $0).holds }, metrics: perRun))
+        })
+    }
   }
 
   /// Assesses the given runs of one target and profile against the bands of the default data,

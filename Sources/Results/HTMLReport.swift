@@ -29,6 +29,7 @@ public enum HTMLReport {
       return [
         "id": a.target.id, "title": a.target.title, "profile": a.profile, "paper": a.target.paper.shortCitation,
         "status": status.text, "statusClass": status.css, "runs": a.subsets.reduce(0) { $0 + $1.runs.count },
+        "ungatedRuns": a.ungated.reduce(0) { $0 + $1.runs.count },
         "checks": checkSummary(a), "claims": a.subsets.flatMap(\.claims).map(\.verdict.rawValue).joined(separator: ", "),
       ]
     }
@@ -107,6 +108,7 @@ public enum HTMLReport {
           return vals.isEmpty ? nil : (v, vals.reduce(0, +) / Double(vals.count))
         }
         rows.append([
+          "values": values.map { "\($0.0.replacingOccurrences(of: "seed ", with: "s")) \(fmt($0.1))" }.joined(separator: " · "),
           "metric": name, "help": metricInfo[name]?.help ?? "",
           "better": band?.better.rawValue ?? metricInfo[name]?.better.rawValue ?? "",
           "band": band.map { "[\(fmt($0.lower)), \($0.upper >= 1e6 ? "∞" : fmt($0.upper))]" } ?? "uncalibrated",
@@ -172,7 +174,31 @@ public enum HTMLReport {
       ])
     }
     let allClaims = t.claims.filter { $0.profiles.contains(a.profile) }
+    let ungated = a.ungated.map { g -> [String: Any] in
+      var names: [String] = []
+      for m in g.metrics.values { for k in m.keys where metricInfo[k]?.banded ?? false && !names.contains(k) { names.append(k) } }
+      let rows = names.sorted().map { name -> [String: Any] in
+        let values = g.runs.compactMap { run -> (Int64, Double)? in
+          guard let id = run.id, let v = g.metrics[id]?[name] else { return nil }
+          return (run.seed, v)
+        }
+        let mean = values.isEmpty ? nil : values.map(\.1).reduce(0, +) / Double(values.count)
+        return [
+          "metric": name, "mean": mean.map(fmt) ?? "–",
+          "values": values.map { "s\($0.0) \(fmt($0.1))" }.joined(separator: " · "),
+        ]
+      }
+      return [
+        "kind": g.kind.rawValue, "label": g.label, "seeds": g.runs.map { String($0.seed) }.joined(separator: ", "),
+        "runIDs": g.runs.compactMap(\.id).map(String.init).joined(separator: ", "),
+        "codeVersions": Array(Set(g.runs.map(\.codeVersion))).sorted().joined(separator: ", "),
+        "rows": rows,
+        "claims": g.claims.map { ["id": $0.claim.id, "verdict": $0.verdict.rawValue] },
+        "hasClaims": !g.claims.isEmpty,
+      ]
+    }
     return [
+      "ungated": ungated, "hasUngated": !ungated.isEmpty,
       "id": t.id, "title": t.title, "summary": t.summary, "profile": a.profile, "method": t.method.rawValue,
       "dataset": t.dataset.id, "refs": refs, "status": status.text, "statusClass": status.css,
       "notRun": a.notRun, "subsets": subsets,

@@ -218,6 +218,29 @@ func targetWithBand(_ metric: String, lower: Double, upper: Double, claim: Verdi
     #expect(JUnitReport.subsetLabel(12.5) == "12_5pct" && JUnitReport.subsetLabel(50) == "50pct")
   }
 
+  /// Runs the gate does not judge (overrides, user data) reach the report, grouped and labelled,
+  /// with their numbers as text; the gate's view is unchanged.
+  @Test func ungatedRunsAreGroupedAndReported() throws {
+    let store = try ResultsStore(path: temporaryStorePath())
+    let target = try targetWithBand("laplacian_var.auc_gaussian", lower: 0.95, upper: 0.99)
+    try recordRun(store, target: target, seed: 0, metrics: ["laplacian_var.auc_gaussian": 0.97])
+    for seed: UInt64 in [0, 1] {
+      try recordRun(store, target: target, seed: seed, metrics: ["laplacian_var.auc_gaussian": 0.5 + Double(seed) / 10],
+        overrides: ["tiles": .int(8)])
+    }
+    try recordRun(store, target: target, seed: 0, metrics: ["laplacian_var.auc_gaussian": 0.42], defaultData: false)
+    let a = try Assessor.assess(target: target, profile: "smoke", store: store)
+    #expect(a.subsets.flatMap(\.runs).count == 1 && a.passed)
+    #expect(a.ungated.map(\.kind) == [.overrides, .userData])
+    #expect(a.ungated[0].runs.map(\.seed) == [0, 1] && a.ungated[0].label == #"overrides {"tiles":8} · 100%"#)
+    #expect(a.ungated[1].label.hasPrefix("user data: synthetic-tissue@1:test (sha256 deadbeef…)"))
+    let html = try HTMLReport.render([a], store: store, templateDirectory: projectRoot.appendingPathComponent("Reports/templates"))
+    #expect(html.contains("Runs not gated"))
+    #expect(html.contains("s0 0.5 · s1 0.6"), "per-seed values are text, not only tooltips")
+    #expect(html.contains("s0 0.42"))
+    #expect(html.contains("s0 0.97"))
+  }
+
   @Test func htmlIsSelfContained() throws {
     let (a, store) = try assessments()
     let html = try HTMLReport.render(a, store: store, templateDirectory: projectRoot.appendingPathComponent("Reports/templates"))

@@ -146,9 +146,12 @@ public enum BlurDetectionExperiment: Experiment {
       let tnr = Double(sharpRight) / Double(max(perTile.count, 1))
       out.metrics["\(d.rawValue).balanced_accuracy"] = (tpr + tnr) / 2
     }
-    out.notes.append(
-      "\(tiles.count) sharp tiles of \(config.tileSize)² px from \(pool.datasetId); "
-        + "\(variants - 1) degraded copies each")
+    // The tiles' own sizes: the user's images are used as they are, not at the profile's tileSize.
+    let sizes = Dictionary(grouping: tiles, by: { "\($0.width)×\($0.height)" }).mapValues(\.count)
+    let sizeText = sizes.count == 1
+      ? "of \(sizes.keys.first ?? "") px"
+      : "of \(sizes.count) sizes (\(sizes.sorted { $0.value > $1.value }.prefix(3).map { "\($0.value) of \($0.key) px" }.joined(separator: ", "))\(sizes.count > 3 ? ", …" : ""))"
+    out.notes.append("\(tiles.count) sharp tiles \(sizeText) from \(pool.datasetId); \(variants - 1) degraded copies each")
     return out
   }
 
