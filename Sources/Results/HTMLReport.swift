@@ -197,7 +197,33 @@ public enum HTMLReport {
         "hasClaims": !g.claims.isEmpty,
       ]
     }
+    let paperNumbers = t.reported.map { e -> [String: Any] in
+      // A paper band judges the runs of its profile: the gated ones (if any) and every group beside them.
+      var comparisons: [[String: Any]] = []
+      if e.profile == a.profile, e.band != nil {
+        var groups: [(String, [Double])] = a.subsets.map { s in
+          ("embedded data · \(BandTable.subsetKey(s.subset))", s.runs.compactMap { $0.id.flatMap { s.metrics[$0]?[e.metric] } })
+        }
+        groups += a.ungated.map { g in (g.label, g.runs.compactMap { $0.id.flatMap { g.metrics[$0]?[e.metric] } }) }
+        for (label, values) in groups where !values.isEmpty {
+          let mean = values.reduce(0, +) / Double(values.count)
+          let verdict = e.verdict(mean) ?? ""
+          comparisons.append([
+            "label": label, "n": values.count, "mean": fmt(mean),
+            "difference": (mean >= e.value ? "+" : "") + fmt(mean - e.value), "verdict": verdict,
+            "verdictClass": verdict == "within" ? "pass" : "fail",
+          ])
+        }
+      }
+      return [
+        "metric": e.metric, "value": e.valueText, "dataset": e.dataset, "architecture": e.architecture,
+        "epochs": e.epochs.map(String.init) ?? "–", "source": e.source, "sourceKind": e.sourceKind.rawValue,
+        "band": e.band.map { "paper band for \(e.profile ?? ""): [\(fmt($0.lower)), \(fmt($0.upper))]" } ?? "context",
+        "note": e.note ?? "", "hasNote": e.note != nil, "comparisons": comparisons, "hasComparisons": !comparisons.isEmpty,
+      ]
+    }
     return [
+      "paperNumbers": paperNumbers, "hasPaperNumbers": !paperNumbers.isEmpty,
       "ungated": ungated, "hasUngated": !ungated.isEmpty,
       "id": t.id, "title": t.title, "summary": t.summary, "profile": a.profile, "method": t.method.rawValue,
       "dataset": t.dataset.id, "refs": refs, "status": status.text, "statusClass": status.css,

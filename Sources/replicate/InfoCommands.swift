@@ -81,6 +81,16 @@ struct ShowCommand: ParsableCommand {
       out += "  \(c.id) [\(c.kind.rawValue); profiles \(c.profiles.joined(separator: ","))]: \(c.statement)\n"
       out += "    source: \(c.source)\n    check: \(c.conditions.map(\.text).joined(separator: " and "))\n"
     }
+    if !t.reported.isEmpty {
+      out += "\nthe paper's numbers:\n"
+      for e in t.reported {
+        out += "  \(e.metric) = \(e.valueText): \(e.dataset), \(e.architecture)\(e.epochs.map { ", \($0) epochs" } ?? "")"
+        out += " — \(e.source) [\(e.sourceKind.rawValue)]\n"
+        if let band = e.band, let profile = e.profile {
+          out += "    paper band for profile \(profile): [\(fmt(band.lower)), \(fmt(band.upper))] (not calibrated, not gated)\n"
+        }
+      }
+    }
     out += "\nmetrics:\n"
     for m in t.method.metrics { out += "  \(m.name) (better \(m.better.rawValue)\(m.banded ? "" : ", not banded")): \(m.help)\n" }
     print(out, terminator: "")

@@ -74,8 +74,13 @@ struct RunCommand: ParsableCommand {
     out += "data: \(r.datasetID)\n"
     let checks = Dictionary(uniqueKeysWithValues: r.checks.map { ($0.metric, $0) })
     let shown = target.method.metrics.filter(\.banded).map(\.name)
+    let paper = target.reported.filter { $0.profile == r.spec.profile && $0.band != nil }
     let rows = shown.compactMap { name -> [String]? in
       guard let v = r.output.metrics[name] else { return checks[name] == nil ? nil : [name, "missing", "", "OUT"] }
+      if checks[name] == nil, let p = paper.first(where: { $0.metric == name }), let band = p.band, let verdict = p.verdict(v) {
+        return [name, fmt(v), "paper \(fmt(p.value)) [\(fmt(band.lower)), \(fmt(band.upper))]",
+          "paper: \(verdict) (\(v >= p.value ? "+" : "")\(fmt(v - p.value)))"]
+      }
       guard let c = checks[name] else { return [name, fmt(v), "", r.onDefaultData ? "uncalibrated" : "user data"] }
       return [name, fmt(v), "[\(fmt(c.lower)), \(fmt(c.upper))]", c.passed ? "ok" : "OUT"]
     }

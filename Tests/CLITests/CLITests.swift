@@ -370,3 +370,41 @@ enum TestImages {
     #expect(again.status == 2 && again.stderr.contains("expected a folder that does not exist or is empty"))
   }
 }
+
+/// A target's `reported:` numbers: a paper-profile run on the user's data is printed and reported
+/// beside the paper band with its difference and verdict; a `--set` run is reported, not gated.
+@Suite struct PaperNumbersCLITests {
+  @Test func paperRunsSitBesideThePapersNumbers() throws {
+    let box = try Sandbox()
+    let file = box.path("Replications/blur-detection/target.yaml")
+    var text = try String(contentsOfFile: file, encoding: .utf8)
+    text += """
+      reported:
+        - {metric: laplacian_var.auc_gaussian, value: 0.5, dataset: test tiles, architecture: none, profile: paper,
+           tolerance: 0.05, source: a test fixture, sourceKind: recalled}
+        - {metric: haar_energy.auc_gaussian, value: 0.97, dataset: elsewhere, architecture: none, source: context only, sourceKind: table}
+
+      """
+    try text.write(toFile: file, atomically: true, encoding: .utf8)
+    let folder = box.root.appendingPathComponent("user-tiles")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    for i in 0..<6 { try ImageIO.writePNG(TestImages.texture(size: 64, seed: UInt64(i)), to: folder.appendingPathComponent("t\(i).png").path) }
+    let paper = try box.run(["blur-detection", "--profile", "paper", "--data", folder.path])
+    #expect(paper.status == 0, "\(paper.stderr)")
+    let line = paper.stdout.split(separator: "\n").first { $0.hasPrefix("laplacian_var.auc_gaussian ") } ?? ""
+    #expect(line.contains("paper 0.5 [0.45, 0.55]") && line.contains("paper: above (+"), "\(paper.stdout)")
+    #expect(try box.run(["blur-detection", "--profile", "smoke", "--set", "tiles=8"]).status == 0)
+    let html = box.path("Reports/index.html")
+    #expect(try box.run(["report", "--html", html, "--profiles", "smoke,paper"]).status == 0)
+    let page = try String(contentsOfFile: html, encoding: .utf8)
+    #expect(page.contains("The paper&#39;s numbers") || page.contains("The paper's numbers"))
+    #expect(page.contains("paper band for paper: [0.45, 0.55]") && page.contains(">above<"), "comparison row")
+    #expect(page.contains("user data: \(folder.path) (sha256 "))
+    #expect(page.contains("overrides {&quot;tiles&quot;:8}") || page.contains(#"overrides {"tiles":8}"#))
+    // A reported entry must name a known metric, and a paper band needs its tolerance.
+    try (text + "  - {metric: no_such_metric, value: 1, dataset: d, architecture: a, source: s, sourceKind: text}\n")
+      .write(toFile: file, atomically: true, encoding: .utf8)
+    let bad = try box.run(["show", "blur-detection"])
+    #expect(bad.status == 2 && bad.stderr.contains("reported[2].metric"), "\(bad.stderr)")
+  }
+}

@@ -136,6 +136,8 @@ public struct TargetSpec: Sendable {
   public var claims: [Claim]
   /// Sabotaged variants for `replicate audit` (empty when the target lists none).
   public var audits: [AuditVariant] = []
+  /// The paper's own numbers (`reported:`): context, and the paper bands of paper profiles.
+  public var reported: [ReportedResult] = []
   /// What one sweep task of this target asks of a cluster node (`resources:`).
   public var resources = ResourceTable()
   /// Calibrated bands (from `bands.yaml`; empty until calibrated).
@@ -277,6 +279,10 @@ extension TargetSpec {
       try a.finish()
       audits.append(AuditVariant(id: auditID, description: description, overrides: overrides))
     }
+    var reported: [ReportedResult] = []
+    for var entry in try r.children("reported") {
+      reported.append(try ReportedResult.read(&entry, method: method, profiles: profiles.map(\.name)))
+    }
     var resources = ResourceTable()
     if var block = try r.optionalChild("resources") {
       resources = try ResourceTable.read(&block, profiles: profiles.map(\.name))
@@ -290,6 +296,6 @@ extension TargetSpec {
     return TargetSpec(
       id: id, title: title, summary: summary, paper: paper, references: references, method: method,
       dataset: DatasetRef(id: datasetId, split: split, parameters: parameters), profiles: profiles,
-      claims: claims, audits: audits, resources: resources, bands: bands, directory: directory)
+      claims: claims, audits: audits, reported: reported, resources: resources, bands: bands, directory: directory)
   }
 }
