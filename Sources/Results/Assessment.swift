@@ -47,6 +47,8 @@ public struct RunGroup: Sendable {
     case overrides
     /// The user's own data (`--data`), with or without overrides.
     case userData = "user data"
+    /// Results computed elsewhere and ingested (`replicate ingest`), with their provenance.
+    case external
   }
 
   public var kind: Kind
@@ -61,11 +63,17 @@ public struct RunGroup: Sendable {
   public var metrics: [Int64: [String: Double]]
   /// Each claim of the profile decided over these runs as the gate would (reported, never gated).
   public var claims: [(claim: Claim, verdict: Verdict)]
+  /// An external group's provenance (who, code, commit, hardware, command, dataset).
+  public var provenance: ExternalResults.Provenance?
 
-  /// `user data: /data/tiles (sha256 1a2b3c4d…) · overrides {"tiles":64} · 100%`.
+  /// `user data: /data/tiles (sha256 1a2b3c4d…) · overrides {"tiles":64} · 100%`, or
+  /// `external: lab X · github.com/…@7397dfe · 8× V100 · ImageNet-1k · 100%`.
   public var label: String {
     var parts: [String] = []
-    if kind == .userData {
+    if kind == .external, let p = provenance {
+      let code = [p.code, p.commit].compactMap { $0 }.joined(separator: "@")
+      parts.append("external: " + [p.who, code.isEmpty ? nil : code, p.hardware, p.dataset].compactMap { $0 }.joined(separator: " · "))
+    } else if kind == .userData {
       parts.append("user data: \(dataSource)" + (datasetHash.map { " (sha256 \($0.prefix(12))…)" } ?? ""))
     }
     if overrides != "{}" { parts.append("overrides \(overrides)") }
@@ -135,7 +143,10 @@ public enum Assessor {
     var order: [String] = []
     var newest: [String: [Int64: StoredRun]] = [:]
     for run in runs {
-      let key = [run.dataSource, run.datasetHash ?? "", run.overrides, "\(run.subset)", run.defaultData ? "d" : "u"]
+      let key = [
+        run.dataSource, run.datasetHash ?? "", run.overrides, "\(run.subset)", run.defaultData ? "d" : "u", run.origin ?? "",
+        run.provenance ?? "",
+      ]
         .joined(separator: "\u{1f}")
       if newest[key] == nil { order.append(key) }
       newest[key, default: [:]][run.seed] = run
@@ -148,11 +159,13 @@ public enum Assessor {
       for run in group { if let id = run.id { metrics[id] = try store.metrics(runID: id) } }
       let perRun = group.compactMap { $0.id.flatMap { metrics[$0] } }
       return RunGroup(
-        kind: first.defaultData ? .overrides : .userData, subset: first.subset, dataSource: first.dataSource,
-        datasetHash: first.datasetHash, overrides: first.overrides, runs: group, metrics: metrics,
+        kind: first.isExternal ? .external : first.defaultData ? .overrides : .userData, subset: first.subset,
+        dataSource: first.dataSource, datasetHash: first.datasetHash, overrides: first.overrides, runs: group,
+        metrics: metrics,
         claims: claims.map { claim in
           (claim, verdict(claim, outcomes: perRun.map { Checks.claim(claim, metrics: $0).holds }, metrics: perRun))
-        })
+        },
+        provenance: first.provenance.flatMap { try? JSONDecoder().decode(ExternalResults.Provenance.self, from: Data($0.utf8)) })
     }
   }
 

@@ -189,7 +189,8 @@ public enum HTMLReport {
         ]
       }
       return [
-        "kind": g.kind.rawValue, "label": g.label, "seeds": g.runs.map { String($0.seed) }.joined(separator: ", "),
+        "kind": g.kind.rawValue, "label": g.label,
+        "command": g.provenance?.command ?? "", "hasCommand": g.provenance?.command != nil, "seeds": g.runs.map { String($0.seed) }.joined(separator: ", "),
         "runIDs": g.runs.compactMap(\.id).map(String.init).joined(separator: ", "),
         "codeVersions": Array(Set(g.runs.map(\.codeVersion))).sorted().joined(separator: ", "),
         "rows": rows,

@@ -46,6 +46,13 @@ public struct StoredRun: Codable, Sendable, FetchableRecord, MutablePersistableR
   public var jobID: String?
   /// The shard it was merged from (`replicate merge`), nil for a run recorded here.
   public var mergedFrom: String?
+  /// `external` for results ingested from outside (`replicate ingest`); nil for runs of this harness.
+  public var origin: String?
+  /// An external run's who/what/where (JSON: who, code, commit, hardware, command, dataset).
+  public var provenance: String?
+
+  /// Whether the harness did not compute this run (`replicate ingest`).
+  public var isExternal: Bool { origin == "external" }
 
   public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 
@@ -270,6 +277,12 @@ public final class ResultsStore: RunRecorder, @unchecked Sendable {
         t.add(column: "mergedFrom", .text)
       }
     }
+    m.registerMigration("v3-externalRuns") { db in
+      try db.alter(table: "run") { t in
+        t.add(column: "origin", .text)
+        t.add(column: "provenance", .text)
+      }
+    }
     return m
   }
 
@@ -304,7 +317,8 @@ public final class ResultsStore: RunRecorder, @unchecked Sendable {
       operatingSystem: environment.operatingSystem, hostName: environment.hostName, invocation: invocation,
       pid: Int64(HostFacts.pid), status: RunStatus.running.rawValue, message: nil, startedAt: Date(),
       endedAt: nil, wallSeconds: nil, peakMemoryBytes: nil, sweep: environment.provenance.sweep,
-      taskIndex: environment.provenance.taskIndex, jobID: environment.provenance.jobID, mergedFrom: nil)
+      taskIndex: environment.provenance.taskIndex, jobID: environment.provenance.jobID, mergedFrom: nil, origin: nil,
+      provenance: nil)
     try pool.write { db in try run.insert(db) }
     guard let id = run.id else { throw InputError.store(path: path, message: "insert returned no row id") }
     return id

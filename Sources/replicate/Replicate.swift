@@ -19,7 +19,7 @@ struct Replicate: ParsableCommand {
     subcommands: [
       RunCommand.self, ListCommand.self, ShowCommand.self, CalibrateCommand.self, ReportCommand.self,
       GateCommand.self, AuditCommand.self, FocusCommand.self, BenchCommand.self, DatasetCommand.self, SlidesCommand.self,
-      PredictCommand.self, SweepCommand.self, MergeCommand.self,
+      PredictCommand.self, SweepCommand.self, MergeCommand.self, IngestCommand.self,
     ],
     defaultSubcommand: RunCommand.self)
 }

@@ -173,7 +173,7 @@ import _TestSupport
       [], ["run"], ["list"], ["show"], ["calibrate"], ["report"], ["gate"], ["audit"], ["focus"], ["focus", "score"],
       ["bench"], ["bench", "focus"], ["bench", "engine"], ["bench", "slides"], ["dataset"], ["dataset", "probe"], ["dataset", "export"],
       ["slides"], ["slides", "generate"], ["slides", "tile"], ["slides", "extract"], ["slides", "show"], ["predict"],
-      ["sweep"], ["sweep", "task"], ["sweep", "status"], ["merge"],
+      ["sweep"], ["sweep", "task"], ["sweep", "status"], ["merge"], ["ingest"],
     ]
     let folder = projectRoot.appendingPathComponent("Tests/CLITests/Snapshots")
     let update = ProcessInfo.processInfo.environment["REPLICATE_UPDATE_SNAPSHOTS"] == "1"
@@ -406,5 +406,47 @@ enum TestImages {
       .write(toFile: file, atomically: true, encoding: .utf8)
     let bad = try box.run(["show", "blur-detection"])
     #expect(bad.status == 2 && bad.stderr.contains("reported[2].metric"), "\(bad.stderr)")
+  }
+}
+
+/// `replicate ingest`: external results reach the store and the report beside the paper's numbers,
+/// with their provenance, and are gated only when asked (`gate --run`).
+@Suite struct IngestCLITests {
+  @Test func externalRunsAreStoredReportedAndGatedOnlyWhenAsked() throws {
+    let box = try Sandbox()
+    let results = box.path("lab.json")
+    try """
+      {"schema": "replicate-external/1",
+       "provenance": {"who": "lab X", "code": "https://github.com/facebookresearch/moco", "commit": "7397dfe146c7",
+                      "hardware": "8x V100", "command": "python main_moco.py -a resnet18", "dataset": "CIFAR-10"},
+       "runs": [{"seed": 0, "metrics": {"knn_accuracy": 0.801}}, {"seed": 1, "metrics": {"knn_accuracy": 0.829}}]}
+      """.write(toFile: results, atomically: true, encoding: .utf8)
+    // Bad input first: nothing is written.
+    let bad = box.path("bad.csv")
+    try "metric,value,seed\nnot_a_metric,1,0\n".write(toFile: bad, atomically: true, encoding: .utf8)
+    let refused = try box.run(["ingest", "moco-v1", bad])
+    #expect(refused.status == 2 && refused.stderr.contains("not_a_metric"), "\(refused.stderr)")
+    #expect(!FileManager.default.fileExists(atPath: box.store))
+
+    let r = try box.run(["ingest", "moco-v1", results, "--hardware", "8x A100"])
+    #expect(r.status == 0 && r.stdout.contains("ingested 2 external runs"), "\(r.stdout)\(r.stderr)")
+    let html = box.path("Reports/index.html")
+    #expect(try box.run(["report", "--html", html, "--profiles", "paper"]).status == 0)
+    let page = try String(contentsOfFile: html, encoding: .utf8)
+    let label = "external: lab X · https://github.com/facebookresearch/moco@7397dfe146c7 · 8x A100 · CIFAR-10 · 100%"
+    #expect(page.contains(label), "external group with provenance")
+    #expect(page.contains("python main_moco.py -a resnet18"))
+    // Beside the paper band 0.826 ± 0.02: the mean 0.815 is within.
+    #expect(page.contains("0.815 <span class=\"muted\">(n=2)</span>") && page.contains(">within<"), "paper comparison")
+    // Never judged by the plain gate; `gate --run` refuses runs that were not on the embedded data.
+    #expect(try box.run(["gate", "--profile", "paper"]).status == 1)
+    #expect(try box.run(["gate", "--run", "1"]).status == 2)
+    // A lab that ran on the exported embedded data can ask for the bands explicitly.
+    let csv = box.path("ci.csv")
+    try "metric,value,seed\nknn_accuracy,0.2,0\n".write(toFile: csv, atomically: true, encoding: .utf8)
+    let ci = try box.run(["ingest", "moco-v1", csv, "--profile", "ci", "--on-default-data", "--who", "lab X"])
+    #expect(ci.status == 0, "\(ci.stderr)")
+    let judged = try box.run(["gate", "--run", "3"])
+    #expect(judged.status == 1 && judged.stdout.contains("knn_accuracy = 0.2 not in"), "\(judged.stdout)")
   }
 }
