@@ -30,7 +30,8 @@ public enum HTMLReport {
         "id": a.target.id, "title": a.target.title, "profile": a.profile, "paper": a.target.paper.shortCitation,
         "status": status.text, "statusClass": status.css, "runs": a.subsets.reduce(0) { $0 + $1.runs.count },
         "ungatedRuns": a.ungated.reduce(0) { $0 + $1.runs.count },
-        "checks": checkSummary(a), "claims": a.subsets.flatMap(\.claims).map(\.verdict.rawValue).joined(separator: ", "),
+        "checks": checkSummary(a),
+        "claims": a.subsets.flatMap(\.claims).map { "\($0.claim.id): \($0.verdict.rawValue)" }.joined(separator: "; "),
       ]
     }
     let failed = allRuns.filter { ![.completed, .running, .rejectedInput].contains($0.runStatus) }.suffix(20)

@@ -90,8 +90,12 @@ enum SVGCharts {
       "\(f2(3 + Double(i) / Double(values.count - 1) * (w - 6))),\(f2(h - 3 - (v.value - lo) / span * (h - 6)))"
     }
     let tip = values.map { "\($0.label): \(f($0.value))" }.joined(separator: "&#10;")
+    // Printed labels too (a tooltip is lost on paper): the first and the newest version's value.
+    let first = values[0], last = values[values.count - 1]
     return "<svg width=\"\(width)\" height=\"\(height)\" viewBox=\"0 0 \(width) \(height)\"><title>\(esc(tip))</title>"
       + "<polyline points=\"\(pts.joined(separator: " "))\" fill=\"none\" stroke=\"#555\" stroke-width=\"1.3\"/></svg>"
+      + "<br><span class=\"muted\">\(values.count) versions: \(esc(String(first.label.prefix(7)))) \(f(first.value)) → "
+      + "\(esc(String(last.label.prefix(7)))) \(f(last.value))</span>"
   }
 
   static func q(_ v: Double) -> String { "\"\(f2(v))\"" }

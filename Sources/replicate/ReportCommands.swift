@@ -17,6 +17,9 @@ struct ReportCommand: ParsableCommand {
   @Option(help: "Profiles to include (comma-separated). Default: every profile with runs, and ci.")
   var profiles: String?
 
+  @Option(help: "Only these targets (comma-separated): a comparison page for one paper, for example --targets moco-v2 (default: every target). With it, the default profiles are those the targets have runs of.")
+  var targets: String?
+
   @OptionGroup var store: StoreOptions
 
   func run() throws {
@@ -24,10 +27,19 @@ struct ReportCommand: ParsableCommand {
       throw ValidationError("give --html PATH and/or --junit PATH")
     }
     let registry = try Registry.locate()
-    let targets = try registry.allTargets()
+    var chosen = try registry.allTargets()
+    var profileList = profiles.map { $0.split(separator: ",").map(String.init) }
     let results = try store.open(registry, create: false)
-    let assessments = try Assessor.assess(
-      targets: targets, profiles: profiles.map { $0.split(separator: ",").map(String.init) }, store: results)
+    if let targets {
+      let ids = targets.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+      chosen = try ids.map { try registry.target($0) }
+      if profileList == nil {
+        var names: [String] = []
+        for run in try results.runs() where ids.contains(run.target) && !names.contains(run.profile) { names.append(run.profile) }
+        profileList = names.isEmpty ? ["ci"] : names
+      }
+    }
+    let assessments = try Assessor.assess(targets: chosen, profiles: profileList, store: results)
     if let html {
       let text = try HTMLReport.render(
         assessments, store: results,
