@@ -190,6 +190,14 @@ public enum HTMLReport {
         ]
       }
       return [
+        "environment": g.runs.last.map { r in
+          [
+            "code \(r.codeVersion)\(r.codeDirty ? " (dirty)" : "")",
+            r.isExternal ? "hardware \(r.cpu)" : "\(r.cpu), \(r.threads) threads, \(r.blas), \(r.build) build",
+            "host \(r.hostName)", r.datasetHash.map { "data sha256 \($0.prefix(16))…" },
+            r.isExternal ? nil : "config sha256 \(r.configHash.prefix(16))…", "newest run \(date(r.startedAt))",
+          ].compactMap { $0 }.joined(separator: " · ")
+        } ?? "",
         "kind": g.kind.rawValue, "label": g.label,
         "command": g.provenance?.command ?? "", "hasCommand": g.provenance?.command != nil, "seeds": g.runs.map { String($0.seed) }.joined(separator: ", "),
         "runIDs": g.runs.compactMap(\.id).map(String.init).joined(separator: ", "),
