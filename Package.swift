@@ -87,7 +87,7 @@ let package = Package(
       swiftSettings: release),
 
     // Shared test helpers (project root, running tools); used by test targets only.
-    .target(name: "_TestSupport", dependencies: ["Engine"], path: "Sources/_TestSupport"),
+    .target(name: "_TestSupport", dependencies: ["Engine", "Basics"], path: "Sources/_TestSupport"),
 
     .testTarget(
       name: "EngineTests", dependencies: ["Engine", "Basics", "_TestSupport"], resources: [.copy("Fixtures")]),

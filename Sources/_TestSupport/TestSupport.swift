@@ -1,3 +1,4 @@
+import Basics
 import Engine
 import Foundation
 import Testing
@@ -15,16 +16,7 @@ public enum TestSupport {
 
   /// Runs a program found on PATH and returns its exit status and combined output.
   public static func runTool(_ program: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = [program] + arguments
-    let pipe = Pipe()
-    p.standardOutput = pipe
-    p.standardError = pipe
-    try p.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    Shell.run(program, arguments)
   }
 }
 

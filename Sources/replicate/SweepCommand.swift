@@ -146,22 +146,6 @@ struct SweepStartCommand: ParsableCommand {
     }
   }
 
-  /// Runs `executable` (looked up on PATH) and returns its exit status and output, stdout and
-  /// stderr together, trimmed; status 127 when it cannot start.
-  static func capture(_ executable: String, _ arguments: [String]) -> (Int32, String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = [executable] + arguments
-    let pipe = Pipe()
-    p.standardOutput = pipe
-    p.standardError = pipe
-    p.standardInput = FileHandle.nullDevice
-    do { try p.run() } catch { return (127, "") }
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
-  }
-
   private func list(_ text: String) -> [String] {
     text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
   }
@@ -182,7 +166,8 @@ struct SweepStartCommand: ParsableCommand {
       try script.write(to: file, atomically: true, encoding: .utf8)
       print("wrote \(file.path) (\(group.tasks.count) tasks: \(group.resources.cpus) CPUs, \(group.resources.memory), \(group.resources.time))")
       guard submit else { continue }
-      let (status, output) = Self.capture("sbatch", ["--parsable", file.path])
+      let (status, raw) = Shell.run("sbatch", ["--parsable", file.path])
+      let output = raw.trimmingCharacters(in: .whitespacesAndNewlines)
       guard status == 0, let jobID = output.split(separator: ";").first.map(String.init), Int(jobID) != nil else {
         throw HarnessError.external(
           "sbatch \(file.path) failed (exit \(status)): \(output.isEmpty ? "is Slurm installed and sbatch on PATH?" : output)")
