@@ -132,25 +132,8 @@ public enum HTMLReport {
           "details": c.outcomes.map { ["seed": $0.seed, "detail": $0.outcome.detail] as [String: Any] },
         ]
       }
-      // Curves of the newest run, grouped by the part of the name after the first dot.
-      var charts: [String] = []
-      if let newest = s.runs.max(by: { ($0.id ?? 0) < ($1.id ?? 0) }), let id = newest.id {
-        let points = try store.series(runID: id)
-        var groups: [String: [(String, [(Double, Double)])]] = [:]
-        var order: [String] = []
-        for name in Array(Set(points.map(\.name))).sorted() {
-          let parts = name.split(separator: ".", maxSplits: 1).map(String.init)
-          let (series, chart) = parts.count == 2 ? (parts[0], parts[1]) : (name, name)
-          let chartKey = "\(series)|\(chart)"
-          if !order.contains(chartKey) { order.append(chartKey) }
-          groups[chartKey, default: []].append((series, points.filter { $0.name == name }.map { ($0.x, $0.value) }))
-        }
-        for key in order {
-          let parts = key.split(separator: "|").map(String.init)
-          let xLabel = parts[1].contains("gaussian") ? "Gaussian σ (px)" : (parts[1].contains("defocus") ? "disk radius (px)" : "step")
-          charts.append(SVGCharts.lines(title: "\(parts[0]): \(parts[1])", xLabel: xLabel, series: groups[key] ?? []))
-        }
-      }
+      // Curves of the newest run.
+      let charts = try s.runs.max(by: { ($0.id ?? 0) < ($1.id ?? 0) }).flatMap(\.id).map { try curves(runID: $0, store: store) } ?? []
       let env = s.runs.last.map { r -> [String: Any] in
         [
           "codeVersion": r.codeVersion + (r.codeDirty ? " (dirty)" : ""), "cpu": r.cpu, "cores": r.cores,
@@ -175,7 +158,8 @@ public enum HTMLReport {
       ])
     }
     let allClaims = t.claims.filter { $0.profiles.contains(a.profile) }
-    let ungated = a.ungated.map { g -> [String: Any] in
+    let ungated = try a.ungated.map { g -> [String: Any] in
+      let groupCharts = try g.runs.max(by: { ($0.id ?? 0) < ($1.id ?? 0) }).flatMap(\.id).map { try curves(runID: $0, store: store) } ?? []
       var names: [String] = []
       for m in g.metrics.values { for k in m.keys where metricInfo[k]?.banded ?? false && !names.contains(k) { names.append(k) } }
       let rows = names.sorted().map { name -> [String: Any] in
@@ -205,6 +189,7 @@ public enum HTMLReport {
         "rows": rows,
         "claims": g.claims.map { ["id": $0.claim.id, "verdict": $0.verdict.rawValue] },
         "hasClaims": !g.claims.isEmpty,
+        "charts": groupCharts, "hasCharts": !groupCharts.isEmpty,
       ]
     }
     let paperNumbers = t.reported.map { e -> [String: Any] in
@@ -240,6 +225,25 @@ public enum HTMLReport {
       "notRun": a.notRun, "subsets": subsets,
       "plannedClaims": allClaims.map { ["id": $0.id, "statement": $0.statement, "source": $0.source] },
     ]
+  }
+
+  /// The curves of one run as charts, grouped by the part of each series name after the first dot.
+  static func curves(runID: Int64, store: ResultsStore) throws -> [String] {
+    let points = try store.series(runID: runID)
+    var groups: [String: [(String, [(Double, Double)])]] = [:]
+    var order: [String] = []
+    for name in Array(Set(points.map(\.name))).sorted() {
+      let parts = name.split(separator: ".", maxSplits: 1).map(String.init)
+      let (series, chart) = parts.count == 2 ? (parts[0], parts[1]) : (name, name)
+      let chartKey = "\(series)|\(chart)"
+      if !order.contains(chartKey) { order.append(chartKey) }
+      groups[chartKey, default: []].append((series, points.filter { $0.name == name }.map { ($0.x, $0.value) }))
+    }
+    return order.map { key in
+      let parts = key.split(separator: "|").map(String.init)
+      let xLabel = parts[1].contains("gaussian") ? "Gaussian σ (px)" : (parts[1].contains("defocus") ? "disk radius (px)" : "step")
+      return SVGCharts.lines(title: "\(parts[0]): \(parts[1])", xLabel: xLabel, series: groups[key] ?? [])
+    }
   }
 
   static func fmt(_ v: Double) -> String { String(format: "%.4g", v) }

@@ -239,6 +239,7 @@ func targetWithBand(_ metric: String, lower: Double, upper: Double, claim: Verdi
     #expect(html.contains("s0 0.5 · s1 0.6"), "per-seed values are text, not only tooltips")
     #expect(html.contains("s0 0.42"))
     #expect(html.contains("s0 0.97"))
+    #expect(html.components(separatedBy: "Curves (newest run of the group)").count == 3, "each group's curves")
   }
 
   @Test func htmlIsSelfContained() throws {
