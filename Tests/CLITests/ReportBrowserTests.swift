@@ -53,7 +53,9 @@ import _TestSupport
     let page = FileManager.default.temporaryDirectory.appendingPathComponent("report-\(UUID().uuidString).html")
     let inner = html.replacingOccurrences(of: "</body>", with: Self.measuring + "</body>")
       .replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "\"", with: "&quot;")
-    let outer = "<!DOCTYPE html><html><body style=\"margin:0\"><iframe style=\"border:0;display:block\" width=\"\(width)\" "
+    // The outer page states its encoding: without it Chromium may guess windows-1252 for a local
+    // file and read the report's UTF-8 (·, –, ±) as mojibake (seen once on a fresh clone).
+    let outer = "<!DOCTYPE html><html><head><meta charset=\"utf-8\"></head><body style=\"margin:0\"><iframe style=\"border:0;display:block\" width=\"\(width)\" "
       + "height=\"2400\" srcdoc=\"\(inner)\"></iframe></body></html>"
     try outer.write(to: page, atomically: true, encoding: .utf8)
     let common = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=\(max(width, 500)),2400",
