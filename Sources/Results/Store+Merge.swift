@@ -44,10 +44,7 @@ extension ResultsStore {
     try Self.checkIsOurs(path)
     let copy: DatabaseQueue
     do {
-      var config = Configuration()
-      config.readonly = true
-      config.busyMode = .timeout(30)
-      let source = try DatabaseQueue(path: path, configuration: config)
+      let source = try Self.readOnlyQueue(path)
       copy = try DatabaseQueue()
       try source.backup(to: copy)
       try source.close()
@@ -117,10 +114,7 @@ extension ResultsStore {
     in path: String, spec: RunSpec, dataSource: String, codeVersion: String, codeDirty: Bool
   ) -> Int64? {
     guard FileManager.default.fileExists(atPath: path) else { return nil }
-    var config = Configuration()
-    config.readonly = true
-    config.busyMode = .timeout(30)
-    guard let queue = try? DatabaseQueue(path: path, configuration: config) else { return nil }
+    guard let queue = try? readOnlyQueue(path) else { return nil }
     defer { try? queue.close() }
     return try? queue.read { db in
       guard try db.tableExists("run") else { return nil }

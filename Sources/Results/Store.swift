@@ -162,13 +162,10 @@ public final class ResultsStore: RunRecorder, @unchecked Sendable {
   static func checkIsOurs(_ path: String) throws {
     let size = ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? 0
     if size == 0 { return }
-    var config = Configuration()
-    config.readonly = true
-    config.busyMode = .timeout(30)
     let tables: [String]
     let applied: [String]
     do {
-      let queue = try DatabaseQueue(path: path, configuration: config)
+      let queue = try readOnlyQueue(path)
       defer { try? queue.close() }
       (tables, applied) = try queue.read { db in
         let names = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
@@ -194,6 +191,16 @@ public final class ResultsStore: RunRecorder, @unchecked Sendable {
         message: "written by a newer replicate (unknown migrations: \(unknown.sorted().joined(separator: ", "))); "
           + "update replicate to use this store")
     }
+  }
+
+  /// The SQLite file at `path` opened read-only (never migrated or written; waits up to 30 s for a
+  /// writer's lock): how a foreign file is inspected, and how shards are read while their task may
+  /// still write them.
+  static func readOnlyQueue(_ path: String) throws -> DatabaseQueue {
+    var config = Configuration()
+    config.readonly = true
+    config.busyMode = .timeout(30)
+    return try DatabaseQueue(path: path, configuration: config)
   }
 
   /// Identifiers of every migration this version knows, in order.

@@ -83,10 +83,7 @@ public struct SweepTaskStatus: Sendable {
 
   /// The newest completed run and the newest run of a shard, read-only; nil if unreadable.
   private static func latestRows(_ path: String) -> (completed: Row?, latest: Row?)? {
-    var config = Configuration()
-    config.readonly = true
-    config.busyMode = .timeout(10)
-    guard let queue = try? DatabaseQueue(path: path, configuration: config) else { return nil }
+    guard let queue = try? ResultsStore.readOnlyQueue(path) else { return nil }
     defer { try? queue.close() }
     return try? queue.read { db in
       guard try db.tableExists("run") else { return (nil, nil) }
