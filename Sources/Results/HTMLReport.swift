@@ -115,8 +115,9 @@ public enum HTMLReport {
           "band": band.map { "[\(fmt($0.lower)), \($0.upper >= 1e6 ? "∞" : fmt($0.upper))]" } ?? "uncalibrated",
           "calibrated": band.map { "\(fmt($0.mean)) ± \(fmt($0.standardDeviation)) (n=\($0.count))" } ?? "",
           "mean": mean.map(fmt) ?? "–",
-          "ci": ciLow.isEmpty ? "" : "95% CI [\(fmt(ciLow.reduce(0, +) / Double(ciLow.count))), "
+          "ci": ciLow.isEmpty ? "" : "within-run 95% CI [\(fmt(ciLow.reduce(0, +) / Double(ciLow.count))), "
             + "\(fmt(ciHigh.reduce(0, +) / Double(max(ciHigh.count, 1))))]",
+          "seedCI": seedInterval(values.map(\.1)),
           "strip": SVGCharts.strip(lower: band?.lower, upper: band?.upper, values: values),
           "history": SVGCharts.sparkline(spark),
           "rowClass": band == nil ? "skip" : (failing ? "fail" : "pass"),
@@ -169,7 +170,7 @@ public enum HTMLReport {
         }
         let mean = values.isEmpty ? nil : values.map(\.1).reduce(0, +) / Double(values.count)
         return [
-          "metric": name, "mean": mean.map(fmt) ?? "–",
+          "metric": name, "mean": mean.map(fmt) ?? "–", "seedCI": seedInterval(values.map(\.1)),
           "values": values.map { "s\($0.0) \(fmt($0.1))" }.joined(separator: " · "),
         ]
       }
@@ -204,7 +205,7 @@ public enum HTMLReport {
           let mean = values.reduce(0, +) / Double(values.count)
           let verdict = e.verdict(mean) ?? ""
           comparisons.append([
-            "label": label, "n": values.count, "mean": fmt(mean),
+            "label": label, "n": values.count, "mean": fmt(mean), "seedCI": seedInterval(values),
             "difference": (mean >= e.value ? "+" : "") + fmt(mean - e.value), "verdict": verdict,
             "verdictClass": verdict == "within" ? "pass" : "fail",
           ])
@@ -247,6 +248,11 @@ public enum HTMLReport {
   }
 
   static func fmt(_ v: Double) -> String { String(format: "%.4g", v) }
+
+  /// "seeds: 95% CI [lo, hi]", the Student-t interval of the mean over the seeds (empty below two seeds).
+  static func seedInterval(_ values: [Double]) -> String {
+    Checks.seedInterval(values).map { "seeds: 95% CI [\(fmt($0.lower)), \(fmt($0.upper))]" } ?? ""
+  }
 
   static func date(_ d: Date) -> String {
     let f = DateFormatter()

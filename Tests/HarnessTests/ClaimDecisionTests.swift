@@ -54,6 +54,16 @@ import _TestSupport
     #expect(Checks.decide(both, runs: [["a": 1]]).decided == false)
   }
 
+  /// [1, 2, 3, 4]: mean 2.5, sd √(5/3) = 1.29099, half-width t(3)·sd/2 = 3.182·0.645497 = 2.053972.
+  @Test func seedIntervalByHand() throws {
+    let i = try #require(Checks.seedInterval([1, 2, 3, 4]))
+    expectClose(i.mean, 2.5, rtol: 1e-12)
+    expectClose(i.sd, (5.0 / 3).squareRoot(), rtol: 1e-12)
+    expectClose(i.lower, 2.5 - 2.053972, rtol: 1e-6)
+    expectClose(i.upper, 2.5 + 2.053972, rtol: 1e-6)
+    #expect(Checks.seedInterval([0.3]) == nil)
+  }
+
   @Test func tQuantilesMatchTheTable() {
     expectClose(Checks.tQuantile975(df: 1), 12.706, rtol: 1e-4)
     expectClose(Checks.tQuantile975(df: 19), 2.093, rtol: 1e-4)

@@ -237,6 +237,8 @@ func targetWithBand(_ metric: String, lower: Double, upper: Double, claim: Verdi
     let html = try HTMLReport.render([a], store: store, templateDirectory: projectRoot.appendingPathComponent("Reports/templates"))
     #expect(html.contains("Runs not gated"))
     #expect(html.contains("s0 0.5 · s1 0.6"), "per-seed values are text, not only tooltips")
+    // 0.55 ± t(1)·0.0707/√2 = 0.55 ± 12.706·0.05: the interval over seeds, by hand.
+    #expect(html.contains("seeds: 95% CI [-0.0853, 1.185]"), "the group's interval over its seeds")
     #expect(html.contains("s0 0.42"))
     #expect(html.contains("s0 0.97"))
     #expect(html.components(separatedBy: "Curves (newest run of the group)").count == 3, "each group's curves")

@@ -71,6 +71,18 @@ extension Checks {
     return df <= table.count ? table[df - 1] : 1.96 + 2.4 / Double(df)
   }
 
+  /// The mean of per-seed values with its sample sd and two-sided 95 % Student-t interval
+  /// (`mean ± t₀.₉₇₅(n−1)·sd/√n`); nil for fewer than two values. The one interval that claims,
+  /// reports and paper comparisons state.
+  public static func seedInterval(_ values: [Double]) -> (mean: Double, sd: Double, lower: Double, upper: Double)? {
+    guard values.count >= 2 else { return nil }
+    let k = Double(values.count)
+    let mean = values.reduce(0, +) / k
+    let sd = (values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / (k - 1)).squareRoot()
+    let half = tQuantile975(df: values.count - 1) * sd / k.squareRoot()
+    return (mean, sd, mean - half, mean + half)
+  }
+
   /// Decides a claim from the metrics of several runs (one dictionary per seed; see
   /// `ClaimEvidence` for the rule). Fewer than two runs with the metric decide nothing.
   public static func decide(_ claim: Claim, runs: [[String: Double]]) -> ClaimEvidence {
@@ -87,10 +99,7 @@ extension Checks {
         continue
       }
       let k = Double(values.count)
-      let mean = values.reduce(0, +) / k
-      let sd = (values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / (k - 1)).squareRoot()
-      let half = tQuantile975(df: values.count - 1) * sd / k.squareRoot()
-      let (lower, upper) = (mean - half, mean + half)
+      let (mean, sd, lower, upper) = seedInterval(values)!
       let effect = abs(mean - c.value)
       let power = sd == 0 ? 1 : normalCDF(effect / (sd / k.squareRoot()) - 1.96)
       conditions.append(.init(text: c.text, n: values.count, mean: mean, lower: lower, upper: upper, power: power))
