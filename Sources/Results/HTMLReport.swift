@@ -220,6 +220,7 @@ public enum HTMLReport {
     }
     return [
       "paperNumbers": paperNumbers, "hasPaperNumbers": !paperNumbers.isEmpty,
+      "reportedNote": t.reportedNote ?? "", "hasPaperSection": !paperNumbers.isEmpty || t.reportedNote != nil,
       "ungated": ungated, "hasUngated": !ungated.isEmpty,
       "id": t.id, "title": t.title, "summary": t.summary, "profile": a.profile, "method": t.method.rawValue,
       "dataset": t.dataset.id, "refs": refs, "status": status.text, "statusClass": status.css,

@@ -30,6 +30,10 @@ func shippedBlurTarget() throws -> String {
       #expect(target.profiles.contains { $0.name == "ci" }, "\(target.id) needs a ci profile")
       _ = try registry.dataset(target.dataset.id)
       for claim in target.claims { #expect(!claim.conditions.isEmpty) }
+      // A comparison report says what the paper printed, or why it cannot.
+      #expect(
+        !target.reported.isEmpty || !(target.reportedNote ?? "").isEmpty,
+        "\(target.id): neither `reported:` numbers nor a `reportedNote:` saying why there are none")
       // Every band names a metric the method reports, and every calibrated claim exists.
       for set in target.bands.entries {
         for band in set.bands {

@@ -248,6 +248,7 @@ func targetWithBand(_ metric: String, lower: Double, upper: Double, claim: Verdi
     let (a, store) = try assessments()
     let html = try HTMLReport.render(a, store: store, templateDirectory: projectRoot.appendingPathComponent("Reports/templates"))
     #expect(html.contains("Blur detection with Laplacian variance"))
+    #expect(html.contains("The paper") && html.contains("So no paper band"), "the reportedNote stands in for absent numbers")
     #expect(html.contains("<svg"))
     #expect(html.contains("not run"))
     #expect(html.contains("laplacian-falls-with-blur"))

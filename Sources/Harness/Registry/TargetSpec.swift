@@ -138,6 +138,9 @@ public struct TargetSpec: Sendable {
   public var audits: [AuditVariant] = []
   /// The paper's own numbers (`reported:`): context, and the paper bands of paper profiles.
   public var reported: [ReportedResult] = []
+  /// What the paper's numbers lack, in words (`reportedNote:`): for example that its tables could
+  /// not be reached, or that it reports nothing comparable. Shown with the numbers, or alone.
+  public var reportedNote: String?
   /// What one sweep task of this target asks of a cluster node (`resources:`).
   public var resources = ResourceTable()
   /// Calibrated bands (from `bands.yaml`; empty until calibrated).
@@ -283,6 +286,7 @@ extension TargetSpec {
     for var entry in try r.children("reported") {
       reported.append(try ReportedResult.read(&entry, method: method, profiles: profiles.map(\.name)))
     }
+    let reportedNote = try r.optionalString("reportedNote")
     var resources = ResourceTable()
     if var block = try r.optionalChild("resources") {
       resources = try ResourceTable.read(&block, profiles: profiles.map(\.name))
@@ -296,6 +300,7 @@ extension TargetSpec {
     return TargetSpec(
       id: id, title: title, summary: summary, paper: paper, references: references, method: method,
       dataset: DatasetRef(id: datasetId, split: split, parameters: parameters), profiles: profiles,
-      claims: claims, audits: audits, reported: reported, resources: resources, bands: bands, directory: directory)
+      claims: claims, audits: audits, reported: reported, reportedNote: reportedNote, resources: resources, bands: bands,
+      directory: directory)
   }
 }
