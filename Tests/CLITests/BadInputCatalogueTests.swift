@@ -106,6 +106,7 @@ import _TestSupport
       (["abmil", "--profile", "smoke", "--set", "sslEncoder=abmil/smoke/0"], "--set sslEncoder=abmil/smoke/0: expected an SSL target"),
       (["abmil", "--profile", "smoke", "--set", "sslEncoder=moco-v2/nope/0"], "has no profile 'nope'"),
       (["abmil", "--profile", "smoke", "--set", "sslEncoder=moco-v2/smoke/0", "--set", "encoderWeights=\(f.path("good.png"))"], "expected encoderWeights empty"),
+      (["abmil", "--profile", "smoke", "--set", "sslEncoder=moco-v2/smoke/0", "--data", f.path("images")], "--set sslEncoder=moco-v2/smoke/0: no sslEncoder with --data"),
       // run: store
       (["blur-detection", "--profile", "smoke", "--db", "/no/such/dir/x.sqlite"], "/no/such/dir"),
       (["blur-detection", "--profile", "smoke", "--db", f.path("text.sqlite")], "not a SQLite database"),

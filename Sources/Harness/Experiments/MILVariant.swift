@@ -187,6 +187,9 @@ public enum MILExperiment<Variant: MILVariant>: Experiment {
     let bags = try Variant.load(config, context: context)
     var output = ExperimentOutput()
     if let encoder { output.notes.append(encoder.summary) }
+    if case .synthetic = context.data {} else if let reference = config.data.extraction.pretrainedEncoder {
+      output.notes.append("the profile's sslEncoder (\(reference)) does not apply: the --data bags hold their own features")
+    }
     var metrics: [String: Double] = [:]
     if let features = Variant.featureBags(bags), let probe = MILEvaluation.tileProbeAUC(train: features.train, test: features.test) {
       metrics["tile_probe_auc"] = probe

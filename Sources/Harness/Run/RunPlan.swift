@@ -60,6 +60,13 @@ public struct RunPlan {
         expected: "--data PATH as well: this profile runs on your own data (see `replicate show \(targetID)`)")
     }
     let source = try registry.dataSource(for: target, dataPath: data)
+    // An SSL encoder encodes the embedded slides' tiles; a user's bags already hold features, so a
+    // `--set sslEncoder` beside `--data` would be silently ignored (a profile's own value is, with a note).
+    if case .string(let reference) = parsed["sslEncoder"], !reference.isEmpty, reference != "none", data != nil {
+      throw InputError.badOverride(
+        key: "sslEncoder", value: reference,
+        expected: "no sslEncoder with --data: it encodes the embedded synthetic slides, and the bags in --data already hold their features")
+    }
     let config = RunArguments.resolve(target: target, profile: profile, overrides: parsed)
     let specs = seedList.map {
       RunSpec(
