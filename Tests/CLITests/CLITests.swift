@@ -286,6 +286,22 @@ enum TestImages {
     #expect(run.status == 0, "\(run.stderr)")
     #expect(run.stdout.contains("subset 50%"))
   }
+
+  /// The sampling rules reach MoCo v3's loss: with no warm-up, SRCL and N-Sam change the final
+  /// loss of the same seed; with a warm-up past the last epoch they leave it bit for bit.
+  @Test func samplingRulesReachMoCoV3sLoss() throws {
+    let box = try Sandbox()
+    func loss(_ sets: [String]) throws -> String {
+      let run = try box.run(["moco-v3", "--profile", "smoke", "--set", "linearProbe=false"] + sets.flatMap { ["--set", $0] })
+      #expect(run.status == 0, "\(run.stderr)")
+      return run.stdout.split(separator: "\n").first { $0.hasPrefix("final_loss ") }.map(String.init) ?? "none"
+    }
+    let ops = try loss([])
+    for rule in ["srcl", "nsam"] {
+      #expect(try loss(["sampling=\(rule)", "samplingWarmupEpochs=0", "samplingTopK=2"]) != ops, "\(rule) changes the loss")
+      #expect(try loss(["sampling=\(rule)", "samplingWarmupEpochs=99"]) == ops, "\(rule) before its warm-up ends is OPS")
+    }
+  }
 }
 
 /// `replicate audit`: sabotaged variants are run with one seed and judged like `gate --run`; a

@@ -119,6 +119,7 @@ import _TestSupport
     for metric in [
       "auc.f50", "auc.f100", "auc.penultimate", "auc.first", "auc.fusion", "auc.control", "auc.relational",
       "gap_f50_vs_f100", "gap_first_vs_last", "gain_over_control", "pretrain_time_ratio_f50", "encoder.loss_over_chance",
+      "auc.srcl", "auc.nsam", "gap_nsam_vs_srcl", "gap_srcl_vs_ops", "encoder.nsam.knn_gain_over_control",
     ] {
       #expect(run.stdout.contains(metric), "ssl-data-efficiency reports \(metric)")
     }
@@ -127,11 +128,17 @@ import _TestSupport
     let encoders = { try FileManager.default.contentsOfDirectory(atPath: cache.appendingPathComponent("encoders").path)
       .filter { !$0.hasSuffix(".lock") }.sorted() }
     let first = try encoders()
-    #expect(first.count == 2 && first.contains { $0.hasPrefix("moco-v3-smoke-swin-s0-p50-") }, "\(first)")
+    // The 50 and 100 % encoders, and the main fraction's two sampling arms (config overrides: "-o-").
+    #expect(first.count == 4 && first.contains { $0.hasPrefix("moco-v3-smoke-swin-s0-p50-") }, "\(first)")
+    #expect(first.filter { $0.hasPrefix("moco-v3-smoke-swin-s0-o-") }.count == 2, "\(first)")
+    #expect(run.stdout.contains("sampling arm srcl: ") && run.stdout.contains("with sampling=srcl, samplingWarmupEpochs=0"), "\(run.stdout)")
     let half = try box.run(["ssl-data-efficiency", "--profile", "smoke", "--threads", "2", "--subset", "50%"], cache: cache)
     #expect(half.status == 0, "\(half.stderr)")
     #expect(half.stdout.contains("(main 50%)") && half.stdout.contains("kept 32 of 64 pretraining images"), "\(half.stdout)")
-    #expect(try encoders() == first, "the encoders are reused, not pretrained again")
+    // The fraction encoders are reused; only the sampling arms at the new main fraction pretrain.
+    let after = try encoders()
+    #expect(Set(first).isSubset(of: Set(after)) && after.count == 6, "\(after)")
+    #expect(after.filter { $0.hasPrefix("moco-v3-smoke-swin-s0-p50-o-") }.count == 2, "\(after)")
     let data = try box.run(["ssl-data-efficiency", "--profile", "smoke", "--data", box.path("Replications")], cache: cache)
     #expect(data.status == 2 && data.stderr.contains("--data is not supported yet"), "\(data.stderr)")
   }

@@ -16,12 +16,16 @@ public struct PretrainedEncoderReference: Sendable, Equatable, CustomStringConve
   public var seed: UInt64
   /// The share of the pretraining pool in percent (0 < p ≤ 100; 100: all of it).
   public var percent: Double
+  /// Config keys the pretraining run changes from its profile (the data-efficiency study's
+  /// sampling arms: `sampling: srcl`). Not part of the text form: only the study sets them.
+  public var overrides: [String: ConfigValue]
 
-  public init(target: String, profile: String, seed: UInt64, percent: Double = 100) {
+  public init(target: String, profile: String, seed: UInt64, percent: Double = 100, overrides: [String: ConfigValue] = [:]) {
     self.target = target
     self.profile = profile
     self.seed = seed
     self.percent = percent
+    self.overrides = overrides
   }
 
   /// Parses `target/profile/seed` or `target/profile/seed@P%` (0 < P ≤ 100); nil for anything else.
@@ -42,7 +46,10 @@ public struct PretrainedEncoderReference: Sendable, Equatable, CustomStringConve
     (percent == percent.rounded() ? String(Int(percent)) : String(percent)) + "%"
   }
 
-  public var description: String { "\(target)/\(profile)/\(seed)" + (percent == 100 ? "" : "@\(subset)") }
+  public var description: String {
+    "\(target)/\(profile)/\(seed)" + (percent == 100 ? "" : "@\(subset)")
+      + overrides.keys.sorted().map { " \($0)=\(overrides[$0]!.description)" }.joined()
+  }
 
   /// The config check of the `sslEncoder` key: empty or `none` (no pretrained encoder; `--set`
   /// cannot give an empty value), or `target/profile/seed`.
@@ -85,6 +92,8 @@ public enum PretrainedEncoders {
       func f(_ name: String) -> String { metrics[name].map { String(format: "%.3f", $0) } ?? "—" }
       return "the \(reference.target) \(reference.profile) backbone of seed \(reference.seed) "
         + (reference.percent == 100 ? "" : "pretrained on \(reference.subset) of its images ")
+        + (reference.overrides.isEmpty
+          ? "" : "with " + reference.overrides.keys.sorted().map { "\($0)=\(reference.overrides[$0]!.description)" }.joined(separator: ", ") + " ")
         + "(cached; kNN \(f("knn_accuracy")), linear \(f("linear_accuracy")), gain over its no-learning control "
         + "kNN \(f("knn_gain_over_control")), linear \(f("linear_gain_over_control")); loss/chance \(f("loss_over_chance")))"
     }
@@ -121,7 +130,7 @@ public enum PretrainedEncoders {
     do {
       plan = try RunPlan.make(
         registry: registry, target: reference.target, profile: reference.profile, seed: reference.seed, seeds: nil,
-        subset: reference.subset, data: nil, overrides: [], threads: threads)
+        subset: reference.subset, data: nil, overrides: [], threads: threads, typedOverrides: reference.overrides)
     } catch let error as InputError {
       throw InputError.badOverride(key: "sslEncoder", value: reference.description, expected: error.description)
     }
@@ -144,7 +153,7 @@ public enum PretrainedEncoders {
     let directory = CheckpointStore.cacheRoot(registry).appendingPathComponent("encoders", isDirectory: true)
       .appendingPathComponent(
         "\(spec.target)-\(spec.profile)-s\(spec.seed)" + (reference.percent == 100 ? "" : "-p\(reference.subset.dropLast())")
-          + "-\(key.prefix(16))", isDirectory: true)
+          + (reference.overrides.isEmpty ? "" : "-o") + "-\(key.prefix(16))", isDirectory: true)
     func complete(_ dir: URL) -> Entry? {
       let weights = dir.appendingPathComponent("backbone.safetensors")
       let control = dir.appendingPathComponent("control.safetensors")

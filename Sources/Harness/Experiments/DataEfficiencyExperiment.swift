@@ -27,8 +27,13 @@ import NN
 /// `gap_first_vs_last`, `gap_fusion_vs_last`, `gain_over_control`,
 /// `relational_gain_over_control`, and the pretraining time of 50 % relative to 100 %.
 ///
-/// Not yet here: the sampling arms (SRCL, N-Sam, DS) and pretraining on tiles of the training
-/// slides (the encoders pretrain on synthetic-tissue images, the same generator's tissue kinds).
+/// Sampling arms (`samplingArms: srcl,nsam`): the main fraction's encoder pretrained again with
+/// MoCo v3's loss under SRCL or N-Sam (`ContrastiveSampling`, the project's reading of the
+/// paper's terms), last stage; gaps `gap_nsam_vs_srcl`, `gap_srcl_vs_ops`, `gap_nsam_vs_ops`.
+///
+/// Not yet here: DS (dynamic sampling: its definition was not reachable) and pretraining on tiles
+/// of the training slides (the encoders pretrain on synthetic-tissue images, the same
+/// generator's tissue kinds).
 public enum DataEfficiencyVariant: MILVariant {
   public typealias Config = DataEfficiencyConfig
   public typealias Bags = DataEfficiencyBags
@@ -38,6 +43,8 @@ public enum DataEfficiencyVariant: MILVariant {
   public static let knownFractions = [4, 25, 50, 100]
   /// The stage arms, beside the main model's last stage.
   static let stageArms: [TileEncoderStage] = [.penultimate, .first, .fusion]
+  /// The sampling rules an arm can pretrain with (OPS is the main encoder).
+  public static let samplingRules: [ContrastiveSampling] = [.srcl, .nsam]
 
   public static var metrics: [MetricInfo] {
     var out = MILEvaluation.metricInfos(what: "ABMIL on the main fraction's last-stage features")
@@ -51,6 +58,17 @@ public enum DataEfficiencyVariant: MILVariant {
     for stage in stageArms {
       out.append(MetricInfo("auc.\(stage.rawValue)", .higher, "test slide ROC-AUC, main fraction, \(stage.rawValue) stage"))
     }
+    for rule in samplingRules {
+      out.append(
+        MetricInfo("auc.\(rule.rawValue)", .higher, "test slide ROC-AUC, main fraction, encoder pretrained with \(rule.rawValue) sampling"))
+      out.append(
+        MetricInfo(
+          "encoder.\(rule.rawValue).knn_gain_over_control", .higher, "the \(rule.rawValue) encoder's kNN gain over its no-learning control"))
+      out.append(
+        MetricInfo(
+          "encoder.\(rule.rawValue).linear_gain_over_control", .higher,
+          "the \(rule.rawValue) encoder's linear-probe gain over its no-learning control"))
+    }
     out += [
       MetricInfo("auc.control", .higher, "test slide ROC-AUC on the no-learning control's features (last stage)"),
       MetricInfo("auc.relational", .higher, "test slide ROC-AUC on the relational label (second endpoint), main encoder"),
@@ -61,6 +79,9 @@ public enum DataEfficiencyVariant: MILVariant {
       MetricInfo("gap_first_vs_last", .higher, "auc.first − auc"),
       MetricInfo("gap_fusion_vs_last", .higher, "auc.fusion − auc"),
       MetricInfo("gain_over_control", .higher, "auc − auc.control"),
+      MetricInfo("gap_nsam_vs_srcl", .higher, "auc.nsam − auc.srcl (the paper: N-Sam beats SRCL)"),
+      MetricInfo("gap_srcl_vs_ops", .higher, "auc.srcl − auc (the main encoder's plain MoCo v3 sampling)"),
+      MetricInfo("gap_nsam_vs_ops", .higher, "auc.nsam − auc"),
       MetricInfo("relational_gain_over_control", .higher, "auc.relational − auc.relational_control"),
       MetricInfo("pretrain_time_ratio_f50", .lower, "pretrain_seconds.f50 ÷ pretrain_seconds.f100"),
       MetricInfo("encoder.knn_gain_over_control", .higher, "the main encoder's kNN gain over its no-learning control"),
@@ -95,6 +116,13 @@ public enum DataEfficiencyVariant: MILVariant {
           expected: "an SSL profile with backbone swin-micro (its backbone is \(entry.encoder.rawValue))")
       }
       entries[f] = entry
+    }
+    var samplingEntries: [ContrastiveSampling: PretrainedEncoders.Entry] = [:]
+    for rule in config.samplingRuleList {
+      let reference = PretrainedEncoderReference(
+        target: target, profile: profile, seed: context.spec.seed, percent: main,
+        overrides: ["sampling": .string(rule.rawValue), "samplingWarmupEpochs": .int(config.samplingWarmupEpochs)])
+      samplingEntries[rule] = try context.pretrainedEncoder(reference)
     }
     let loader = BagDatasetLoader(cacheDirectory: context.loader.cacheDirectory)
     func extract(_ weights: URL, imageSize: Int, what: String) throws -> (BagDataset, [Int]) {
@@ -140,12 +168,18 @@ public enum DataEfficiencyVariant: MILVariant {
           of: c.dataset, task: .relational, subset: 100, permuteLabels: config.data.permuteLabels)
       }
     }
+    var bySampling: [ContrastiveSampling: MILSplits] = [:]
+    for (rule, entry) in samplingEntries.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+      let (dataset, _) = try extract(entry.weights, imageSize: entry.imageSize, what: rule.rawValue)
+      bySampling[rule] = try MILData.splits(of: dataset, task: .tumour, subset: 100, permuteLabels: config.data.permuteLabels)
+    }
     guard let mainDataset else { preconditionFailure("the main fraction is always extracted") }
     try context.onDataset(
       TileSet(images: [], labels: [], classNames: [], names: [], datasetId: mainDataset.datasetId, contentHash: mainDataset.contentHash))
     return DataEfficiencyBags(
       main: main, byFraction: byFraction, control: control, relational: relational, relationalControl: relationalControl,
-      encoders: entries, widths: widths, standardize: config.standardizeFeatures)
+      bySampling: bySampling, encoders: entries, samplingEncoders: samplingEntries, widths: widths,
+      standardize: config.standardizeFeatures)
   }
 
   /// ABMIL's settings (the `abmil` target's: Adam, accumulation 1).
@@ -184,6 +218,9 @@ public enum DataEfficiencyVariant: MILVariant {
     for (label, splits) in [("control", bags.control), ("relational", bags.relational), ("relational_control", bags.relationalControl)] {
       if let splits { arms.append(arm(label, bags.stage(.last, of: splits))) }
     }
+    for (rule, splits) in bags.bySampling.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+      arms.append(arm(rule.rawValue, bags.stage(.last, of: splits)))
+    }
     return arms
   }
 
@@ -205,7 +242,16 @@ public enum DataEfficiencyVariant: MILVariant {
         MILGap("gap_fusion_vs_last", "auc.fusion", minus: "auc"),
         MILGap("gain_over_control", "auc", minus: "auc.control"),
         MILGap("relational_gain_over_control", "auc.relational", minus: "auc.relational_control"),
+        MILGap("gap_nsam_vs_srcl", "auc.nsam", minus: "auc.srcl"),
+        MILGap("gap_srcl_vs_ops", "auc.srcl", minus: "auc"),
+        MILGap("gap_nsam_vs_ops", "auc.nsam", minus: "auc"),
       ], into: &metrics)
+    for (rule, entry) in bags.samplingEncoders {
+      for name in ["knn_gain_over_control", "linear_gain_over_control"] {
+        if let v = entry.metrics[name] { metrics["encoder.\(rule.rawValue).\(name)"] = v }
+      }
+      notes.append("sampling arm \(rule.rawValue): \(entry.description)")
+    }
     if let a = metrics["pretrain_seconds.f50"], let b = metrics["pretrain_seconds.f100"], b > 0 {
       metrics["pretrain_time_ratio_f50"] = a / b
     }
@@ -239,8 +285,12 @@ public struct DataEfficiencyBags {
   /// The relational-label splits of the main encoder and of its control, when that arm runs.
   public var relational: MILSplits?
   public var relationalControl: MILSplits?
+  /// Tumour-task splits of the main fraction's encoders pretrained under another sampling rule.
+  public var bySampling: [ContrastiveSampling: MILSplits] = [:]
   /// The pretrained encoders by fraction.
   public var encoders: [Double: PretrainedEncoders.Entry]
+  /// The sampling arms' encoders.
+  public var samplingEncoders: [ContrastiveSampling: PretrainedEncoders.Entry] = [:]
   /// The width of each stage, first to last.
   public var widths: [Int]
   /// Whether an arm's features are z-scored by its training instances (`MILData.standardized`).
@@ -288,6 +338,8 @@ public struct DataEfficiencyConfig: MILMethodConfig, Equatable {
   public var stageArms = true
   public var controlArm = true
   public var relationalArm = true
+  public var samplingArms = ""
+  public var samplingWarmupEpochs = 5
   public var standardizeFeatures = false
   public var hidden = 500
   public var attentionDimension = 128
@@ -301,6 +353,11 @@ public struct DataEfficiencyConfig: MILMethodConfig, Equatable {
 
   /// `fractions` as integers (checked by the key's check).
   public var fractionList: [Int] { fractions.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+
+  /// `samplingArms` as rules (checked by the key's check).
+  public var samplingRuleList: [ContrastiveSampling] {
+    samplingArms.split(separator: ",").compactMap { ContrastiveSampling(rawValue: $0.trimmingCharacters(in: .whitespaces)) }
+  }
 
   /// `encoderRun` as (target, profile).
   func encoderTargetAndProfile() throws -> (String, String) {
@@ -331,6 +388,18 @@ public struct DataEfficiencyConfig: MILMethodConfig, Equatable {
       .bool("stageArms", \.stageArms, "also train on the second-to-last stage, the first stage and the fusion of the last two"),
       .bool("controlArm", \.controlArm, "also train on the no-learning control's features"),
       .bool("relationalArm", \.relationalArm, "also train on the relational label (the second endpoint)"),
+      .string(
+        "samplingArms", \.samplingArms,
+        "sampling arms: a comma list among srcl, nsam (empty: none); each pretrains the main fraction's encoder again with that rule (moco-v3's `sampling` key)",
+        check: { v in
+          guard case .string(let s) = v else { return "expected a string" }
+          let items = s.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+          return items.allSatisfy({ ["srcl", "nsam"].contains($0) }) ? nil : "expected a comma list among srcl, nsam, or empty"
+        }),
+      .int(
+        "samplingWarmupEpochs", \.samplingWarmupEpochs,
+        "epochs of plain MoCo v3 before a sampling arm's rule applies (SRCL: 5; moco-v3's samplingWarmupEpochs)",
+        check: ConfigCheck.nonNegative),
       .bool(
         "standardizeFeatures", \.standardizeFeatures,
         "z-score each feature dimension by the training instances' mean and standard deviation before ABMIL (every arm)"),

@@ -150,10 +150,22 @@ public struct MoCoV3Config: MethodConfig, Equatable {
   public var dimension = 256
   public var hidden = 1024
   public var cropMinimumScale = 0.2
+  public var sampling = ContrastiveSampling.ops
+  public var samplingTopK = 5
+  public var samplingWarmupEpochs = 5
 
   public init() {}
 
   public static let fields: [ConfigField<Self>] = [
+    .choice(
+      "sampling", \.sampling,
+      "positives and negatives of the loss (Lenz et al. 2024's arms; README, \"Sampling rules\"): ops (published), srcl (the nearest keys are extra positives), nsam (the nearest keys leave the negatives)"),
+    .int(
+      "samplingTopK", \.samplingTopK, "nearest keys per query that srcl / nsam move (CTransPath's SRCL: 5)",
+      check: { v in if case .int(let n) = v, n >= 0 { nil } else { "expected an integer ≥ 0" } }),
+    .int(
+      "samplingWarmupEpochs", \.samplingWarmupEpochs, "epochs of plain MoCo v3 before srcl / nsam apply (SRCL: 5)",
+      check: { v in if case .int(let n) = v, n >= 0 { nil } else { "expected an integer ≥ 0" } }),
     .double("momentum", \.momentum, "base momentum m₀ (rises to 1 on a cosine)"),
     .double("temperature", \.temperature, "temperature T (official ResNet 1.0, ViT 0.2; solo-learn CIFAR 0.2)"),
     .int("dimension", \.dimension, "output dimension of projector and predictor"),
@@ -180,9 +192,13 @@ public enum MoCoV3Variant: SelfSupervisedVariant {
     using g: inout RandomGenerator
   ) -> SelfSupervisedMethod {
     let m = c.method
-    return MoCoV3(
+    let model = MoCoV3(
       backbone: backbone, dimension: m.dimension, hidden: m.hidden, baseMomentum: Float(m.momentum),
       temperature: Float(m.temperature), using: &g)
+    model.sampling = m.sampling
+    model.samplingTopK = m.sampling == .ops ? 0 : m.samplingTopK
+    model.samplingStart = c.epochs > 0 ? Double(m.samplingWarmupEpochs) / Double(c.epochs) : 0
+    return model
   }
   public static func arms(_ c: SelfSupervisedConfig<Config>) -> [(suffix: String, config: SelfSupervisedConfig<Config>)] {
     [("half_data", c.with { $0.dataFraction = 0.5 * c.dataFraction })]

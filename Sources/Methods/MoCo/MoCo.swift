@@ -111,6 +111,14 @@ public final class MoCoV3: SelfSupervisedMethod {
   let momentumCopy: MomentumCopy
   public let baseMomentum: Float
   public let temperature: Float
+  /// Which keys are positives and negatives (`ContrastiveSampling`; the data-efficiency study's
+  /// arms). `ops`, the default, is the published loss.
+  public var sampling = ContrastiveSampling.ops
+  /// The nearest keys SRCL adds as positives or N-Sam drops from the negatives.
+  public var samplingTopK = 0
+  /// The share of training (0–1) after which the sampling rule applies; plain MoCo v3 before it
+  /// (SRCL's warm-up epochs ÷ epochs).
+  public var samplingStart = 0.0
 
   public init(
     backbone kind: BackboneKind, dimension: Int = 256, hidden: Int = 4096, baseMomentum: Float = 0.99,
@@ -171,7 +179,8 @@ public final class MoCoV3: SelfSupervisedMethod {
     let (k1, k2) = Tensor.withoutGrad {
       (momentumProjector(momentumBackbone(views[0])), momentumProjector(momentumBackbone(views[1])))
     }
-    return ContrastiveLoss.mocoV3(query: q1, key: k2, temperature: temperature)
-      + ContrastiveLoss.mocoV3(query: q2, key: k1, temperature: temperature)
+    let rule = progress >= samplingStart ? sampling : .ops
+    return ContrastiveLoss.mocoV3(query: q1, key: k2, temperature: temperature, sampling: rule, topK: samplingTopK)
+      + ContrastiveLoss.mocoV3(query: q2, key: k1, temperature: temperature, sampling: rule, topK: samplingTopK)
   }
 }
