@@ -119,13 +119,11 @@ public enum PretrainedEncoders {
     var poolTotal: Int
   }
 
-  /// The encoder of `reference`, pretrained into the cache on first use.
-  /// - Throws: `InputError` (exit 2) for an unknown target or profile, a target that is not SSL,
-  ///   or a profile that needs `--data`.
-  public static func entry(
-    _ reference: PretrainedEncoderReference, registry: Registry, threads: Int,
-    progress: @escaping (String, Int, String) -> ProgressSink
-  ) throws -> Entry {
+  /// The run `reference` names and its backbone's name, resolved without pretraining anything.
+  /// - Throws: `InputError` for an unknown target or profile, or a target that is not SSL.
+  static func resolve(_ reference: PretrainedEncoderReference, registry: Registry, threads: Int) throws -> (
+    plan: RunPlan, backbone: String
+  ) {
     let plan: RunPlan
     do {
       plan = try RunPlan.make(
@@ -139,9 +137,27 @@ public enum PretrainedEncoders {
         key: "sslEncoder", value: reference.description,
         expected: "expected an SSL target (\(RunArguments.selfSupervisedMethods.map(\.rawValue).sorted().joined(separator: ", ")))")
     }
+    let backbone =
+      plan.specs[0].config.values["backbone"].flatMap { if case .string(let s) = $0 { s } else { nil } } ?? "resnet-small"
+    return (plan, backbone)
+  }
+
+  /// The backbone name (`resnet-small`, `swin-micro`, …) of the SSL run `reference` names,
+  /// without pretraining it: for checks that must come before any data is read.
+  public static func backboneName(_ reference: PretrainedEncoderReference, registry: Registry) throws -> String {
+    try resolve(reference, registry: registry, threads: 1).backbone
+  }
+
+  /// The encoder of `reference`, pretrained into the cache on first use.
+  /// - Throws: `InputError` (exit 2) for an unknown target or profile, a target that is not SSL,
+  ///   or a profile that needs `--data`.
+  public static func entry(
+    _ reference: PretrainedEncoderReference, registry: Registry, threads: Int,
+    progress: @escaping (String, Int, String) -> ProgressSink
+  ) throws -> Entry {
+    let (plan, backbone) = try resolve(reference, registry: registry, threads: threads)
     let spec = plan.specs[0]
     let imageSize = spec.config.values["imageSize"].flatMap { if case .int(let n) = $0 { n } else { nil } } ?? 64
-    let backbone = spec.config.values["backbone"].flatMap { if case .string(let s) = $0 { s } else { nil } } ?? "resnet-small"
     guard let encoder = TileEncoderKind(backbone: backbone) else {
       throw InputError.badOverride(
         key: "sslEncoder", value: reference.description,

@@ -65,6 +65,16 @@ public enum INSVariant: MILVariant {
 
   public static func load(_ config: INSConfig, context: RunContext) throws -> INSBags {
     let onTiles = config.input == .tiles
+    // The tile encoder's start must be a backbone of its widths: checked before any data is read
+    // (so no run row) and before the SSL run is pretrained.
+    if onTiles, let reference = PretrainedEncoderReference(config.tileEncoderInit), let registry = context.registry {
+      let backbone = try PretrainedEncoders.backboneName(reference, registry: registry)
+      if backbone != config.tileEncoder {
+        throw InputError.badOverride(
+          key: "tileEncoderInit", value: config.tileEncoderInit,
+          expected: "expected an SSL run whose backbone is the tileEncoder (\(config.tileEncoder)); \(reference) pretrains \(backbone)")
+      }
+    }
     let featureData = !onTiles || config.abmilArm
       ? try context.loadBags(task: .tumour, settings: config.data.extraction, permuteLabels: config.data.permuteLabels)
       : nil
