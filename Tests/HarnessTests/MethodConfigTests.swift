@@ -85,7 +85,7 @@ import _TestSupport
     let expected: [(MethodKind, [String])] = [
       (.mocoV1, common + moco + ["temperature", "hue"]),
       (.mocoV2, common + moco + ["temperature", "mlpHead", "blurProbability"]),
-      (.mocoV3, common + ["momentum", "temperature", "dimension", "hidden", "cropMinimumScale"]),
+      (.mocoV3, common + ["momentum", "temperature", "dimension", "hidden", "cropMinimumScale", "sampling", "samplingTopK", "samplingWarmupEpochs"]),
       (.simclr, common + ["temperature", "dimension", "colorStrength", "blurProbability", "smallBatch"]),
       (.instdisc, common + ["temperature", "dimension", "nceNoise", "memoryMomentum", "parametric", "hue"]),
       (

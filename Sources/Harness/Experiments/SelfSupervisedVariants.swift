@@ -157,6 +157,11 @@ public struct MoCoV3Config: MethodConfig, Equatable {
   public init() {}
 
   public static let fields: [ConfigField<Self>] = [
+    .double("momentum", \.momentum, "base momentum m₀ (rises to 1 on a cosine)"),
+    .double("temperature", \.temperature, "temperature T (official ResNet 1.0, ViT 0.2; solo-learn CIFAR 0.2)"),
+    .int("dimension", \.dimension, "output dimension of projector and predictor"),
+    .int("hidden", \.hidden, "hidden width of the MLPs (official 4096)"),
+    .double("cropMinimumScale", \.cropMinimumScale, "RandomResizedCrop minimum scale (official 0.08; CONFIG.md R50 0.2)"),
     .choice(
       "sampling", \.sampling,
       "positives and negatives of the loss (Lenz et al. 2024's arms; README, \"Sampling rules\"): ops (published), srcl (the nearest keys are extra positives), nsam (the nearest keys leave the negatives)"),
@@ -166,11 +171,6 @@ public struct MoCoV3Config: MethodConfig, Equatable {
     .int(
       "samplingWarmupEpochs", \.samplingWarmupEpochs, "epochs of plain MoCo v3 before srcl / nsam apply (SRCL: 5)",
       check: { v in if case .int(let n) = v, n >= 0 { nil } else { "expected an integer ≥ 0" } }),
-    .double("momentum", \.momentum, "base momentum m₀ (rises to 1 on a cosine)"),
-    .double("temperature", \.temperature, "temperature T (official ResNet 1.0, ViT 0.2; solo-learn CIFAR 0.2)"),
-    .int("dimension", \.dimension, "output dimension of projector and predictor"),
-    .int("hidden", \.hidden, "hidden width of the MLPs (official 4096)"),
-    .double("cropMinimumScale", \.cropMinimumScale, "RandomResizedCrop minimum scale (official 0.08; CONFIG.md R50 0.2)"),
   ]
 }
 
