@@ -304,7 +304,7 @@ struct SweepTaskCommand: ParsableCommand {
     var plan = try RunPlan.make(
       registry: registry, target: task.target, profile: task.profile, seed: task.seed, seeds: nil, subset: task.subset,
       data: manifest.data, overrides: [], threads: try threads.count())
-    plan.sweepTask = (manifest.name, index)
+    plan.sweepTask = RunProvenance(sweep: manifest.name, taskIndex: index)
     let shard = Sweep.shard(task, in: directory).path
     let job = RunProvenance.slurmJobID(ProcessInfo.processInfo.environment).map { ", Slurm job \($0)" } ?? ""
     say("== \(task.name) of sweep \(manifest.name): \(task.label) on \(HostFacts.hostName)\(job), \(Date())")

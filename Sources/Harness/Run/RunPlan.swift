@@ -19,7 +19,7 @@ public struct RunPlan {
   /// Where the pretrained backbone is written (`--save-backbone`; one SSL run only).
   public var backboneExport: URL?
   /// The sweep task that runs this plan (`replicate sweep task`), recorded with each run.
-  public var sweepTask: (sweep: String, index: Int)?
+  public var sweepTask: RunProvenance?
 
   /// Checks a run request and resolves its specs.
   ///

@@ -51,9 +51,9 @@ public struct Runner {
   public var resume = true
   /// Where an SSL run writes its pretrained backbone (`RunContext.backboneExport`).
   public var backboneExport: URL?
-  /// The sweep task this run belongs to (recorded with the run; the job id comes from Slurm's
-  /// environment).
-  public var sweepTask: (sweep: String, index: Int)?
+  /// The sweep task this run belongs to (its `sweep` and `taskIndex`, recorded with the run; the
+  /// job id always comes from Slurm's environment).
+  public var sweepTask: RunProvenance?
 
   public init(
     registry: Registry, recorder: RunRecorder, invocation: String,
@@ -75,7 +75,7 @@ public struct Runner {
     var environment = RunEnvironment.current(registry: registry, threads: spec.threads)
     if let sweepTask {
       environment.provenance.sweep = sweepTask.sweep
-      environment.provenance.taskIndex = sweepTask.index
+      environment.provenance.taskIndex = sweepTask.taskIndex
     }
     BLAS.setThreadCount(spec.threads)
     let onDefault: Bool
