@@ -47,8 +47,12 @@ public struct PretrainedEncoderReference: Sendable, Equatable, CustomStringConve
   }
 
   public var description: String {
-    "\(target)/\(profile)/\(seed)" + (percent == 100 ? "" : "@\(subset)")
-      + overrides.keys.sorted().map { " \($0)=\(overrides[$0]!.description)" }.joined()
+    "\(target)/\(profile)/\(seed)" + (percent == 100 ? "" : "@\(subset)") + (overrides.isEmpty ? "" : " " + overridesText)
+  }
+
+  /// The overrides as `key=value, …` in key order (empty when there are none).
+  public var overridesText: String {
+    overrides.keys.sorted().map { "\($0)=\(overrides[$0]!.description)" }.joined(separator: ", ")
   }
 
   /// The config check of the `sslEncoder` key: empty or `none` (no pretrained encoder; `--set`
@@ -92,8 +96,7 @@ public enum PretrainedEncoders {
       func f(_ name: String) -> String { metrics[name].map { String(format: "%.3f", $0) } ?? "—" }
       return "the \(reference.target) \(reference.profile) backbone of seed \(reference.seed) "
         + (reference.percent == 100 ? "" : "pretrained on \(reference.subset) of its images ")
-        + (reference.overrides.isEmpty
-          ? "" : "with " + reference.overrides.keys.sorted().map { "\($0)=\(reference.overrides[$0]!.description)" }.joined(separator: ", ") + " ")
+        + (reference.overrides.isEmpty ? "" : "with \(reference.overridesText) ")
         + "(cached; kNN \(f("knn_accuracy")), linear \(f("linear_accuracy")), gain over its no-learning control "
         + "kNN \(f("knn_gain_over_control")), linear \(f("linear_gain_over_control")); loss/chance \(f("loss_over_chance")))"
     }

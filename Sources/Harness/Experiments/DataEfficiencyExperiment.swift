@@ -394,7 +394,8 @@ public struct DataEfficiencyConfig: MILMethodConfig, Equatable {
         check: { v in
           guard case .string(let s) = v else { return "expected a string" }
           let items = s.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-          return items.allSatisfy({ ["srcl", "nsam"].contains($0) }) ? nil : "expected a comma list among srcl, nsam, or empty"
+          let known = DataEfficiencyVariant.samplingRules.map(\.rawValue)
+          return items.allSatisfy(known.contains) ? nil : "expected a comma list among \(known.joined(separator: ", ")), or empty"
         }),
       .int(
         "samplingWarmupEpochs", \.samplingWarmupEpochs,

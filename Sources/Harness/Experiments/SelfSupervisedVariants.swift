@@ -167,10 +167,10 @@ public struct MoCoV3Config: MethodConfig, Equatable {
       "positives and negatives of the loss (Lenz et al. 2024's arms; README, \"Sampling rules\"): ops (published), srcl (the nearest keys are extra positives), nsam (the nearest keys leave the negatives)"),
     .int(
       "samplingTopK", \.samplingTopK, "nearest keys per query that srcl / nsam move (CTransPath's SRCL: 5)",
-      check: { v in if case .int(let n) = v, n >= 0 { nil } else { "expected an integer ≥ 0" } }),
+      check: ConfigCheck.nonNegative),
     .int(
       "samplingWarmupEpochs", \.samplingWarmupEpochs, "epochs of plain MoCo v3 before srcl / nsam apply (SRCL: 5)",
-      check: { v in if case .int(let n) = v, n >= 0 { nil } else { "expected an integer ≥ 0" } }),
+      check: ConfigCheck.nonNegative),
   ]
 }
 

@@ -50,18 +50,17 @@ extension ContrastiveLoss {
   public static func mocoV3(query q: Tensor, key k: Tensor, temperature: Float, sampling: ContrastiveSampling, topK: Int)
     -> Tensor
   {
-    if sampling == .ops || topK == 0 { return mocoV3(query: q, key: k, temperature: temperature) }
-    let n = q.shape[0]
     precondition(q.shape == k.shape && q.rank == 2, "mocoV3 sampling: q \(q.shape), k \(k.shape)")
+    let n = q.shape[0]
     // A batch smaller than topK + 1 (a short last batch) moves every other key.
     let topK = min(topK, n - 1)
-    if topK == 0 { return mocoV3(query: q, key: k, temperature: temperature) }
+    if sampling == .ops || topK <= 0 { return mocoV3(query: q, key: k, temperature: temperature) }
     let neighbours = nearestKeys(k, topK: topK)
     let qn = q.l2Normalized(axis: 1), kn = k.detached().l2Normalized(axis: 1)
     let logits = qn.matmul(kn, transposeOther: true) * (1 / temperature)  // [n, n]
     switch sampling {
     case .ops:
-      preconditionFailure("handled above")
+      preconditionFailure("returned above")
     case .srcl:
       var weights = [Float](repeating: 0, count: n * n)
       let share = 1 / Float(topK + 1)
