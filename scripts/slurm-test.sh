@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The sweep on a real Slurm: starts munged, slurmctld and slurmd on this machine (one node, no
 # cgroups; the recipe of ../shared/PLATFORM.md), submits a smoke sweep of 4 array tasks (two
-# targets × two seeds), waits for them, merges the shards and gates. Fails, with the daemons'
+# targets × two seeds), waits for them, merges the shards and gates; then requeues a running task
+# and checks that it resumes from its checkpoint. Fails, with the daemons'
 # logs, when a daemon does not start; it never skips. The daemons run as root (through sudo when
 # the caller is not root); it needs the release build (scripts/test.sh builds it first).
 #
@@ -118,4 +119,42 @@ sqlite3 "$store" "SELECT target, seed, jobID, taskIndex, hostName FROM run ORDER
 again=$("$binary" merge "$sweep_dir" --db "$store")
 echo "$again" | grep -q "0 runs added, 4 already present" || fail "a second merge added runs: $again"
 "$binary" gate --profile smoke --targets blur-detection --db "$store" || fail "the gate failed on the merged runs"
-echo "slurm-test: passed in $(elapsed) s (4 array tasks, merged, gated)"
+echo "slurm-test: array passed at $(elapsed) s (4 array tasks, merged, gated)"
+
+# Preemption: a longer task (moco-v2 smoke at 30 epochs, a checkpoint after every step) is requeued
+# by Slurm mid-training, as a preempting job would have it; Slurm's SIGTERM marks that run
+# interrupted, and the task's second start resumes from its checkpoint in the shared cache.
+out=$(REPLICATE_CHECKPOINT_EVERY=1 "$binary" sweep moco-v2 --profile smoke --seeds 7 --set epochs=30 \
+  --name slurm-requeue --db "$store" --slurm --submit --cache "$work/cache") || fail "requeue sweep: $out"
+job=$(echo "$out" | sed -n 's/^submitted job \([0-9]*\)$/\1/p' | head -1)
+[ -n "$job" ] || fail "no job id in the requeue sweep's output: $out"
+requeue_dir="$work/shards/slurm-requeue"
+for _ in $(seq 1 1200); do
+  compgen -G "$work/cache/checkpoints/*/pretraining-*.safetensors" >/dev/null && break
+  sleep 0.1
+done
+compgen -G "$work/cache/checkpoints/*/pretraining-*.safetensors" >/dev/null \
+  || fail "task ${job}_0 wrote no checkpoint in 120 s: $(tail -n 5 "$requeue_dir"/logs/task-0000.log 2>&1)"
+scontrol requeue "${job}_0" || fail "scontrol requeue ${job}_0 failed"
+echo "slurm-test: requeued ${job}_0 at $(elapsed) s, after its first checkpoint"
+# Slurm holds a requeued job for 120 s (its begin time); the test lets it start at once.
+for _ in $(seq 1 100); do
+  [ "$(squeue -h -j "${job}_0" -o %T 2>/dev/null)" = PENDING ] && break
+  sleep 0.1
+done
+scontrol update JobId="${job}_0" StartTime=now || fail "could not move the begin time of ${job}_0"
+for _ in $(seq 1 600); do
+  [ -z "$(squeue -h -j "$job" 2>/dev/null)" ] && break
+  sleep 1
+done
+[ -z "$(squeue -h -j "$job")" ] || fail "job $job still queued 600 s after the requeue: $(squeue)"
+shard="$requeue_dir/task-0000.sqlite"
+runs=$(sqlite3 "$shard" "SELECT status FROM run ORDER BY id" | paste -sd, -)
+[ "$runs" = "interrupted,completed" ] || fail "expected an interrupted then a completed run in $shard, found '$runs'"
+sqlite3 "$shard" "SELECT message FROM run WHERE status = 'completed'" | grep -q "resumed pretraining" \
+  || fail "the requeued task did not resume from its checkpoint: $(sqlite3 "$shard" 'SELECT id, status, message FROM run')"
+"$binary" sweep status "$requeue_dir" --db "$store"
+"$binary" merge "$requeue_dir" --db "$store" >/dev/null
+resumed=$(sqlite3 "$store" "SELECT count(*) FROM run WHERE sweep = 'slurm-requeue' AND status = 'completed' AND jobID = '${job}_0'")
+[ "$resumed" = 1 ] || fail "expected the resumed run of ${job}_0 in the merged store, found $resumed"
+echo "slurm-test: passed in $(elapsed) s (4 array tasks merged and gated; a requeued task resumed)"

@@ -98,11 +98,23 @@ public struct StoredClaimResult: Codable, Sendable, FetchableRecord, Persistable
   public var detail: String
 }
 
-/// The results store: SQLite in WAL mode through GRDB, with append-only named migrations.
+/// The results store: SQLite through GRDB, with append-only named migrations; in WAL mode, or
+/// in rollback-journal mode for a sweep's shard (see `Journal`).
 public final class ResultsStore: RunRecorder, @unchecked Sendable {
+  /// How the store's file journals its writes.
+  public enum Journal: Sendable {
+    /// WAL (a `DatabasePool`): readers never wait for the writer. Readers and writer must share
+    /// one host's memory (the `-shm` file), which holds for the main store.
+    case wal
+    /// The rollback journal (`journal_mode = DELETE`, a `DatabaseQueue`): a sweep task's shard,
+    /// which `sweep status` and `merge` may read from another node of a cluster while the task
+    /// writes; that needs only the file locks a network filesystem provides, not shared memory.
+    case rollback
+  }
+
   /// The database file.
   public let path: String
-  let pool: DatabasePool
+  let pool: any DatabaseWriter
 
   /// Opens the store at `path` and migrates it, creating it when `create` is true. Runs left
   /// `running` by a process that no longer exists are marked `interrupted`.
@@ -113,7 +125,7 @@ public final class ResultsStore: RunRecorder, @unchecked Sendable {
   /// others find the schema complete. A file that is not a replicate store (not SQLite, or SQLite with other
   /// tables, or migrations this version does not know) is refused before anything is written.
   /// - Throws: `InputError.store` naming the path and what is wrong.
-  public init(path: String, create: Bool = true) throws {
+  public init(path: String, create: Bool = true, journal: Journal = .wal) throws {
     try Self.checkLocation(path, create: create)
     self.path = path
     let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
@@ -126,7 +138,15 @@ public final class ResultsStore: RunRecorder, @unchecked Sendable {
     do {
       var config = Configuration()
       config.busyMode = .timeout(30)
-      pool = try DatabasePool(path: path, configuration: config)
+      switch journal {
+      case .wal:
+        pool = try DatabasePool(path: path, configuration: config)
+      case .rollback:
+        let queue = try DatabaseQueue(path: path, configuration: config)
+        // A file once written in WAL mode keeps that mode until told otherwise.
+        try queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = DELETE") }
+        pool = queue
+      }
       try Self.migrator.migrate(pool)
     } catch let e as DatabaseError {
       throw InputError.store(path: path, message: "not a usable SQLite results store (\(e.message ?? "\(e.resultCode)"))")
@@ -438,19 +458,22 @@ public final class ResultsStore: RunRecorder, @unchecked Sendable {
 public final class DeferredStore: RunRecorder, @unchecked Sendable {
   /// The database file.
   public let path: String
+  /// The journal the store is opened with.
+  public let journal: ResultsStore.Journal
   private var opened: ResultsStore?
 
   /// Checks `path` as `ResultsStore` would, without creating or writing anything.
-  public init(path: String) throws {
+  public init(path: String, journal: ResultsStore.Journal = .wal) throws {
     try ResultsStore.checkLocation(path, create: true)
     if FileManager.default.fileExists(atPath: path) { try ResultsStore.checkIsOurs(path) }
     self.path = path
+    self.journal = journal
   }
 
   /// The store, opened (created and migrated) now if it was not yet.
   public func store() throws -> ResultsStore {
     if let opened { return opened }
-    let s = try ResultsStore(path: path)
+    let s = try ResultsStore(path: path, journal: journal)
     opened = s
     return s
   }

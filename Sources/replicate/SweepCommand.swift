@@ -43,7 +43,7 @@ struct SweepCommand: ParsableCommand {
   static func isDone(_ task: SweepTask, sweep: Sweep, directory: URL, registry: Registry) throws -> Bool {
     let plan = try RunPlan.make(
       registry: registry, target: task.target, profile: task.profile, seed: task.seed, seeds: nil, subset: task.subset,
-      data: sweep.data, overrides: [], threads: 1)
+      data: sweep.data, overrides: sweep.overrides, threads: 1)
     let code = registry.codeVersion
     return ResultsStore.completedRunID(
       in: Sweep.shard(task, in: directory).path, spec: plan.specs[0], dataSource: plan.data.label,
@@ -72,6 +72,11 @@ struct SweepStartCommand: ParsableCommand {
 
   @Option(help: "Run every task on your own data (a folder, an image or a slide).")
   var data: String?
+
+  @Option(
+    name: .customLong("set"),
+    help: "Override a config value in every task, key=value (repeatable). The runs are not canonical: the gate and calibrate leave them out.")
+  var overrides: [String] = []
 
   @Option(help: "The sweep's name (its folder under <store folder>/shards). Default: derived from the task list, so the same request resumes the same sweep.")
   var name: String?
@@ -124,11 +129,12 @@ struct SweepStartCommand: ParsableCommand {
     try ResultsStore.checkLocation(storePath, create: true)
     let sweep = try Sweep.plan(
       registry: registry, targets: targets, profiles: list(profile), seeds: seeds, subsets: list(subset), data: data,
-      name: name)
+      overrides: overrides, name: name)
     let directory = Sweep.directory(name: sweep.name, storePath: storePath)
     try sweep.save(directory: directory)
     let open = try sweep.tasks.filter { !(try SweepCommand.isDone($0, sweep: sweep, directory: directory, registry: registry)) }
-    print("sweep \(sweep.name): \(sweep.tasks.count) tasks, \(sweep.tasks.count - open.count) already done; folder \(directory.path)")
+    let set = sweep.overrides.isEmpty ? "" : " with --set " + sweep.overrides.joined(separator: " ")
+    print("sweep \(sweep.name)\(set): \(sweep.tasks.count) tasks, \(sweep.tasks.count - open.count) already done; folder \(directory.path)")
     if let local {
       let failed = try LocalRunner(
         sweep: sweep, directory: directory, processes: local,
@@ -303,7 +309,7 @@ struct SweepTaskCommand: ParsableCommand {
     let registry = try Registry.locate()
     var plan = try RunPlan.make(
       registry: registry, target: task.target, profile: task.profile, seed: task.seed, seeds: nil, subset: task.subset,
-      data: manifest.data, overrides: [], threads: try threads.count())
+      data: manifest.data, overrides: manifest.overrides, threads: try threads.count())
     plan.sweepTask = RunProvenance(sweep: manifest.name, taskIndex: index)
     let shard = Sweep.shard(task, in: directory).path
     let job = RunProvenance.slurmJobID(ProcessInfo.processInfo.environment).map { ", Slurm job \($0)" } ?? ""
@@ -315,7 +321,7 @@ struct SweepTaskCommand: ParsableCommand {
       say("already done: run \(id) in \(shard) is a completed run of this spec and code; nothing to do")
       return
     }
-    _ = try plan.execute(store: try DeferredStore(path: shard)) { say(RunCommand.summary($0, target: plan.target)) }
+    _ = try plan.execute(store: try DeferredStore(path: shard, journal: .rollback)) { say(RunCommand.summary($0, target: plan.target)) }
   }
 
   /// Writes a line to standard output at once (unbuffered), so a log that takes both standard

@@ -4,7 +4,8 @@ import Results
 import Testing
 
 /// End to end: an SSL run killed with `kill -9` mid-training and run again resumes from its last
-/// checkpoint and records exactly the metrics and curves of an uninterrupted run.
+/// checkpoint and records exactly the metrics and curves of an uninterrupted run, also when it
+/// resumes with another thread count (as a Slurm task requeued with other `--cpus-per-task`).
 @Suite struct ResumeCLITests {
   /// MoCo v1 smoke: 64 images in batches of 16 for 1 epoch = 4 steps per pretraining, and three
   /// pretrainings (the main one, then the arms m = 0.9 and m = 0).
@@ -47,8 +48,9 @@ import Testing
     let saved = box.root.appendingPathComponent("saved-checkpoints")
     try FileManager.default.copyItem(at: box.ownCache.appendingPathComponent("checkpoints"), to: saved)
 
-    // Run again: it resumes and must end exactly where A ended.
-    let resumed = try box.run(Self.arguments + ["--db", storeB], cache: box.ownCache)
+    // Run again, on one thread: it resumes and must end exactly where A ended.
+    let oneThread = Self.arguments.dropLast(2) + ["--threads", "1"]
+    let resumed = try box.run(oneThread + ["--db", storeB], cache: box.ownCache)
     try #require(resumed.status == 0, "resumed run failed: \(resumed.stderr)")
     let runB = try lastCompletedRun(storeB)
     #expect(runB.message?.contains("resumed") == true, "notes: \(runB.message ?? "none")")

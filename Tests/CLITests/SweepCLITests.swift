@@ -79,6 +79,41 @@ import Testing
     #expect(comparable(derived) == comparable(try String(contentsOfFile: bands, encoding: .utf8)))
   }
 
+  /// `--set` reaches every task: the runs carry the override, are not canonical (the gate leaves
+  /// them out), and the shards are in rollback-journal mode (readable from another node).
+  @Test func overridesReachEveryTaskAndShardsUseTheRollbackJournal() throws {
+    let box = try Sandbox()
+    let store = box.path("Reports/results.sqlite")
+    let r = try box.run([
+      "sweep", "blur-detection", "--profile", "smoke", "--seeds", "0-1", "--set", "bootstrap=60", "--name", "o", "--local", "1",
+      "--db", store,
+    ])
+    #expect(r.status == 0 && r.stdout.contains("sweep o with --set bootstrap=60: 2 tasks"), "\(r.stdout)\(r.stderr)")
+    let folder = box.path("Reports/shards/o")
+    for i in 0..<2 {
+      let shard = "\(folder)/task-000\(i).sqlite"
+      let (mode, overrides, canonical) = try DatabaseQueue(path: shard).read { db in
+        (
+          try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "",
+          try String.fetchOne(db, sql: "SELECT overrides FROM run") ?? "",
+          try Bool.fetchOne(db, sql: "SELECT canonical FROM run") ?? true
+        )
+      }
+      #expect(mode == "delete" && overrides.contains("bootstrap") && !canonical, "\(mode) \(overrides) \(canonical)")
+      #expect(!FileManager.default.fileExists(atPath: shard + "-wal"))
+    }
+    #expect(try box.run(["merge", folder, "--db", store]).stdout.contains("2 runs added"))
+    let gate = try box.run(["gate", "--profile", "smoke", "--targets", "blur-detection", "--db", store])
+    #expect(gate.status != 0 && gate.stderr.contains("no canonical completed run"), "\(gate.stdout)\(gate.stderr)")
+    // Another --set under the same name is another sweep; a key the target does not have exits 2.
+    let other = try box.run([
+      "sweep", "blur-detection", "--profile", "smoke", "--seeds", "0-1", "--set", "bootstrap=80", "--name", "o", "--db", store,
+    ])
+    #expect(other.status == 2 && other.stderr.contains("holds a sweep of other tasks"), "\(other.stderr)")
+    let typo = try box.run(["sweep", "blur-detection", "--profile", "smoke", "--set", "bootstrapp=60", "--db", store])
+    #expect(typo.status == 2 && typo.stderr.contains("bootstrapp"), "\(typo.stderr)")
+  }
+
   /// Bad sweep input exits 2 and writes nothing; a task that fails shows in the runner and in
   /// `sweep status` with its log.
   @Test func badInputAndFailedTasks() throws {

@@ -132,7 +132,7 @@ import Testing
     #expect(!FileManager.default.fileExists(atPath: store.directory.path))
   }
 
-  @Test func runKeyCoversTheSpecButNotTheCheckpointFrequency() {
+  @Test func runKeyCoversTheSpecButNotTheCheckpointFrequencyOrThreads() {
     let spec = RunSpec(
       target: "moco-v2", method: .mocoV2, profile: "smoke", subset: 100, seed: 0,
       config: ResolvedConfig(values: ["epochs": .int(1)]), overrides: [:], threads: 2)
@@ -145,7 +145,7 @@ import Testing
     #expect(key(other, "synthetic-tissue@1:train", false) != base)
     other = spec
     other.threads = 1
-    #expect(key(other, "synthetic-tissue@1:train", false) != base)
+    #expect(key(other, "synthetic-tissue@1:train", false) == base, "results do not depend on the thread count")
     other = spec
     other.config = ResolvedConfig(values: ["epochs": .int(2)])
     #expect(key(other, "synthetic-tissue@1:train", false) != base)

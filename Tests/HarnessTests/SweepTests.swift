@@ -61,6 +61,26 @@ import Testing
     #expect(message { _ = try Sweep.load(directory: dir.appendingPathComponent("nope")) }.contains("sweep.json"))
   }
 
+  /// `--set` is part of the sweep: it names another sweep, and a manifest written before the key
+  /// existed reads as a sweep without overrides.
+  @Test func overridesNameAnotherSweepAndOldManifestsHaveNone() throws {
+    let plain = try Sweep.plan(
+      registry: registry, targets: ["blur-detection"], profiles: ["smoke"], seeds: "0-1", subsets: ["100%"], data: nil, name: nil)
+    let set = try Sweep.plan(
+      registry: registry, targets: ["blur-detection"], profiles: ["smoke"], seeds: "0-1", subsets: ["100%"], data: nil,
+      overrides: ["bootstrap=60"], name: nil)
+    #expect(set.overrides == ["bootstrap=60"] && plain.overrides.isEmpty && set.name != plain.name)
+    #expect(message {
+      _ = try Sweep.plan(
+        registry: registry, targets: ["blur-detection"], profiles: ["smoke"], seeds: "0", subsets: ["100%"], data: nil,
+        overrides: ["nope=1"], name: nil)
+    }.contains("nope"))
+    var json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(plain)) as! [String: Any]
+    json.removeValue(forKey: "overrides")
+    let old = try JSONDecoder().decode(Sweep.self, from: JSONSerialization.data(withJSONObject: json))
+    #expect(old == plain)
+  }
+
   /// `resources:` in target.yaml: CPUs and memory per task, a time limit per profile; typos and
   /// values Slurm would not read are refused with the key.
   @Test func targetResourcesAreReadAndChecked() throws {

@@ -5,13 +5,14 @@ import Foundation
 /// The checkpoints of one run: a folder in the cache, keyed by everything that fixes the run's
 /// result, holding named entries (tensors plus a JSON record) that an interrupted run resumes from.
 ///
-/// Key: SHA-256 over target, profile, subset, seed, config hash, data source, threads, code
+/// Key: SHA-256 over target, profile, subset, seed, config hash, data source, code
 /// version (commit and dirty flag) and the running executable's identity (path, size and
 /// modification time: a rebuilt binary, with edits a dirty tree's flag cannot tell apart, or
 /// outside a git checkout where the version is "unknown", never resumes another build's
 /// checkpoints); folder `<cache root>/checkpoints/<first 24 hex digits>/`.
-/// The checkpoint frequency (`REPLICATE_CHECKPOINT_EVERY`) changes no result, so it is not in
-/// the key. An entry is one safetensors file whose `__metadata__` holds the JSON record under
+/// Neither the checkpoint frequency (`REPLICATE_CHECKPOINT_EVERY`) nor the thread count changes
+/// a result (same bits at any thread count), so neither is in the key: a task that Slurm requeues
+/// on a node with other `--cpus-per-task` resumes. An entry is one safetensors file whose `__metadata__` holds the JSON record under
 /// `"record"`; it is written to a temporary sibling and renamed into place, so a process killed
 /// at any instant leaves either the previous entry or the new one, never half of one.
 ///
@@ -60,7 +61,7 @@ public struct CheckpointStore: Sendable {
   ) -> String {
     let fields = [
       "target=\(spec.target)", "profile=\(spec.profile)", "subset=\(ConfigValue.format(spec.subset))",
-      "seed=\(spec.seed)", "config=\(spec.config.hash)", "data=\(dataSource)", "threads=\(spec.threads)",
+      "seed=\(spec.seed)", "config=\(spec.config.hash)", "data=\(dataSource)",
       "code=\(codeVersion)", "dirty=\(codeDirty)", "executable=\(executable)",
     ]
     return SHA256Hasher.hex(of: fields.joined(separator: "\n"))

@@ -50,16 +50,30 @@ public struct Sweep: Codable, Sendable, Equatable {
   public var name: String
   /// `--data`: every task runs on this path (absolute), or nil for the targets' embedded data.
   public var data: String?
+  /// `--set key=value`: applied to every task, as `replicate run --set` (the runs are not canonical).
+  public var overrides: [String]
   public var tasks: [SweepTask]
 
-  public init(name: String, data: String?, tasks: [SweepTask]) {
+  public init(name: String, data: String?, overrides: [String] = [], tasks: [SweepTask]) {
     self.name = name
     self.data = data
+    self.overrides = overrides
     self.tasks = tasks
   }
 
+  private enum CodingKeys: String, CodingKey { case name, data, overrides, tasks }
+
+  /// Reads a manifest; one written before `overrides` existed has none.
+  public init(from decoder: Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    name = try c.decode(String.self, forKey: .name)
+    data = try c.decodeIfPresent(String.self, forKey: .data)
+    overrides = try c.decodeIfPresent([String].self, forKey: .overrides) ?? []
+    tasks = try c.decode([SweepTask].self, forKey: .tasks)
+  }
+
   /// Expands a sweep request and checks every task as `replicate run` would (target, profile,
-  /// subset, data), so bad input fails before anything is written.
+  /// subset, data, overrides), so bad input fails before anything is written.
   ///
   /// Order: target, then profile, then subset, then seed (the order given).
   /// - Parameter name: the sweep's name; nil derives one from the task list, so the same request
@@ -67,7 +81,7 @@ public struct Sweep: Codable, Sendable, Equatable {
   /// - Throws: `InputError` (exit 2) naming the first bad argument.
   public static func plan(
     registry: Registry, targets: [String], profiles: [String], seeds: String, subsets: [String], data: String?,
-    name: String?
+    overrides: [String] = [], name: String?
   ) throws -> Sweep {
     guard !targets.isEmpty else {
       throw InputError.badArgument(option: "targets", value: "", expected: "at least one target (see `replicate list`)")
@@ -90,7 +104,7 @@ public struct Sweep: Codable, Sendable, Equatable {
           guard seen.insert(key).inserted else { continue }
           let plan = try RunPlan.make(
             registry: registry, target: target, profile: profile, seed: nil, seeds: seeds, subset: subset, data: absoluteData,
-            overrides: [], threads: 1)
+            overrides: overrides, threads: 1)
           let resources = plan.target.resources.task(profile: profile)
           for seed in seedList {
             tasks.append(
@@ -107,15 +121,18 @@ public struct Sweep: Codable, Sendable, Equatable {
       }
       sweepName = name
     } else {
-      sweepName = defaultName(targets: targets, profiles: profiles, tasks: tasks, data: absoluteData)
+      sweepName = defaultName(
+        targets: targets, profiles: profiles, tasks: tasks, data: absoluteData, overrides: overrides)
     }
-    return Sweep(name: sweepName, data: absoluteData, tasks: tasks)
+    return Sweep(name: sweepName, data: absoluteData, overrides: overrides, tasks: tasks)
   }
 
   /// `moco-v2+swav-claims-1a2b3c4d`: the targets and profiles, and a hash of the task list.
-  static func defaultName(targets: [String], profiles: [String], tasks: [SweepTask], data: String?) -> String {
+  static func defaultName(
+    targets: [String], profiles: [String], tasks: [SweepTask], data: String?, overrides: [String] = []
+  ) -> String {
     let identity = tasks.map { "\($0.target)|\($0.profile)|\($0.seed)|\($0.subset)" }.joined(separator: "\n")
-      + "\ndata=\(data ?? "")"
+      + "\ndata=\(data ?? "")" + (overrides.isEmpty ? "" : "\nset=" + overrides.joined(separator: "\n"))
     let hash = String(SHA256Hasher.hex(of: identity).prefix(8))
     let who = targets.count > 2 ? "\(targets[0])+\(targets.count - 1)-more" : targets.joined(separator: "+")
     return "\(who)-\(profiles.joined(separator: "+"))-\(hash)"
@@ -161,7 +178,7 @@ public struct Sweep: Codable, Sendable, Equatable {
     let file = directory.appendingPathComponent(Self.manifestName)
     if fm.fileExists(atPath: file.path) {
       let existing = try Self.load(directory: directory)
-      guard existing.data == data, existing.tasks.count == tasks.count,
+      guard existing.data == data, existing.overrides == overrides, existing.tasks.count == tasks.count,
         zip(existing.tasks, tasks).allSatisfy({ $0.sameRun(as: $1) })
       else {
         throw InputError.badArgument(
