@@ -147,6 +147,8 @@ public enum HTMLReport {
         ]
       }
       let notes = (s.runs.last?.message ?? "").split(separator: "\n").map(String.init)
+      let subsetFigures = figures(
+        t, runs: s.runs, metrics: s.metrics, verdicts: s.claims.map { ($0.claim, $0.verdict.rawValue) })
       subsets.append([
         "subset": BandTable.subsetKey(s.subset), "seeds": seeds.joined(separator: ", "),
         "calibration": s.bandSet.map {
@@ -155,12 +157,14 @@ public enum HTMLReport {
             + "rule: \($0.calibration.method)"
         } ?? "no calibrated band: values are reported, not gated",
         "rows": rows, "claims": claims, "hasClaims": !claims.isEmpty, "charts": charts, "hasCharts": !charts.isEmpty,
+        "figures": subsetFigures, "hasFigures": !subsetFigures.isEmpty,
         "env": env ?? [:], "notes": notes, "hasNotes": !notes.isEmpty,
       ])
     }
     let allClaims = t.claims.filter { $0.profiles.contains(a.profile) }
     let ungated = try a.ungated.map { g -> [String: Any] in
       let groupCharts = try g.runs.max(by: { ($0.id ?? 0) < ($1.id ?? 0) }).flatMap(\.id).map { try curves(runID: $0, store: store) } ?? []
+      let groupFigures = figures(t, runs: g.runs, metrics: g.metrics, verdicts: g.claims.map { ($0.claim, $0.verdict.rawValue) })
       var names: [String] = []
       for m in g.metrics.values { for k in m.keys where metricInfo[k]?.banded ?? false && !names.contains(k) { names.append(k) } }
       let rows = names.sorted().map { name -> [String: Any] in
@@ -191,6 +195,7 @@ public enum HTMLReport {
         "claims": g.claims.map { ["id": $0.claim.id, "verdict": $0.verdict.rawValue] },
         "hasClaims": !g.claims.isEmpty,
         "charts": groupCharts, "hasCharts": !groupCharts.isEmpty,
+        "figures": groupFigures, "hasFigures": !groupFigures.isEmpty,
       ]
     }
     let paperNumbers = t.reported.map { e -> [String: Any] in
@@ -227,6 +232,49 @@ public enum HTMLReport {
       "notRun": a.notRun, "subsets": subsets,
       "plannedClaims": allClaims.map { ["id": $0.id, "statement": $0.statement, "source": $0.source] },
     ]
+  }
+
+  /// The target's figures of merit over `runs` (one value per run and metric; runs lacking a
+  /// point's metric leave it out), each with a printed summary and the claims it bears on beside
+  /// their verdicts over these runs (`verdicts`). A figure of which the runs hold fewer than two
+  /// points is left out.
+  static func figures(
+    _ t: TargetSpec, runs: [StoredRun], metrics: [Int64: [String: Double]], verdicts: [(Claim, String)]
+  ) -> [[String: Any]] {
+    func values(_ metric: String) -> [(seed: Int64, value: Double)] {
+      runs.compactMap { run in run.id.flatMap { metrics[$0]?[metric] }.map { (run.seed, $0) } }
+    }
+    return t.figures.compactMap { f -> [String: Any]? in
+      let columns = f.points.compactMap { p -> SVGCharts.FigureColumn? in
+        let v = values(p.metric)
+        guard !v.isEmpty else { return nil }
+        let interval = Checks.seedInterval(v.map(\.value)).map { ($0.lower, $0.upper) }
+        return SVGCharts.FigureColumn(
+          label: p.label, x: p.x, values: v, mean: v.map(\.value).reduce(0, +) / Double(v.count), interval: interval)
+      }
+      guard columns.count >= 2 else { return nil }
+      let references = f.references.compactMap { r -> (label: String, value: Double)? in
+        let v = values(r.metric).map(\.value)
+        return v.isEmpty ? nil : (r.label, v.reduce(0, +) / Double(v.count))
+      }
+      let svg = SVGCharts.figure(
+        title: f.title, xLabel: f.xLabel, yLabel: f.yLabel, numeric: f.numeric, columns: columns, references: references)
+      let printed = columns.map { c in
+        "\(c.label) \(fmt(c.mean))" + (c.interval.map { " [\(fmt($0.lower)), \(fmt($0.upper))]" } ?? "")
+      } + references.map { "\($0.label) \(fmt($0.value))" }
+      let claims = f.claims.map { id -> [String: Any] in
+        let verdict = verdicts.first { $0.0.id == id }
+        let text = verdict?.1 ?? "not decided here"
+        return [
+          "id": id, "statement": (verdict?.0 ?? t.claims.first { $0.id == id })?.statement ?? "", "verdict": text,
+          "verdictClass": text == "reproduced" ? "pass" : (text == "not-reproduced" ? "fail" : "skip"),
+        ]
+      }
+      return [
+        "svg": svg, "summary": printed.joined(separator: " · ") + " (mean [95% CI over seeds])",
+        "claims": claims, "hasClaims": !claims.isEmpty,
+      ]
+    }
   }
 
   /// The curves of one run as charts, grouped by the part of each series name after the first dot.

@@ -80,6 +80,86 @@ enum SVGCharts {
     return s + "</svg>"
   }
 
+  /// One column of a figure of merit: its label, its x position (numeric axes only), each seed's
+  /// value, and the mean with its 95 % interval over the seeds (nil below two seeds).
+  struct FigureColumn {
+    var label: String
+    var x: Double?
+    var values: [(seed: Int64, value: Double)]
+    var mean: Double
+    var interval: (lower: Double, upper: Double)?
+  }
+
+  /// A figure of merit: per column every seed's value (small dots), the mean (a larger dot) with
+  /// its 95 % interval over seeds (a whisker), the means joined by a line on a numeric axis, and
+  /// dashed horizontal reference lines (a control's mean, chance) with their labels.
+  static func figure(
+    title: String, xLabel: String, yLabel: String, numeric: Bool, columns: [FigureColumn],
+    references: [(label: String, value: Double)], width: Int = 380, height: Int = 230
+  ) -> String {
+    guard !columns.isEmpty else { return "" }
+    let left = 50.0, right = 12.0, top = 22.0, bottom = 36.0
+    let w = Double(width), h = Double(height)
+    var ys = columns.flatMap { c in c.values.map(\.value) + [c.mean] }
+    ys += columns.compactMap { $0.interval }.flatMap { [$0.lower, $0.upper] }
+    ys += references.map(\.value)
+    var y0 = ys.min() ?? 0, y1 = ys.max() ?? 1
+    if y1 - y0 < 1e-12 { y0 -= 0.05; y1 += 0.05 }
+    let yPad = 0.08 * (y1 - y0)
+    y0 -= yPad
+    y1 += yPad
+    let plotW = w - left - right
+    let xs = columns.map { $0.x ?? 0 }
+    let (x0, x1) = (xs.min() ?? 0, xs.max() ?? 1)
+    func px(_ i: Int) -> Double {
+      if numeric, x1 - x0 > 1e-12 { return left + 14 + (xs[i] - x0) / (x1 - x0) * (plotW - 28) }
+      return left + (Double(i) + 0.5) / Double(columns.count) * plotW
+    }
+    func py(_ v: Double) -> Double { top + (1 - (v - y0) / (y1 - y0)) * (h - top - bottom) }
+    var s = "<svg class=\"chart figure\" width=\"\(width)\" height=\"\(height)\" viewBox=\"0 0 \(width) \(height)\" role=\"img\">"
+    s += "<title>\(esc(title))</title>"
+    s += "<text x=\"\(left)\" y=\"14\" class=\"ct\">\(esc(title))</text>"
+    s += "<rect x=\(q(left)) y=\(q(top)) width=\(q(plotW)) height=\(q(h - top - bottom)) fill=\"#fafbfc\" stroke=\"#d9dde3\"/>"
+    for i in 0...3 {
+      let v = y0 + (y1 - y0) * Double(i) / 3
+      s += "<line x1=\(q(left)) x2=\(q(w - right)) y1=\(q(py(v))) y2=\(q(py(v))) stroke=\"#eceef1\"/>"
+      s += "<text x=\(q(left - 4)) y=\(q(py(v) + 3)) class=\"ax\" text-anchor=\"end\">\(esc(short(v)))</text>"
+    }
+    s += "<text x=\"11\" y=\(q((top + h - bottom) / 2)) class=\"ax\" text-anchor=\"middle\" "
+      + "transform=\"rotate(-90 11 \(f2((top + h - bottom) / 2)))\">\(esc(yLabel))</text>"
+    for (i, r) in references.enumerated() {
+      let y = py(r.value)
+      s += "<line x1=\(q(left)) x2=\(q(w - right)) y1=\(q(y)) y2=\(q(y)) stroke=\"#9a6700\" stroke-dasharray=\"4 3\">"
+        + "<title>\(esc(r.label)): \(f(r.value))</title></line>"
+      s += "<text x=\(q(w - right - 3)) y=\(q(y - 3 - Double(i % 2) * 9)) class=\"lg\" text-anchor=\"end\" fill=\"#9a6700\">"
+        + "\(esc(r.label)) \(esc(short(r.value)))</text>"
+    }
+    if numeric {
+      let pts = columns.indices.map { "\(f2(px($0))),\(f2(py(columns[$0].mean)))" }.joined(separator: " ")
+      s += "<polyline points=\"\(pts)\" fill=\"none\" stroke=\"#1f5fa8\" stroke-width=\"1.6\"/>"
+    }
+    for (i, c) in columns.enumerated() {
+      let x = px(i)
+      for (k, v) in c.values.enumerated() {
+        let jitter = (Double(k) - Double(c.values.count - 1) / 2) * 2.2
+        s += "<circle cx=\(q(x + jitter)) cy=\(q(py(v.value))) r=\"2.2\" fill=\"#7aa6d6\" fill-opacity=\"0.75\">"
+          + "<title>\(esc(c.label)), seed \(v.seed): \(f(v.value))</title></circle>"
+      }
+      if let ci = c.interval {
+        s += "<line x1=\(q(x)) x2=\(q(x)) y1=\(q(py(ci.lower))) y2=\(q(py(ci.upper))) stroke=\"#12355b\" stroke-width=\"1.4\"/>"
+        for end in [ci.lower, ci.upper] {
+          s += "<line x1=\(q(x - 5)) x2=\(q(x + 5)) y1=\(q(py(end))) y2=\(q(py(end))) stroke=\"#12355b\" stroke-width=\"1.4\"/>"
+        }
+      }
+      let tip = "\(c.label): mean \(f(c.mean))" + (c.interval.map { " [\(f($0.lower)), \(f($0.upper))]" } ?? "")
+        + " over \(c.values.count) seeds"
+      s += "<circle cx=\(q(x)) cy=\(q(py(c.mean))) r=\"4\" fill=\"#12355b\"><title>\(esc(tip))</title></circle>"
+      s += "<text x=\(q(x)) y=\(q(h - bottom + 13)) class=\"ax\" text-anchor=\"middle\">\(esc(c.label))</text>"
+    }
+    s += "<text x=\(q(left + plotW / 2)) y=\(q(h - 5)) class=\"ax\" text-anchor=\"middle\">\(esc(xLabel))</text>"
+    return s + "</svg>"
+  }
+
   /// A tiny history line: one point per code version (mean over its runs).
   static func sparkline(_ values: [(label: String, value: Double)], width: Int = 90, height: Int = 22) -> String {
     guard values.count > 1 else { return values.isEmpty ? "" : "<span class=\"muted\">one version</span>" }

@@ -91,6 +91,43 @@ func shippedBlurTarget() throws -> String {
     #expect(e2?.description.contains("unknown metric 'laplacian_var.nonsense'") == true)
   }
 
+  /// `figures:` entries: read with their points, references and claims; a bad metric, claim or a
+  /// half-numeric axis is named with its key.
+  @Test func figuresAreReadAndChecked() throws {
+    func figures(_ block: String) throws -> TargetSpec {
+      try temporaryRoot(text: try shippedBlurTarget() + "\nfigures:\n" + block).target("blur-detection")
+    }
+    let good = """
+        - id: auc-by-detector
+          title: AUC by detector
+          x: detector
+          y: AUC
+          points:
+            - {label: Laplacian, metric: laplacian_var.auc_gaussian}
+            - {label: Haar, metric: haar_energy.auc_gaussian}
+          references:
+            - {label: Tong, metric: tong_per.auc_gaussian}
+          claims: [laplacian-falls-with-blur]
+
+      """
+    let t = try figures(good)
+    #expect(t.figures.count == 1 && t.figures[0].points.map(\.label) == ["Laplacian", "Haar"])
+    #expect(!t.figures[0].numeric && t.figures[0].references[0].metric == "tong_per.auc_gaussian")
+    #expect(t.figures[0].claims == ["laplacian-falls-with-blur"])
+    let cases: [(String, String, String)] = [
+      ("metric: haar_energy.auc_gaussian", "metric: haar_energy.nope", "unknown metric 'haar_energy.nope'"),
+      ("claims: [laplacian-falls-with-blur]", "claims: [no-such-claim]", "no claim 'no-such-claim'"),
+      ("{label: Laplacian, metric", "{label: Laplacian, x: 1, metric", "give x on every point"),
+      ("  title: AUC by detector\n", "  title: AUC by detector\n    colour: red\n", "colour"),
+    ]
+    for (from, to, message) in cases {
+      let e = #expect(throws: InputError.self) { try figures(good.replacingOccurrences(of: from, with: to)) }
+      #expect(e?.description.contains(message) == true, "\(to): \(e?.description ?? "no error")")
+    }
+    let twice = #expect(throws: InputError.self) { try figures(good + good) }
+    #expect(twice?.description.contains("appears twice") == true)
+  }
+
   @Test func malformedYAMLIsAnError() throws {
     let registry = try temporaryRoot(text: "id: blur-detection\ntitle: [unclosed\n")
     let error = #expect(throws: InputError.self) { try registry.target("blur-detection") }

@@ -244,6 +244,37 @@ func targetWithBand(_ metric: String, lower: Double, upper: Double, claim: Verdi
     #expect(html.components(separatedBy: "Curves (newest run of the group)").count == 3, "each group's curves")
   }
 
+  /// A target's figure of merit: each seed's value, the mean with its interval over seeds, the
+  /// reference line and the claims beside it; a figure the runs hold one point of is left out.
+  @Test func figuresOfMeritShowSeedsIntervalsAndClaims() throws {
+    let store = try ResultsStore(path: temporaryStorePath())
+    var target = try blurTarget()
+    target.figures = [
+      TargetFigure(
+        id: "by-detector", title: "AUC by detector", xLabel: "detector", yLabel: "AUC",
+        points: [
+          .init(label: "Laplacian", metric: "laplacian_var.auc_gaussian"), .init(label: "Haar", metric: "haar_energy.auc_gaussian"),
+        ],
+        references: [.init(label: "Tong", metric: "tong_per.auc_gaussian")], claims: ["laplacian-falls-with-blur"]),
+      TargetFigure(
+        id: "one-point", title: "Only one point held", xLabel: "x", yLabel: "y",
+        points: [.init(label: "a", metric: "laplacian_var.auc_defocus", x: 1), .init(label: "b", metric: "haar_energy.auc_defocus", x: 2)]),
+    ]
+    for (seed, lap) in [(UInt64(0), 0.9), (1, 0.8), (2, 0.7)] {
+      try recordRun(store, target: target, seed: seed, metrics: [
+        "laplacian_var.auc_gaussian": lap, "haar_energy.auc_gaussian": 0.6, "tong_per.auc_gaussian": 0.5,
+        "laplacian_var.auc_defocus": 0.9,
+      ])
+    }
+    let a = try Assessor.assess(target: target, profile: "smoke", store: store)
+    let html = try HTMLReport.render([a], store: store, templateDirectory: projectRoot.appendingPathComponent("Reports/templates"))
+    #expect(html.contains("Figures of merit") && html.contains("AUC by detector") && !html.contains("Only one point held"))
+    // Laplacian: mean 0.8, sd 0.1, half-width t(2)·0.1/√3 = 4.303·0.05774 = 0.2484.
+    #expect(html.contains("Laplacian 0.8 [0.5516, 1.048] · Haar 0.6 [0.6, 0.6] · Tong 0.5 (mean [95% CI over seeds])"), "\(html)")
+    #expect(html.contains("<title>Laplacian, seed 1: 0.8</title>") && html.contains("stroke-dasharray"))
+    #expect(html.contains("<b>laplacian-falls-with-blur</b>: "))
+  }
+
   @Test func htmlIsSelfContained() throws {
     let (a, store) = try assessments()
     let html = try HTMLReport.render(a, store: store, templateDirectory: projectRoot.appendingPathComponent("Reports/templates"))

@@ -141,6 +141,8 @@ public struct TargetSpec: Sendable {
   /// What the paper's numbers lack, in words (`reportedNote:`): for example that its tables could
   /// not be reached, or that it reports nothing comparable. Shown with the numbers, or alone.
   public var reportedNote: String?
+  /// Figures of merit for the HTML report (`figures:`).
+  public var figures: [TargetFigure] = []
   /// What one sweep task of this target asks of a cluster node (`resources:`).
   public var resources = ResourceTable()
   /// Calibrated bands (from `bands.yaml`; empty until calibrated).
@@ -287,6 +289,12 @@ extension TargetSpec {
       reported.append(try ReportedResult.read(&entry, method: method, profiles: profiles.map(\.name)))
     }
     let reportedNote = try r.optionalString("reportedNote")
+    var figures: [TargetFigure] = []
+    for var entry in try r.children("figures") {
+      let figure = try TargetFigure.read(&entry, method: method, claims: claims)
+      if figures.contains(where: { $0.id == figure.id }) { throw entry.fail("id", "'\(figure.id)' appears twice") }
+      figures.append(figure)
+    }
     var resources = ResourceTable()
     if var block = try r.optionalChild("resources") {
       resources = try ResourceTable.read(&block, profiles: profiles.map(\.name))
@@ -300,7 +308,8 @@ extension TargetSpec {
     return TargetSpec(
       id: id, title: title, summary: summary, paper: paper, references: references, method: method,
       dataset: DatasetRef(id: datasetId, split: split, parameters: parameters), profiles: profiles,
-      claims: claims, audits: audits, reported: reported, reportedNote: reportedNote, resources: resources, bands: bands,
+      claims: claims, audits: audits, reported: reported, reportedNote: reportedNote, figures: figures, resources: resources,
+      bands: bands,
       directory: directory)
   }
 }
