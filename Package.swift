@@ -103,7 +103,7 @@ let package = Package(
     .testTarget(
       name: "CLITests",
       dependencies: [
-        "Basics", "Engine", "Vision", "Results", "_TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+        "Basics", "Engine", "NN", "Vision", "Results", "_TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
       ]),
   ]
 )

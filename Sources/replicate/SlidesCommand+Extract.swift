@@ -27,10 +27,11 @@ extension SlidesCommand {
     @Option(help: "Output folder for the bags.")
     var out: String
 
-    @Option(help: "Encoder: small (ResNet.small, 128-d), resnet18 (512-d), or pixels (tile images, no encoder).")
+    @Option(
+      help: "Encoder: small (ResNet.small, 128-d), resnet18 (512-d), swin-micro (384-d), ctranspath (CTransPath's Swin-T with ConvStem, 768-d; its weights with --weights), or pixels (tile images, no encoder).")
     var encoder: String = TileEncoderKind.small.rawValue
 
-    @Option(help: "Encoder input side (default 64 for small, 224 for resnet18, 32 for pixels).")
+    @Option(help: "Encoder input side (default 64 for small and swin-micro, 224 for resnet18 and ctranspath, 32 for pixels).")
     var inputSize: Int?
 
     @Option(help: "Weights (safetensors state dict with torchvision names); default: random init from --seed.")

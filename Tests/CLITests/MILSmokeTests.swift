@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import NN
 import Testing
 import _TestSupport
 
@@ -139,6 +140,25 @@ import _TestSupport
     let after = try encoders()
     #expect(Set(first).isSubset(of: Set(after)) && after.count == 6, "\(after)")
     #expect(after.filter { $0.hasPrefix("moco-v3-smoke-swin-s0-p50-o-") }.count == 2, "\(after)")
+    // CTransPath's architecture from a safetensors state dict with timm names (random weights, as
+    // a converted checkpoint carries them): one more arm, on its 224² last-stage features.
+    let ctWeights = box.path("ctranspath.safetensors")
+    var rng = RandomGenerator(seed: 7)
+    try SafeTensors.write(SwinTransformer(.ctransPath(), using: &rng).stateDict(), to: ctWeights)
+    let lean = [
+      "--set", "fractions=100", "--set", "stageArms=false", "--set", "controlArm=false", "--set", "relationalArm=false",
+      "--set", "samplingArms=none",
+    ]
+    let ct = try box.run(
+      ["ssl-data-efficiency", "--profile", "smoke", "--threads", "2", "--set", "ctranspathWeights=\(ctWeights)"] + lean,
+      cache: cache)
+    #expect(ct.status == 0, "\(ct.stderr)")
+    #expect(ct.stdout.contains("auc.ctranspath") && ct.stdout.contains("gap_f100_vs_ctranspath"), "\(ct.stdout)")
+    #expect(ct.stdout.contains("CTransPath arm: weights \(ctWeights), last stage (768-d) of 224² tiles"), "\(ct.stdout)")
+    let notWeights = box.path("Replications/abmil/target.yaml")
+    let bad = try box.run(
+      ["ssl-data-efficiency", "--profile", "smoke", "--set", "ctranspathWeights=\(notWeights)"] + lean, cache: cache)
+    #expect(bad.status == 2 && bad.stderr.contains("ctranspathWeights"), "\(bad.stderr)")
     let data = try box.run(["ssl-data-efficiency", "--profile", "smoke", "--data", box.path("Replications")], cache: cache)
     #expect(data.status == 2 && data.stderr.contains("--data is not supported yet"), "\(data.stderr)")
   }

@@ -169,6 +169,12 @@ func camelyonPreset() throws -> TilingPreset {
     try SafeTensors.write(try #require(TileEncoder(kind: .small).model).stateDict(), to: smallWeights)
     let wrongNames = #expect(throws: InputError.self) { try TileEncoder(kind: .swinMicro, inputSize: 32, weights: smallWeights) }
     #expect(wrongNames?.description.contains("timm names") == true)
+    // CTransPath's architecture: 224² (window 7 at every stage), and the micro Swin's weights do not fit it.
+    let ctSide = #expect(throws: InputError.self) { try TileEncoder(kind: .ctransPath, inputSize: 112) }
+    #expect(ctSide?.description.contains("multiple of it for ctranspath") == true)
+    let microAsCT = #expect(throws: InputError.self) { try TileEncoder(kind: .ctransPath, weights: weights) }
+    #expect(microAsCT?.description.contains("not a ctranspath state dict") == true, "\(microAsCT?.description ?? "")")
+    #expect(try TileEncoder(kind: .ctransPath, stage: .all).featureDimension == 96 + 192 + 384 + 768)
     let wrongSide = #expect(throws: InputError.self) { try TileEncoder(kind: .swinMicro, inputSize: 48) }
     #expect(wrongSide?.description.contains("multiple of 32") == true)
     let wrongStage = #expect(throws: InputError.self) { try TileEncoder(kind: .small, stage: .first) }

@@ -20,6 +20,12 @@ public enum TileEncoderKind: String, CaseIterable, Sendable {
   /// the SSL targets' `backbone: swin-micro`, timm names): 384-d features from the last stage,
   /// or another stage (`TileEncoderStage`); input a multiple of 32, default 64².
   case swinMicro = "swin-micro"
+  /// CTransPath's architecture (Wang et al. 2022): Swin-T (d 96, depths 2-2-6-2, window 7) with
+  /// the convolutional stem, no head, timm names (`SwinTransformer.Configuration.ctransPath`):
+  /// 768-d features from the last stage; input 224² (or a multiple: every stage's map side must
+  /// be a multiple of the window 7). Meant for the published weights (`--weights`); random
+  /// otherwise.
+  case ctransPath = "ctranspath"
 
   /// The input side used when none is given.
   public var defaultInputSize: Int {
@@ -28,11 +34,24 @@ public enum TileEncoderKind: String, CaseIterable, Sendable {
     case .resnet18: 224
     case .pixels: 32
     case .swinMicro: 64
+    case .ctransPath: 224
+    }
+  }
+
+  /// Whether the encoder is a Swin (stages, timm names).
+  public var isSwin: Bool { self == .swinMicro || self == .ctransPath }
+
+  /// The Swin configuration of a Swin kind at input side `size`, nil for the others.
+  public func swinConfiguration(inputSize size: Int) -> SwinTransformer.Configuration? {
+    switch self {
+    case .swinMicro: .micro(imageSize: size, classes: nil, stem: .convolutional)
+    case .ctransPath: .ctransPath(imageSize: size)
+    default: nil
     }
   }
 
   /// The kinds that turn tiles into feature vectors (all but `pixels`).
-  public static let featureEncoders: [TileEncoderKind] = [.small, .resnet18, .swinMicro]
+  public static let featureEncoders: [TileEncoderKind] = [.small, .resnet18, .swinMicro, .ctransPath]
 
   /// The encoder whose weights an SSL run's `--save-backbone` writes for its `backbone` value, or nil.
   public init?(backbone: String) {
@@ -110,7 +129,7 @@ public final class TileEncoder: @unchecked Sendable {
   public let inputSize: Int
   /// The ResNet (feature extractor, evaluation mode), for `.small` and `.resnet18`.
   public let model: ResNet?
-  /// The Swin (evaluation mode), for `.swinMicro`.
+  /// The Swin (evaluation mode), for `.swinMicro` and `.ctransPath`.
   public let swin: SwinTransformer?
   /// The stage whose features the Swin gives (`.last` for the ResNets).
   public let stage: TileEncoderStage
@@ -131,23 +150,26 @@ public final class TileEncoder: @unchecked Sendable {
   }
 
   /// Builds the encoder.
-  /// - Throws: `InputError` for an input size below 16 (8 for `.pixels`; for `.swinMicro` not a
-  ///   multiple of 32), a stage other than `.last` for a ResNet, a weights file that does not
-  ///   load, or weights given for `.pixels`.
+  /// - Throws: `InputError` for an input size below 16 or above 1024 (8 for `.pixels`; for
+  ///   `.swinMicro` not a multiple of 32, for `.ctransPath` not a multiple of 224), a stage other
+  ///   than `.last` for a ResNet, a weights file that does not load, or weights given for `.pixels`.
   public init(
     kind: TileEncoderKind, inputSize: Int? = nil, seed: UInt64 = 0, weights: String? = nil,
     stage: TileEncoderStage = .last
   ) throws {
     let size = inputSize ?? kind.defaultInputSize
-    let sizes = kind == .pixels ? 8...1024 : (kind == .swinMicro ? 32...1024 : 16...1024)
-    guard sizes.contains(size), kind != .swinMicro || size % 32 == 0 else {
+    let sizes = kind == .pixels ? 8...1024 : (kind.isSwin ? 32...1024 : 16...1024)
+    let multiple = kind == .ctransPath ? 224 : (kind == .swinMicro ? 32 : 1)
+    guard sizes.contains(size), size % multiple == 0 else {
       throw InputError.badArgument(
         option: "--input-size", value: String(size),
         expected: kind == .swinMicro
           ? "a multiple of 32 in 32...1024 for swin-micro (4 × 4 patches, three 2 × 2 merges)"
-          : "an integer in \(sizes.lowerBound)...1024")
+          : kind == .ctransPath
+            ? "224 or a multiple of it for ctranspath (every stage's map side a multiple of the window 7)"
+            : "an integer in \(sizes.lowerBound)...1024")
     }
-    guard stage == .last || kind == .swinMicro else {
+    guard stage == .last || kind.isSwin else {
       throw InputError.badArgument(
         option: "--stage", value: stage.rawValue, expected: "last for the \(kind.rawValue) encoder (stages are the Swin's)")
     }
@@ -156,8 +178,8 @@ public final class TileEncoder: @unchecked Sendable {
     case .small: (model, swin) = (ResNet.small(numClasses: nil, stem: .cifar, using: &rng), nil)
     case .resnet18: (model, swin) = (ResNet.resnet18(numClasses: nil, stem: .imagenet, using: &rng), nil)
     case .pixels: (model, swin) = (nil, nil)
-    case .swinMicro:
-      (model, swin) = (nil, SwinTransformer(.micro(imageSize: size, classes: nil, stem: .convolutional), using: &rng))
+    case .swinMicro, .ctransPath:
+      (model, swin) = (nil, SwinTransformer(kind.swinConfiguration(inputSize: size)!, using: &rng))
     }
     model?.isTraining = false
     swin?.isTraining = false
@@ -180,7 +202,7 @@ public final class TileEncoder: @unchecked Sendable {
       }
       let report = network.loadStateDict(entries)
       let missing = report.missing.filter { !$0.hasSuffix("num_batches_tracked") }
-      let unexpected = report.unexpected.filter { !$0.hasPrefix(kind == .swinMicro ? "head." : "fc.") }
+      let unexpected = report.unexpected.filter { !$0.hasPrefix(kind.isSwin ? "head." : "fc.") }
       guard missing.isEmpty, unexpected.isEmpty, report.mismatched.isEmpty else {
         var parts: [String] = []
         if !missing.isEmpty { parts.append("missing \(missing.prefix(5).joined(separator: ", "))") }
@@ -191,7 +213,7 @@ public final class TileEncoder: @unchecked Sendable {
         throw InputError.badData(
           path: weights,
           message: "not a \(kind.rawValue) state dict: \(parts.joined(separator: "; ")) "
-            + (kind == .swinMicro
+            + (kind.isSwin
               ? "(expected timm names such as patch_embed.proj.0.weight, layers.0.blocks.0.attn.qkv.weight)"
               : "(expected torchvision names such as conv1.weight, layer1.0.bn1.weight)"), option: "--weights")
       }
@@ -216,6 +238,8 @@ public final class TileEncoder: @unchecked Sendable {
     case .swinMicro:
       arch = "Swin micro (CTransPath ConvStem, d 48, depths 2-2-2-2, window \(swin!.configuration.windowSize)), "
         + "\(stage.rawValue) stage"
+    case .ctransPath:
+      arch = "CTransPath architecture (Swin-T with ConvStem, d 96, depths 2-2-6-2, window 7), \(stage.rawValue) stage"
     }
     let source = weightsPath.map { "weights \(($0 as NSString).lastPathComponent)" } ?? "random init, seed \(seed)"
     return "\(arch), \(featureDimension)-d, input \(inputSize)², \(source)"

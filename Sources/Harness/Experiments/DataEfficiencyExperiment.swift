@@ -84,6 +84,9 @@ public enum DataEfficiencyVariant: MILVariant {
       MetricInfo("gap_nsam_vs_ops", .higher, "auc.nsam − auc"),
       MetricInfo("relational_gain_over_control", .higher, "auc.relational − auc.relational_control"),
       MetricInfo("pretrain_time_ratio_f50", .lower, "pretrain_seconds.f50 ÷ pretrain_seconds.f100"),
+      MetricInfo("auc.ctranspath", .higher, "test slide ROC-AUC on CTransPath's features (ctranspathWeights; last stage)"),
+      MetricInfo("gap_f100_vs_ctranspath", .higher, "auc.f100 − auc.ctranspath"),
+      MetricInfo("gap_f4_vs_ctranspath", .higher, "auc.f4 − auc.ctranspath (the paper: 4 % comes close to CTransPath on some tasks)"),
       MetricInfo("encoder.knn_gain_over_control", .higher, "the main encoder's kNN gain over its no-learning control"),
       MetricInfo("encoder.linear_gain_over_control", .higher, "the main encoder's linear-probe gain over its control"),
       MetricInfo("encoder.loss_over_chance", .neither, "the main encoder's final MoCo v3 loss ÷ its chance value"),
@@ -103,6 +106,13 @@ public enum DataEfficiencyVariant: MILVariant {
         message: "the data-efficiency study pretrains and extracts its own bags from the synthetic slides; --data is not supported yet")
     }
     let (target, profile) = try config.encoderTargetAndProfile()
+    // The CTransPath weights are checked before any pretraining: a bad file costs nothing.
+    let ctransPathWeights = config.ctranspathWeights.isEmpty ? nil : config.ctranspathWeights
+    if let path = ctransPathWeights {
+      do { _ = try TileEncoder(kind: .ctransPath, weights: path) } catch let e as InputError {
+        throw InputError.badOverride(key: "ctranspathWeights", value: path, expected: "CTransPath's weights: \(e.description)")
+      }
+    }
     let main = context.spec.subset
     var fractions = config.fractionList.map(Double.init)
     if !fractions.contains(main) { fractions.append(main) }
@@ -125,12 +135,14 @@ public enum DataEfficiencyVariant: MILVariant {
       samplingEntries[rule] = try context.pretrainedEncoder(reference)
     }
     let loader = BagDatasetLoader(cacheDirectory: context.loader.cacheDirectory)
-    func extract(_ weights: URL, imageSize: Int, what: String) throws -> (BagDataset, [Int]) {
+    func extract(
+      _ weights: URL, imageSize: Int, what: String, encoder: TileEncoderKind = .swinMicro
+    ) throws -> (BagDataset, [Int]) {
       var settings = config.data.extraction
       settings.pretrainedEncoder = nil
-      settings.encoder = .swinMicro
+      settings.encoder = encoder
       settings.encoderWeights = weights.path
-      settings.inputSize = settings.inputSize ?? imageSize
+      settings.inputSize = encoder == .ctransPath ? imageSize : settings.inputSize ?? imageSize
       settings.stage = .all
       for (k, v) in ref.parameters { settings.slideParameters[k] = v }
       let slideBar = LazyProgress(label: "generating slides", unit: "slides", make: context.progress)
@@ -140,7 +152,7 @@ public enum DataEfficiencyVariant: MILVariant {
         progress: { stage, done, total in (stage == "slides" ? slideBar : bagBar).update(done: done, total: total) })
       slideBar.finish()
       bagBar.finish()
-      return (dataset, SwinTransformer.Configuration.micro(imageSize: settings.inputSize ?? imageSize).stageWidths)
+      return (dataset, encoder.swinConfiguration(inputSize: settings.inputSize ?? imageSize)!.stageWidths)
     }
     var byFraction: [Double: MILSplits] = [:]
     var widths: [Int] = []
@@ -173,13 +185,20 @@ public enum DataEfficiencyVariant: MILVariant {
       let (dataset, _) = try extract(entry.weights, imageSize: entry.imageSize, what: rule.rawValue)
       bySampling[rule] = try MILData.splits(of: dataset, task: .tumour, subset: 100, permuteLabels: config.data.permuteLabels)
     }
+    var ctransPath: (splits: MILSplits, widths: [Int])?
+    if let path = ctransPathWeights {
+      let (dataset, w) = try extract(
+        URL(fileURLWithPath: path), imageSize: TileEncoderKind.ctransPath.defaultInputSize, what: "CTransPath",
+        encoder: .ctransPath)
+      ctransPath = (try MILData.splits(of: dataset, task: .tumour, subset: 100, permuteLabels: config.data.permuteLabels), w)
+    }
     guard let mainDataset else { preconditionFailure("the main fraction is always extracted") }
     try context.onDataset(
       TileSet(images: [], labels: [], classNames: [], names: [], datasetId: mainDataset.datasetId, contentHash: mainDataset.contentHash))
     return DataEfficiencyBags(
       main: main, byFraction: byFraction, control: control, relational: relational, relationalControl: relationalControl,
       bySampling: bySampling, encoders: entries, samplingEncoders: samplingEntries, widths: widths,
-      standardize: config.standardizeFeatures)
+      ctransPath: ctransPath, standardize: config.standardizeFeatures)
   }
 
   /// ABMIL's settings (the `abmil` target's: Adam, accumulation 1).
@@ -221,6 +240,7 @@ public enum DataEfficiencyVariant: MILVariant {
     for (rule, splits) in bags.bySampling.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
       arms.append(arm(rule.rawValue, bags.stage(.last, of: splits)))
     }
+    if let ct = bags.ctransPath { arms.append(arm("ctranspath", bags.stage(.last, of: ct.splits, widths: ct.widths))) }
     return arms
   }
 
@@ -245,7 +265,12 @@ public enum DataEfficiencyVariant: MILVariant {
         MILGap("gap_nsam_vs_srcl", "auc.nsam", minus: "auc.srcl"),
         MILGap("gap_srcl_vs_ops", "auc.srcl", minus: "auc"),
         MILGap("gap_nsam_vs_ops", "auc.nsam", minus: "auc"),
+        MILGap("gap_f100_vs_ctranspath", "auc.f100", minus: "auc.ctranspath"),
+        MILGap("gap_f4_vs_ctranspath", "auc.f4", minus: "auc.ctranspath"),
       ], into: &metrics)
+    if bags.ctransPath != nil {
+      notes.append("CTransPath arm: weights \(config.ctranspathWeights), last stage (768-d) of 224² tiles, the same ABMIL")
+    }
     for (rule, entry) in bags.samplingEncoders {
       for name in ["knn_gain_over_control", "linear_gain_over_control"] {
         if let v = entry.metrics[name] { metrics["encoder.\(rule.rawValue).\(name)"] = v }
@@ -293,13 +318,16 @@ public struct DataEfficiencyBags {
   public var samplingEncoders: [ContrastiveSampling: PretrainedEncoders.Entry] = [:]
   /// The width of each stage, first to last.
   public var widths: [Int]
+  /// The CTransPath arm's splits (every stage, `TileEncoderStage.all`) and its stage widths.
+  public var ctransPath: (splits: MILSplits, widths: [Int])?
   /// Whether an arm's features are z-scored by its training instances (`MILData.standardized`).
   public var standardize = false
 
   /// `splits` with only `stage`'s feature columns (z-scored by the training instances when
-  /// `standardize`).
-  public func stage(_ stage: TileEncoderStage, of splits: MILSplits) -> MILSplits {
-    let columns = stage.columns(widths: widths)
+  /// `standardize`); `widths` are the stage widths of the encoder that wrote them (default: the
+  /// study's micro Swin).
+  public func stage(_ stage: TileEncoderStage, of splits: MILSplits, widths: [Int]? = nil) -> MILSplits {
+    let columns = stage.columns(widths: widths ?? self.widths)
     let width = columns.map(\.count).reduce(0, +)
     func slice(_ bags: [MILBag]) -> [MILBag] {
       bags.map { bag in
@@ -340,6 +368,7 @@ public struct DataEfficiencyConfig: MILMethodConfig, Equatable {
   public var relationalArm = true
   public var samplingArms = ""
   public var samplingWarmupEpochs = 5
+  public var ctranspathWeights = ""
   public var standardizeFeatures = false
   public var hidden = 500
   public var attentionDimension = 128
@@ -356,7 +385,8 @@ public struct DataEfficiencyConfig: MILMethodConfig, Equatable {
 
   /// `samplingArms` as rules (checked by the key's check).
   public var samplingRuleList: [ContrastiveSampling] {
-    samplingArms.split(separator: ",").compactMap { ContrastiveSampling(rawValue: $0.trimmingCharacters(in: .whitespaces)) }
+    samplingArms == "none"
+      ? [] : samplingArms.split(separator: ",").compactMap { ContrastiveSampling(rawValue: $0.trimmingCharacters(in: .whitespaces)) }
   }
 
   /// `encoderRun` as (target, profile).
@@ -390,17 +420,21 @@ public struct DataEfficiencyConfig: MILMethodConfig, Equatable {
       .bool("relationalArm", \.relationalArm, "also train on the relational label (the second endpoint)"),
       .string(
         "samplingArms", \.samplingArms,
-        "sampling arms: a comma list among srcl, nsam (empty: none); each pretrains the main fraction's encoder again with that rule (moco-v3's `sampling` key)",
+        "sampling arms: a comma list among srcl, nsam (empty or none: no arm); each pretrains the main fraction's encoder again with that rule (moco-v3's `sampling` key)",
         check: { v in
           guard case .string(let s) = v else { return "expected a string" }
+          if s == "none" { return nil }
           let items = s.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
           let known = DataEfficiencyVariant.samplingRules.map(\.rawValue)
-          return items.allSatisfy(known.contains) ? nil : "expected a comma list among \(known.joined(separator: ", ")), or empty"
+          return items.allSatisfy(known.contains) ? nil : "expected a comma list among \(known.joined(separator: ", ")), or none"
         }),
       .int(
         "samplingWarmupEpochs", \.samplingWarmupEpochs,
         "epochs of plain MoCo v3 before a sampling arm's rule applies (SRCL: 5; moco-v3's samplingWarmupEpochs)",
         check: ConfigCheck.nonNegative),
+      .string(
+        "ctranspathWeights", \.ctranspathWeights,
+        "CTransPath's weights (a safetensors state dict with timm names, converted from the published checkpoint): adds an arm on its 768-d features at 224² (empty: none)"),
       .bool(
         "standardizeFeatures", \.standardizeFeatures,
         "z-score each feature dimension by the training instances' mean and standard deviation before ABMIL (every arm)"),

@@ -323,7 +323,7 @@ public struct MILDataConfig: MethodConfig, Equatable {
 
   public static let fields: [ConfigField<Self>] = [
     .choice(
-      "encoder", \.encoder, "tile encoder of the synthetic bags: small | resnet18 | swin-micro (an sslEncoder sets it to its backbone)",
+      "encoder", \.encoder, "tile encoder of the synthetic bags: small | resnet18 | swin-micro | ctranspath (an sslEncoder sets it to its backbone)",
       among: TileEncoderKind.featureEncoders),
     .string(
       "encoderWeights", \.encoderWeights,
