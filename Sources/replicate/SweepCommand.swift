@@ -39,15 +39,28 @@ struct SweepCommand: ParsableCommand {
     return URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
   }
 
-  /// Whether `task`'s shard already holds a completed run of its spec under this code.
-  static func isDone(_ task: SweepTask, sweep: Sweep, directory: URL, registry: Registry) throws -> Bool {
-    let plan = try RunPlan.make(
-      registry: registry, target: task.target, profile: task.profile, seed: task.seed, seeds: nil, subset: task.subset,
-      data: sweep.data, overrides: sweep.overrides, threads: 1)
+  /// The tasks of `sweep` whose shards do not yet hold a completed run of their spec under this
+  /// code. One plan per (target, profile, subset) gives every seed's spec.
+  static func openTasks(_ sweep: Sweep, directory: URL, registry: Registry) throws -> [SweepTask] {
     let code = registry.codeVersion
-    return ResultsStore.completedRunID(
-      in: Sweep.shard(task, in: directory).path, spec: plan.specs[0], dataSource: plan.data.label,
-      codeVersion: code.version, codeDirty: code.dirty) != nil
+    var plans: [String: RunPlan] = [:]
+    return try sweep.tasks.filter { task in
+      let key = "\(task.target)|\(task.profile)|\(task.subset)"
+      let plan: RunPlan
+      if let known = plans[key] {
+        plan = known
+      } else {
+        plan = try RunPlan.make(
+          registry: registry, target: task.target, profile: task.profile, seed: task.seed, seeds: nil, subset: task.subset,
+          data: sweep.data, overrides: sweep.overrides, threads: 1)
+        plans[key] = plan
+      }
+      var spec = plan.specs[0]
+      spec.seed = task.seed
+      return ResultsStore.completedRunID(
+        in: Sweep.shard(task, in: directory).path, spec: spec, dataSource: plan.data.label,
+        codeVersion: code.version, codeDirty: code.dirty) == nil
+    }
   }
 }
 
@@ -132,7 +145,7 @@ struct SweepStartCommand: ParsableCommand {
       overrides: overrides, name: name)
     let directory = Sweep.directory(name: sweep.name, storePath: storePath)
     try sweep.save(directory: directory)
-    let open = try sweep.tasks.filter { !(try SweepCommand.isDone($0, sweep: sweep, directory: directory, registry: registry)) }
+    let open = try SweepCommand.openTasks(sweep, directory: directory, registry: registry)
     let set = sweep.overrides.isEmpty ? "" : " with --set " + sweep.overrides.joined(separator: " ")
     print("sweep \(sweep.name)\(set): \(sweep.tasks.count) tasks, \(sweep.tasks.count - open.count) already done; folder \(directory.path)")
     if let local {
