@@ -21,7 +21,7 @@ import _TestSupport
     #expect(byName["task"]?.type == .string && byName["dropout"]?.type == .double)
     // A choice's check lists exactly the allowed values.
     #expect(byName["task"]?.check?(.string("survival")) == "expected one of tumour, relational")
-    #expect(byName["encoder"]?.check?(.string("pixels")) == "expected one of small, resnet18, swin-micro")
+    #expect(byName["encoder"]?.check?(.string("pixels")) == "expected one of small, resnet18, swin-micro, ctranspath")
     #expect(byName["task"]?.check?(.string("relational")) == nil)
   }
 
@@ -86,7 +86,7 @@ import _TestSupport
       (.mocoV1, common + moco + ["temperature", "hue"]),
       (.mocoV2, common + moco + ["temperature", "mlpHead", "blurProbability"]),
       (.mocoV3, common + ["momentum", "temperature", "dimension", "hidden", "cropMinimumScale", "sampling", "samplingTopK", "samplingWarmupEpochs"]),
-      (.simclr, common + ["temperature", "dimension", "colorStrength", "blurProbability", "smallBatch"]),
+      (.simclr, common + ["temperature", "dimension", "colorStrength", "blurProbability", "smallBatch", "smallBatchScaling"]),
       (.instdisc, common + ["temperature", "dimension", "nceNoise", "memoryMomentum", "parametric", "hue"]),
       (
         .swav,
@@ -202,8 +202,14 @@ import _TestSupport
         == ["v1_recipe": ["mlpHead": .bool(false), "temperature": .double(0.07), "blurProbability": .double(0)]])
     #expect(arms(MoCoV3Variant.self) == ["half_data": ["dataFraction": .double(0.5)]])
     #expect(arms(MoCoV3Variant.self) { $0.dataFraction = 0.5 } == ["half_data": ["dataFraction": .double(0.25)]])
-    #expect(arms(SimCLRVariant.self) == ["small_batch": ["batchSize": .int(32)]])
-    #expect(arms(SimCLRVariant.self) { $0.method.smallBatch = 8 } == ["small_batch": ["batchSize": .int(8)]])
+    // SimCLR's small batch at the paper's linear rule: 0.06 × 32/128 = 0.015; sqrt: 0.06 × √(8/128) = 0.015.
+    #expect(arms(SimCLRVariant.self) == ["small_batch": ["batchSize": .int(32), "learningRate": .double(0.015)]])
+    #expect(
+      arms(SimCLRVariant.self) {
+        $0.method.smallBatch = 8
+        $0.method.smallBatchScaling = "sqrt"
+      } == ["small_batch": ["batchSize": .int(8), "learningRate": .double(0.015)]])
+    #expect(arms(SimCLRVariant.self) { $0.method.smallBatchScaling = "same" } == ["small_batch": ["batchSize": .int(32)]])
     #expect(arms(InstDiscVariant.self) == ["parametric": ["parametric": .bool(true)]])
     #expect(arms(InstDiscVariant.self) { $0.method.parametric = true }.isEmpty)
     #expect(arms(SwAVVariant.self) == ["two_crops": ["smallCrops": .int(0)]])

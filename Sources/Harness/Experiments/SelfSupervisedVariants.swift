@@ -223,8 +223,22 @@ public struct SimCLRConfig: MethodConfig, Equatable {
   public var colorStrength = 0.5
   public var blurProbability = 0.0
   public var smallBatch = 32
+  public var smallBatchScaling = "linear"
 
   public init() {}
+
+  /// The small-batch arm's learning rate for a main rate `lr` at batch `batch`: SimCLR's rule
+  /// (`learning_rate_scaling` in the official run.py) applied to the ratio of the batches, so the
+  /// main model's rate is unchanged: linear lr × b/B (the paper's 0.3 × B/256), sqrt lr × √(b/B),
+  /// same: lr.
+  public func smallBatchLearningRate(_ lr: Double, batch: Int) -> Double {
+    let ratio = Double(smallBatch) / Double(batch)
+    switch smallBatchScaling {
+    case "sqrt": return lr * ratio.squareRoot()
+    case "same": return lr
+    default: return lr * ratio
+    }
+  }
 
   public static let fields: [ConfigField<Self>] = [
     .double("temperature", \.temperature, "NT-Xent temperature (CIFAR: 0.5)"),
@@ -232,6 +246,13 @@ public struct SimCLRConfig: MethodConfig, Equatable {
     .double("colorStrength", \.colorStrength, "colour-jitter strength s (ImageNet 1.0, CIFAR 0.5)"),
     .double("blurProbability", \.blurProbability, "Gaussian blur probability (ImageNet 0.5, CIFAR 0)"),
     .int("smallBatch", \.smallBatch, "batch of the comparison arm (larger batch helps)"),
+    .string(
+      "smallBatchScaling", \.smallBatchScaling,
+      "the small-batch arm's learning rate from the main one, as SimCLR's learning_rate_scaling: linear (lr × b/B, the paper's Figure 9 rule) | sqrt (lr × √(b/B)) | same",
+      check: { v in
+        guard case .string(let s) = v, ["linear", "sqrt", "same"].contains(s) else { return "expected linear, sqrt or same" }
+        return nil
+      }),
   ]
 }
 
@@ -250,8 +271,14 @@ public enum SimCLRVariant: SelfSupervisedVariant {
     SimCLR(backbone: backbone, dimension: c.method.dimension, temperature: Float(c.method.temperature), using: &g)
   }
   public static func arms(_ c: SelfSupervisedConfig<Config>) -> [(suffix: String, config: SelfSupervisedConfig<Config>)] {
-    // Same number of images seen: the small batch runs the same epochs (more, smaller steps).
-    [("small_batch", c.with { $0.batchSize = c.method.smallBatch })]
+    // Same number of images seen: the small batch runs the same epochs (more, smaller steps), at
+    // the learning rate SimCLR's scaling rule gives its batch (the paper's Figure 9 protocol).
+    [
+      ("small_batch", c.with {
+        $0.batchSize = c.method.smallBatch
+        $0.learningRate = c.method.smallBatchLearningRate(c.learningRate, batch: c.batchSize)
+      })
+    ]
   }
   /// NT-Xent at the official scale (loss_a + loss_b), each over 2N − 1 candidates: 2·ln(2N − 1).
   public static func chanceLoss(_ c: SelfSupervisedConfig<Config>, batch: Int, dataCount: Int) -> Double? {
