@@ -51,13 +51,7 @@ enum SVGCharts {
     func px(_ v: Double) -> Double { left + (v - x0) / (x1 - x0) * (w - left - right) }
     func py(_ v: Double) -> Double { top + (1 - (v - y0) / (y1 - y0)) * (h - top - bottom) }
     var s = "<svg class=\"chart\" width=\"\(width)\" height=\"\(height)\" viewBox=\"0 0 \(width) \(height)\" role=\"img\">"
-    s += "<text x=\"\(left)\" y=\"14\" class=\"ct\">\(esc(title))</text>"
-    s += "<rect x=\(q(left)) y=\(q(top)) width=\(q(w - left - right)) height=\(q(h - top - bottom)) fill=\"#fafbfc\" stroke=\"#d9dde3\"/>"
-    for i in 0...3 {
-      let v = y0 + (y1 - y0) * Double(i) / 3
-      s += "<line x1=\(q(left)) x2=\(q(w - right)) y1=\(q(py(v))) y2=\(q(py(v))) stroke=\"#eceef1\"/>"
-      s += "<text x=\(q(left - 4)) y=\(q(py(v) + 3)) class=\"ax\" text-anchor=\"end\">\(esc(short(v)))</text>"
-    }
+    s += frame(title: title, left: left, right: w - right, top: top, bottom: h - bottom, y: (y0, y1), py: py)
     let xs = Array(Set(all.map(\.0))).sorted()
     let ticks = xs.count <= 8 ? xs : stride(from: 0, to: xs.count, by: max(1, xs.count / 6)).map { xs[$0] }
     for v in ticks {
@@ -118,13 +112,7 @@ enum SVGCharts {
     func py(_ v: Double) -> Double { top + (1 - (v - y0) / (y1 - y0)) * (h - top - bottom) }
     var s = "<svg class=\"chart figure\" width=\"\(width)\" height=\"\(height)\" viewBox=\"0 0 \(width) \(height)\" role=\"img\">"
     s += "<title>\(esc(title))</title>"
-    s += "<text x=\"\(left)\" y=\"14\" class=\"ct\">\(esc(title))</text>"
-    s += "<rect x=\(q(left)) y=\(q(top)) width=\(q(plotW)) height=\(q(h - top - bottom)) fill=\"#fafbfc\" stroke=\"#d9dde3\"/>"
-    for i in 0...3 {
-      let v = y0 + (y1 - y0) * Double(i) / 3
-      s += "<line x1=\(q(left)) x2=\(q(w - right)) y1=\(q(py(v))) y2=\(q(py(v))) stroke=\"#eceef1\"/>"
-      s += "<text x=\(q(left - 4)) y=\(q(py(v) + 3)) class=\"ax\" text-anchor=\"end\">\(esc(short(v)))</text>"
-    }
+    s += frame(title: title, left: left, right: w - right, top: top, bottom: h - bottom, y: (y0, y1), py: py)
     s += "<text x=\"11\" y=\(q((top + h - bottom) / 2)) class=\"ax\" text-anchor=\"middle\" "
       + "transform=\"rotate(-90 11 \(f2((top + h - bottom) / 2)))\">\(esc(yLabel))</text>"
     for (i, r) in references.enumerated() {
@@ -158,6 +146,21 @@ enum SVGCharts {
     }
     s += "<text x=\(q(left + plotW / 2)) y=\(q(h - 5)) class=\"ax\" text-anchor=\"middle\">\(esc(xLabel))</text>"
     return s + "</svg>"
+  }
+
+  /// A chart's title, its plot area (from `left` to `right`, `top` to `bottom`) and four
+  /// horizontal grid lines across `y` labelled at the left.
+  static func frame(
+    title: String, left: Double, right: Double, top: Double, bottom: Double, y: (Double, Double), py: (Double) -> Double
+  ) -> String {
+    var s = "<text x=\"\(left)\" y=\"14\" class=\"ct\">\(esc(title))</text>"
+    s += "<rect x=\(q(left)) y=\(q(top)) width=\(q(right - left)) height=\(q(bottom - top)) fill=\"#fafbfc\" stroke=\"#d9dde3\"/>"
+    for i in 0...3 {
+      let v = y.0 + (y.1 - y.0) * Double(i) / 3
+      s += "<line x1=\(q(left)) x2=\(q(right)) y1=\(q(py(v))) y2=\(q(py(v))) stroke=\"#eceef1\"/>"
+      s += "<text x=\(q(left - 4)) y=\(q(py(v) + 3)) class=\"ax\" text-anchor=\"end\">\(esc(short(v)))</text>"
+    }
+    return s
   }
 
   /// A tiny history line: one point per code version (mean over its runs).
