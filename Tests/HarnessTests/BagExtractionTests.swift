@@ -86,6 +86,35 @@ func camelyonPreset() throws -> TilingPreset {
     #expect(back.info == bag.info && back.features == bag.features && back.instanceLabels == bag.instanceLabels)
   }
 
+  /// `MILData.instanceTruth` reads each instance's square back from the slide's layout: the
+  /// squares the extractor labelled (the same tumour fractions), with the rare foci on them; a
+  /// missing layout is an input error naming the file.
+  @Test func instanceTruthComesFromTheLayoutOfTheSameSquares() throws {
+    let slide = try #require(extractionSlide)
+    var extractor = BagExtractor(preset: try camelyonPreset(), encoder: try TileEncoder(kind: .small, seed: 3))
+    extractor.threads = 2
+    let bag = try extractor.extract(
+      slidePath: slide.directory + "/slides/\(slide.id).tiff",
+      annotations: .file(slide.directory + "/annotations/\(slide.id).xml")
+    ).bag
+    let layouts = URL(fileURLWithPath: slide.directory).appendingPathComponent("layouts")
+    let truth = try MILData.instanceTruth(of: bag, slideID: slide.id, layouts: layouts)
+    let fractions = try #require(bag.tumourFractions)
+    #expect(truth.count == bag.instanceCount)
+    for (i, t) in truth.enumerated() {
+      expectClose(t.tumour, fractions[i], rtol: 0, atol: 1e-9)
+      let c = bag.coordinates[i]
+      #expect(t == slide.layout.truth(of: SlideRect(x: Double(c.x), y: Double(c.y), width: 256, height: 256)))
+    }
+    #expect(truth.contains { $0.lymphoidAggregate > 0 || $0.necrosis > 0 }, "the slide's rare foci lie on kept tiles")
+    do {
+      _ = try MILData.instanceTruth(of: bag, slideID: "no-such-slide", layouts: layouts)
+      Issue.record("a missing layout was read")
+    } catch InputError.badData(let path, _, _) {
+      #expect(path.hasSuffix("layouts/no-such-slide.json"))
+    }
+  }
+
   /// Tile-image bags (`pixels`) come from the same tiling and QC as feature bags: the same tiles
   /// and labels, each instance the resized tile's bytes, stored as U8 and read back exactly.
   @Test func pixelBagsHoldTheSameTilesAsFeatureBags() throws {

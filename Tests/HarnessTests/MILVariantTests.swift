@@ -1,5 +1,7 @@
 import Engine
+import Evaluation
 import Harness
+import Slides
 import Testing
 
 /// The generic MIL experiment's bookkeeping: arm metrics kept under their declared names, and the
@@ -78,6 +80,86 @@ import Testing
     let flipped = try #require(
       MILEvaluation.tileProbeAUC(train: Self.bags(10, shift: -6, seed: 5), test: Self.bags(5, shift: -6, seed: 6)))
     #expect(flipped > 0.99)
+  }
+
+  /// Bags whose instances carry ground-truth kinds: every third a lymphoid aggregate, every
+  /// fourth (that is not) necrosis, the rest background. Lymphoid and necrosis tiles are both
+  /// shifted along axis 0; `apart` also moves necrosis along axis 1.
+  static func kindBags(_ count: Int, apart: Float, seed: UInt64) -> [MILBag] {
+    var g = RandomGenerator(seed: seed)
+    return (0..<count).map { b in
+      let truth = (0..<24).map { i in
+        i % 3 == 0 ? TileTruth(tissue: 1, lymphoidAggregate: 0.8) : i % 4 == 0 ? TileTruth(tissue: 1, necrosis: 0.6) : TileTruth(tissue: 1)
+      }
+      let features = truth.flatMap { t in
+        (0..<4).map { j -> Float in
+          let rare: Float = t.lymphoidAggregate >= 0.5 || t.necrosis >= 0.5 ? 6 : 0
+          return Float(g.nextGaussian()) + (j == 0 ? rare : 0) + (j == 1 && t.necrosis >= 0.5 ? apart : 0)
+        }
+      }
+      return MILBag(
+        slideID: "s\(b)", features: Tensor(shape: [24, 4], data: features), label: 1, instanceTruth: truth)
+    }
+  }
+
+  /// Each kind's probe reads its own instances: lymphoid against necrosis leaves the background
+  /// out, so it is at chance when the two look alike even though each stands out from background.
+  @Test func kindProbesReadTheGroundTruthKinds() throws {
+    let alike = (train: Self.kindBags(12, apart: 0, seed: 11), test: Self.kindBags(6, apart: 0, seed: 12))
+    let lymphoid = try #require(MILEvaluation.tileProbeAUC(.lymphoid, train: alike.train, test: alike.test))
+    let versus = try #require(MILEvaluation.tileProbeAUC(.lymphoidVsNecrosis, train: alike.train, test: alike.test))
+    #expect(lymphoid > 0.65, "\(lymphoid)")
+    #expect(abs(versus - 0.5) < 0.15, "\(versus)")
+    let apart = (train: Self.kindBags(12, apart: 6, seed: 13), test: Self.kindBags(6, apart: 6, seed: 14))
+    for probe in [MILEvaluation.TileProbe.lymphoid, .necrosis, .lymphoidVsNecrosis] {
+      let auc = try #require(MILEvaluation.tileProbeAUC(probe, train: apart.train, test: apart.test))
+      #expect(auc > 0.99, "\(probe): \(auc)")
+    }
+    // No instance labels, so no tumour probe; metric names keep the tumour probe's old name.
+    #expect(MILEvaluation.tileProbeAUC(.tumour, train: apart.train, test: apart.test) == nil)
+    #expect(MILEvaluation.TileProbe.allCases.map(\.metric) == [
+      "tile_probe_auc", "tile_probe_auc.lymphoid", "tile_probe_auc.necrosis", "tile_probe_auc.lymphoid_vs_necrosis",
+    ])
+    // Bags without ground truth (a user's bag folder) have no kind probes.
+    #expect(MILEvaluation.tileProbeAUC(.necrosis, train: Self.bags(10, shift: 6, seed: 1), test: Self.bags(5, shift: 6, seed: 2)) == nil)
+  }
+
+  /// The task reference reads the probes as the label is made: a slide is relational-positive
+  /// only with both kinds, so the rule "min of the two maxima" ranks it, where one kind's maximum
+  /// alone cannot; hand-made slides with perfectly separable kinds score 1.
+  @Test func probeSlideCeilingReadsTheProbesAsTheLabelIsMade() throws {
+    func slide(_ id: String, lymphoid: Bool, necrosis: Bool, seed: UInt64) -> MILBag {
+      var g = RandomGenerator(seed: seed)
+      var truth = Array(repeating: TileTruth(tissue: 1), count: 20)
+      if lymphoid { truth[3] = TileTruth(tissue: 1, lymphoidAggregate: 1) }
+      if necrosis { truth[11] = TileTruth(tissue: 1, necrosis: 0.7) }
+      var features: [Float] = []
+      for t in truth {
+        let shift: [Float] = [t.lymphoidAggregate > 0 ? 5 : 0, t.necrosis > 0 ? 5 : 0, 0]
+        for j in 0..<3 { features.append(0.3 * Float(g.nextGaussian()) + shift[j]) }
+      }
+      return MILBag(
+        slideID: id, features: Tensor(shape: [20, 3], data: features), label: lymphoid && necrosis ? 1 : 0,
+        instanceTruth: truth)
+    }
+    func set(_ n: Int, seed: UInt64) -> [MILBag] {
+      (0..<n).map { (i: Int) -> MILBag in
+        let kind = i % 3
+        return slide("s\(i)", lymphoid: kind != 1, necrosis: kind != 0, seed: seed &+ UInt64(i))
+      }
+    }
+    let train = set(12, seed: 100), test = set(9, seed: 200)
+    #expect(MILEvaluation.probeSlideAUC(task: .relational, train: train, test: test) == 1)
+    // One kind's maximum alone: the lymphoid-only slides tie with the positives, so below 1.
+    let lymphoid = try #require(MILEvaluation.fitProbe(.lymphoid, on: train))
+    let oneKind = try #require(
+      Ranking.rocAUC(scores: test.map { lymphoid($0).max() ?? 0 }, positives: test.map { $0.label == 1 }))
+    #expect(oneKind < 0.9, "\(oneKind)")
+    // Survival has no ceiling rule; bags without ground truth have no relational one.
+    #expect(MILEvaluation.probeSlideAUC(task: .survival, train: train, test: test) == nil)
+    #expect(MILEvaluation.probeSlideAUC(task: .relational, train: Self.bags(10, shift: 6, seed: 1), test: test) == nil)
+    // Tumour: the highest tumour margin per slide (toy bags: every bag positive, so one class: nil).
+    #expect(MILEvaluation.probeSlideAUC(task: .tumour, train: Self.bags(10, shift: 6, seed: 1), test: Self.bags(4, shift: 6, seed: 2)) == nil)
   }
 
   @Test func noInstanceLabelsOfBothKindsIsNil() {

@@ -12,6 +12,10 @@ public struct BagDataset: Sendable {
   public var datasetId: String
   /// SHA-256 over the store's files (`BagDatasetLoader.contentHash`).
   public var contentHash: String
+  /// The ground-truth layouts of the slides (`layouts/<slide id>.json`, `SyntheticSlideLayout`)
+  /// when the bags come from the embedded synthetic slides; nil for a user's bag folder. Read
+  /// by `MILData.splits` into each instance's `TileTruth`.
+  public var layoutDirectory: URL? = nil
 }
 
 /// How feature bags are made from a slide set: encoder, tiling preset, focus QC, and (for the
@@ -130,7 +134,9 @@ public struct BagDatasetLoader: Sendable {
         let hash = try? Self.contentHash(of: dir), hash == stored.trimmingCharacters(in: .whitespacesAndNewlines),
         let store = try? BagStore(directory: dir.path)
       else { return nil }
-      return BagDataset(store: store, datasetId: datasetId, contentHash: hash)
+      return BagDataset(
+        store: store, datasetId: datasetId, contentHash: hash,
+        layoutDirectory: slides.directory.appendingPathComponent("layouts", isDirectory: true))
     }
     let inputs = slides.table.records.map { record in
       BagExtractor.SlideInput(

@@ -44,6 +44,10 @@ public struct MILBag: @unchecked Sendable {
   public var label: Int
   /// Per-instance labels (tumour fraction ≥ 0.5), when the bag was extracted with annotations.
   public var instanceLabels: [Int]?
+  /// What covers each instance's tile (tumour, lymphoid aggregate, necrosis …, as fractions of
+  /// its area), from the slide's ground-truth layout: embedded synthetic slides only, nil otherwise.
+  /// Used only to measure the features (`MILEvaluation.tileProbes`), never to train.
+  public var instanceTruth: [TileTruth]?
   /// Survival time and event indicator, when the slide table has them.
   public var survivalMonths: Double?
   public var event: Int?
@@ -53,12 +57,13 @@ public struct MILBag: @unchecked Sendable {
 
   public init(
     slideID: String, features: Tensor, label: Int, instanceLabels: [Int]? = nil, survivalMonths: Double? = nil,
-    event: Int? = nil
+    event: Int? = nil, instanceTruth: [TileTruth]? = nil
   ) {
     self.slideID = slideID
     self.features = features
     self.label = label
     self.instanceLabels = instanceLabels
+    self.instanceTruth = instanceTruth
     self.survivalMonths = survivalMonths
     self.event = event
   }
@@ -129,7 +134,8 @@ public enum MILData {
         do { bag = try store.load(entry.slideID) } catch { throw InputError.badData(path: entry.path, message: "\(error)") }
         return MILBag(
           slideID: entry.slideID, features: bag.featureTensor, label: label, instanceLabels: bag.instanceLabels,
-          survivalMonths: record.survivalMonths, event: record.event)
+          survivalMonths: record.survivalMonths, event: record.event,
+          instanceTruth: try dataset.layoutDirectory.map { try instanceTruth(of: bag, slideID: entry.slideID, layouts: $0) })
       }
     }
     var train = try bags(store.entries(inSplit: "train"))
@@ -160,6 +166,24 @@ public enum MILData {
 }
 
 extension MILData {
+  /// What covers each instance's tile of `bag`: its level-0 square (origin `coordinates[i]`, side
+  /// `patchSize × downsample`, as `TilingGrid.rect(of:)` draws it) against the slide's layout
+  /// `layouts/<slideID>.json` (`SyntheticSlideLayout.truth(of:)`).
+  /// - Throws: `InputError.badData` naming the layout file when it is missing or does not decode.
+  static func instanceTruth(of bag: FeatureBag, slideID: String, layouts: URL) throws -> [TileTruth] {
+    let path = layouts.appendingPathComponent("\(slideID).json").path
+    let layout: SyntheticSlideLayout
+    do {
+      layout = try JSONDecoder().decode(SyntheticSlideLayout.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+    } catch {
+      throw InputError.badData(path: path, message: "the slide's ground-truth layout does not load: \(error)")
+    }
+    let side = Double(bag.info.patchSize) * bag.info.downsample
+    return bag.coordinates.map {
+      layout.truth(of: SlideRect(x: Double($0.x), y: Double($0.y), width: side, height: side))
+    }
+  }
+
   /// `splits` with every feature dimension z-scored by the mean and the (population) standard
   /// deviation of the training instances, the same map applied to every split (a dimension that
   /// does not vary in training is only centred). The statistics never see validation or test.

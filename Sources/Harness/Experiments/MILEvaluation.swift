@@ -50,29 +50,114 @@ public enum MILEvaluation {
     return Ranking.rocAUC(scores: s, positives: y)
   }
 
-  /// How well instance features separate tumour tiles: a linear probe (`LinearProbe`, two
-  /// classes) fitted on the instance labels of `train`'s bags, scored by the test-instance ROC-AUC
-  /// of its tumour logit margin. Instance-supervised, so an upper bound for what a weakly supervised
-  /// model's instance scores can reach on these features. Nil without labelled instances of both
-  /// kinds in both sets.
-  public static func tileProbeAUC(train: [MILBag], test: [MILBag]) -> Double? {
-    func rows(_ bags: [MILBag]) -> (features: [Float], labels: [Int], d: Int) {
-      var features: [Float] = [], labels: [Int] = []
-      var d = 0
-      for bag in bags {
-        guard let instanceLabels = bag.instanceLabels, instanceLabels.count == bag.instanceCount else { continue }
-        d = bag.features.shape[1]
-        features += bag.features.data
-        labels += instanceLabels.map { $0 == 1 ? 1 : 0 }
+  /// A question the tile probes ask of the instance features: which instances are positive,
+  /// which negative and which left out. Each kind is "covers at least half of the tile", the
+  /// extractor's instance threshold (`BagExtractor.instanceThreshold`).
+  public enum TileProbe: String, CaseIterable, Sendable {
+    /// Tumour tiles against all others, from the bag's instance labels (any annotated bag).
+    case tumour
+    /// Lymphoid-aggregate tiles against tiles without any (ground-truth layouts only).
+    case lymphoid
+    /// Necrosis tiles against tiles without any (ground-truth layouts only).
+    case necrosis
+    /// Lymphoid-aggregate tiles against necrosis tiles, every other tile left out: what the
+    /// relational task needs the features to tell apart (ground-truth layouts only).
+    case lymphoidVsNecrosis = "lymphoid_vs_necrosis"
+
+    /// The stored metric: `tile_probe_auc` for tumour (its name before the other kinds), else
+    /// `tile_probe_auc.<kind>`.
+    public var metric: String { self == .tumour ? "tile_probe_auc" : "tile_probe_auc.\(rawValue)" }
+
+    /// Per-instance labels of `bag` (1 positive, 0 negative, nil left out), or nil when the bag
+    /// lacks what the probe reads.
+    public func labels(_ bag: MILBag) -> [Int?]? {
+      let half = 0.5
+      // A tile the kind covers in part (0 < fraction < ½) is neither: the probe measures the
+      // features, not where the ½ threshold cuts a focus's border tiles.
+      func kind(_ fraction: Double) -> Int? { fraction >= half ? 1 : fraction > 0 ? nil : 0 }
+      switch self {
+      case .tumour: return bag.instanceLabels.map { $0.map { $0 == 1 ? 1 : 0 } }
+      case .lymphoid: return bag.instanceTruth.map { $0.map { kind($0.lymphoidAggregate) } }
+      case .necrosis: return bag.instanceTruth.map { $0.map { kind($0.necrosis) } }
+      case .lymphoidVsNecrosis:
+        return bag.instanceTruth.map {
+          $0.map { $0.lymphoidAggregate >= half ? 1 : $0.necrosis >= half ? 0 : nil }
+        }
       }
-      return (features, labels, d)
     }
-    let (xTrain, yTrain, d) = rows(train), (xTest, yTest, dTest) = rows(test)
-    guard d > 0, d == dTest, Set(yTrain).count == 2, Set(yTest).count == 2 else { return nil }
-    let probe = LinearProbe.fit(features: xTrain, labels: yTrain, featureCount: d, classCount: 2)
-    let logits = probe.logits(xTest)
-    let margins = (0..<yTest.count).map { Double(logits[2 * $0 + 1] - logits[2 * $0]) }
-    return Ranking.rocAUC(scores: margins, positives: yTest.map { $0 == 1 })
+  }
+
+  /// How well instance features answer `probe`: a linear probe (`LinearProbe`, two classes)
+  /// fitted on the labelled instances of `train`'s bags, scored by the test-instance ROC-AUC of
+  /// its positive logit margin. Instance-supervised, so an upper bound for what a weakly
+  /// supervised model's instance scores can reach on these features. Nil without labelled
+  /// instances of both kinds in both sets.
+  public static func tileProbeAUC(_ probe: TileProbe = .tumour, train: [MILBag], test: [MILBag]) -> Double? {
+    guard let fitted = fitProbe(probe, on: train) else { return nil }
+    var scores: [Double] = [], positives: [Bool] = []
+    for bag in test {
+      guard let labels = probe.labels(bag), labels.count == bag.instanceCount else { continue }
+      let margins = fitted(bag)
+      for (i, label) in labels.enumerated() {
+        guard let label else { continue }
+        scores.append(margins[i])
+        positives.append(label == 1)
+      }
+    }
+    guard positives.contains(true), positives.contains(false) else { return nil }
+    return Ranking.rocAUC(scores: scores, positives: positives)
+  }
+
+  /// A linear probe for `probe` fitted on the labelled instances of `bags`, as a function from a
+  /// bag to the positive logit margin of each of its instances; nil without labelled instances of
+  /// both kinds.
+  public static func fitProbe(_ probe: TileProbe, on bags: [MILBag]) -> ((MILBag) -> [Double])? {
+    var features: [Float] = [], labels: [Int] = []
+    var d = 0
+    for bag in bags {
+      guard let instanceLabels = probe.labels(bag), instanceLabels.count == bag.instanceCount else { continue }
+      d = bag.features.shape[1]
+      let x = bag.features.data
+      for (i, label) in instanceLabels.enumerated() {
+        guard let label else { continue }
+        features += x[(i * d)..<((i + 1) * d)]
+        labels.append(label)
+      }
+    }
+    guard d > 0, Set(labels).count == 2 else { return nil }
+    let fitted = LinearProbe.fit(features: features, labels: labels, featureCount: d, classCount: 2)
+    return { bag in
+      guard bag.features.shape[1] == d else { return [] }
+      let logits = fitted.logits(bag.features.data)
+      return (0..<bag.instanceCount).map { Double(logits[2 * $0 + 1] - logits[2 * $0]) }
+    }
+  }
+
+  /// The instance-supervised reference of `task` on these features: the test-slide ROC-AUC of a
+  /// rule that reads instance-supervised probes (`fitProbe`, fitted on `train`'s instances) the
+  /// way the task's label is made. Tumour: the highest tumour margin of the slide (one tumour
+  /// tile makes a positive slide). Relational: the smaller of the slide's highest lymphoid
+  /// margin and its highest necrosis margin (both kinds present). Not a strict ceiling: a weakly
+  /// supervised model may also use evidence the maximum ignores (partly covered tiles), but near
+  /// chance it says the features cannot carry the task. Nil for survival, or when a probe
+  /// cannot be fitted or the test slides hold one class.
+  public static func probeSlideAUC(task: MILTask, train: [MILBag], test: [MILBag]) -> Double? {
+    let rule: (MILBag) -> Double
+    switch task {
+    case .tumour:
+      guard let tumour = fitProbe(.tumour, on: train) else { return nil }
+      rule = { tumour($0).max() ?? -.infinity }
+    case .relational:
+      guard let lymphoid = fitProbe(.lymphoid, on: train), let necrosis = fitProbe(.necrosis, on: train) else {
+        return nil
+      }
+      rule = { min(lymphoid($0).max() ?? -.infinity, necrosis($0).max() ?? -.infinity) }
+    case .survival:
+      return nil
+    }
+    let labels = test.map { $0.label == 1 }
+    guard labels.contains(true), labels.contains(false), test.allSatisfy({ $0.instanceCount > 0 }) else { return nil }
+    return Ranking.rocAUC(scores: test.map(rule), positives: labels)
   }
 
   /// `metrics` renamed `<prefix><name><suffix>` (`named(m, prefix: "control.", suffix: ".abmil")`).

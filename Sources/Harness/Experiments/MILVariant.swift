@@ -169,10 +169,23 @@ public enum MILExperiment<Variant: MILVariant>: Experiment {
 
   public static var schema: [ConfigKey] { Config.schema }
   public static var metrics: [MetricInfo] {
-    Variant.metrics + [
+    Variant.metrics + MILEvaluation.TileProbe.allCases.map { probe in
+      let what: String
+      switch probe {
+      case .tumour: what = "tumour tiles from all others"
+      case .lymphoid: what = "lymphoid-aggregate tiles from all others"
+      case .necrosis: what = "necrosis tiles from all others"
+      case .lymphoidVsNecrosis: what = "lymphoid-aggregate tiles from necrosis tiles (what the relational task needs)"
+      }
+      let source = probe == .tumour ? "the training instances' tumour labels" : "the training instances' ground-truth kinds (synthetic slides only)"
+      return MetricInfo(
+        probe.metric, .higher,
+        "how well the bag features separate \(what): test-instance ROC-AUC of a linear probe fitted on \(source) (an upper bound for weakly supervised instance scores)",
+        banded: false)
+    } + [
       MetricInfo(
-        "tile_probe_auc", .higher,
-        "how well the bag features separate tumour tiles: test-instance ROC-AUC of a linear probe fitted on the training instances' tumour labels (an upper bound for weakly supervised instance scores)",
+        "probe_slide_auc", .higher,
+        "the task's instance-supervised reference on these features: test-slide AUC of the tile probes read as the label is made (tumour: the slide's highest tumour score; relational: the smaller of its highest lymphoid and highest necrosis scores); near chance, the features cannot carry the task",
         banded: false)
     ]
   }
@@ -191,10 +204,28 @@ public enum MILExperiment<Variant: MILVariant>: Experiment {
       output.notes.append("the profile's sslEncoder (\(reference)) does not apply: the --data bags hold their own features")
     }
     var metrics: [String: Double] = [:]
-    if let features = Variant.featureBags(bags), let probe = MILEvaluation.tileProbeAUC(train: features.train, test: features.test) {
-      metrics["tile_probe_auc"] = probe
-      output.notes.append(
-        String(format: "tile probe: a linear probe on the training instances' tumour labels ranks the test instances at AUC %.3f", probe))
+    if let features = Variant.featureBags(bags) {
+      var found: [String] = []
+      for probe in MILEvaluation.TileProbe.allCases {
+        guard let auc = MILEvaluation.tileProbeAUC(probe, train: features.train, test: features.test) else { continue }
+        metrics[probe.metric] = auc
+        let labels = features.test.compactMap { probe.labels($0) }.joined().compactMap { $0 }
+        let positives = labels.reduce(0, +)
+        found.append(String(format: "%@ %.3f (%d of %d test instances positive)", probe.rawValue, auc, positives, labels.count))
+      }
+      if !found.isEmpty {
+        output.notes.append(
+          "tile probes (a linear probe per tile kind, fitted on the training instances, test-instance AUC): "
+            + found.joined(separator: ", "))
+      }
+      let task = Variant.task(config)
+      if let reference = MILEvaluation.probeSlideAUC(task: task, train: features.train, test: features.test) {
+        metrics["probe_slide_auc"] = reference
+        output.notes.append(
+          String(
+            format: "the %@ task's reference on these features: the instance-supervised tile probes, read as its label is made, give test slide AUC %.3f",
+            task.rawValue, reference))
+      }
     }
     if config.data.permuteLabels {
       output.notes.append(
