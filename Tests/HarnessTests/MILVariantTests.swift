@@ -1,8 +1,10 @@
 import Engine
 import Evaluation
 import Harness
+import Methods
 import Slides
 import Testing
+import _TestSupport
 
 /// The generic MIL experiment's bookkeeping: arm metrics kept under their declared names, and the
 /// gap metrics derived from the declared gaps.
@@ -54,6 +56,31 @@ import Testing
       MILArm.Outcome(metrics: outcome)
     }
     #expect(control.kept(outcome) == ["control.auc.abmil": 0.5])
+  }
+}
+
+/// Attention weights pooled over bags of different sizes: compared after × N.
+@Suite struct InstanceScoreScaleTests {
+  /// A 2-instance negative bag at uniform attention and a 4-instance bag whose tumour tile holds
+  /// twice the others' weight: the raw weights rank the small bag's tiles first (AUC 0.6), the
+  /// weights × N rank the tumour tile first (AUC 1).
+  @Test func weightsTimesBagSizeAreComparableAcrossBags() throws {
+    let bags = [
+      MILBag(slideID: "a", features: Tensor(shape: [2, 1], data: [0, 0]), label: 0, instanceLabels: [0, 0]),
+      MILBag(slideID: "b", features: Tensor(shape: [4, 1], data: [0, 0, 0, 0]), label: 1, instanceLabels: [1, 0, 0, 0]),
+    ]
+    let weights: [[Double]] = [[0.5, 0.5], [0.4, 0.2, 0.2, 0.2]]
+    let raw = try #require(MILEvaluation.instanceAUC(scores: weights, bags: bags))
+    expectClose(raw, 0.6, rtol: 0, atol: 1e-12)
+    let scaled = MILEvaluation.timesBagSize(weights)
+    for (actual, expected) in zip(scaled.joined(), [1, 1, 1.6, 0.8, 0.8, 0.8]) {
+      expectClose(actual, expected, rtol: 0, atol: 1e-12)
+    }
+    #expect(MILEvaluation.instanceAUC(scores: scaled, bags: bags) == 1)
+    // ABMIL's attention is such a weight; the models without pooling weights keep their scores.
+    var g = RandomGenerator(seed: 1)
+    #expect(ABMIL(inputDimension: 3, hidden: 4, attentionDimension: 2, using: &g).instanceScoresAreBagWeights)
+    #expect(!MeanPoolingMIL(inputDimension: 3, hidden: 4, using: &g).instanceScoresAreBagWeights)
   }
 }
 

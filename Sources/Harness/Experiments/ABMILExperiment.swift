@@ -16,7 +16,7 @@ public enum ABMILVariant: MILVariant {
   public static var metrics: [MetricInfo] {
     MILEvaluation.metricInfos(what: "ABMIL")
       + [
-        MetricInfo("instance_auc", .higher, "ROC-AUC of the attention weights against tumour instance labels (test)"),
+        MetricInfo("instance_auc", .higher, "ROC-AUC of the attention weights × bag size (1 = uniform) against tumour instance labels, pooled over the test bags"),
         MetricInfo("auc.mean_pooling", .higher, "test slide ROC-AUC, embedded-mean baseline"),
         MetricInfo("gain_over_mean_pooling", .higher, "auc − auc.mean_pooling"),
         MetricInfo("auc.permuted_labels", .higher, "test slide ROC-AUC of the same model trained on permuted training labels"),

@@ -57,8 +57,20 @@ public enum MILArm {
     var metrics = MILEvaluation.slideMetrics(
       probabilities: predicted.probabilities, labels: data.test.map(\.label), bootstrap: bootstrap,
       using: &bootstrapGenerator)
-    if let scores = predicted.instanceScores, let auc = MILEvaluation.instanceAUC(scores: scores, bags: data.test) {
-      metrics["instance_auc"] = auc
+    var notes: [String] = []
+    if let scores = predicted.instanceScores {
+      // Pooling weights are about 1/N whatever the instance: pooled over bags of 37 to 76
+      // instances, raw weights would rank every tile of a small bag above those of a large one.
+      let comparable = model.instanceScoresAreBagWeights ? MILEvaluation.timesBagSize(scores) : scores
+      if let auc = MILEvaluation.instanceAUC(scores: comparable, bags: data.test) {
+        metrics["instance_auc"] = auc
+        if model.instanceScoresAreBagWeights, let raw = MILEvaluation.instanceAUC(scores: scores, bags: data.test) {
+          notes.append(
+            String(
+              format: "%@instance AUC %.3f on attention weights × bag size (1 = uniform; before 2026-12-07 the raw weights, here %.3f)",
+              label.isEmpty ? "" : "\(label): ", auc, raw))
+        }
+      }
     }
     metrics["epochs"] = Double(training.trainLosses.count)
     metrics["best_epoch"] = Double(training.bestEpoch)
@@ -74,6 +86,6 @@ public enum MILArm {
     }
     return Outcome(
       metrics: metrics, series: series, probabilities: predicted.probabilities, instanceScores: predicted.instanceScores,
-      notes: checkpoints?.notes ?? [])
+      notes: (checkpoints?.notes ?? []) + notes)
   }
 }

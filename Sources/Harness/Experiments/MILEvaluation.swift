@@ -36,6 +36,12 @@ public enum MILEvaluation {
     return out
   }
 
+  /// Each bag's scores multiplied by its instance count: pooling weights that sum to 1 become
+  /// weights relative to uniform attention (1), comparable across bag sizes.
+  public static func timesBagSize(_ scores: [[Double]]) -> [[Double]] {
+    scores.map { bag in bag.map { $0 * Double(bag.count) } }
+  }
+
   /// ROC-AUC of per-instance scores against instance labels, pooled over the bags that have
   /// instance labels. - Returns: nil without labelled instances of both kinds.
   public static func instanceAUC(scores: [[Double]], bags: [MILBag]) -> Double? {

@@ -126,4 +126,7 @@ extension ABMIL: MILClassifier {
     let (logits, attention) = self(bag, using: &generator)
     return (logits, attention.reshaped([bag.shape[0]]))
   }
+
+  /// The attention weights sum to 1 over the bag.
+  public var instanceScoresAreBagWeights: Bool { true }
 }
