@@ -217,4 +217,30 @@ func toyBagFolder(train: Int, test: Int, withTable: Bool = true) throws -> URL {
     #expect(predicted.instanceScores == nil)
     #expect((ClassificationMetrics.rocAUC(probabilities: predicted.probabilities, labels: data.test.map(\.label)) ?? 0) > 0.5)
   }
+
+  /// `selection: .auc` keeps the first epoch with the highest validation slide AUC (recorded
+  /// here after every epoch), and the model ends with that epoch's weights.
+  @Test func selectionOnValidationAUCKeepsTheFirstBestEpoch() throws {
+    let dir = try toyBagFolder(train: 16, test: 6)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let data = try MILData.splits(of: try BagDatasetLoader.open(directory: dir), task: .tumour, subset: 100)
+    func validationAUC(_ model: some MILClassifier) -> Double {
+      ClassificationMetrics.rocAUC(
+        probabilities: MILTraining.predict(model, bags: data.val).probabilities, labels: data.val.map(\.label)) ?? .nan
+    }
+    var g = RandomGenerator(seed: 5)
+    let model = ABMIL(inputDimension: 4, hidden: 8, attentionDimension: 4, using: &g)
+    var settings = MILTrainingSettings(
+      optimizer: .adam, learningRate: 2e-2, weightDecay: 0, maxEpochs: 8, patience: 100, gradientAccumulation: 1)
+    settings.selection = .auc
+    var aucs: [Double] = []
+    let result = try MILTraining.train(model, train: data.train, validation: data.val, settings: settings, using: &g) {
+      _, _, _ in aucs.append(validationAUC(model))
+    }
+    #expect(aucs.count == 8 && aucs.allSatisfy(\.isFinite))
+    let best = try #require(aucs.max())
+    #expect(result.bestEpoch == (aucs.firstIndex(of: best) ?? -1) + 1, "\(aucs)")
+    #expect(validationAUC(model) == best)
+    #expect(MILTrainingSettings.Selection.allCases.map(\.rawValue) == ["val-loss", "val-auc"])
+  }
 }

@@ -11,7 +11,7 @@ import _TestSupport
     #expect(
       schema.map(\.name) == [
         "encoder", "encoderWeights", "sslEncoder", "encoderInputSize", "encoderStage", "preset", "trainPerClass", "valPerClass", "testPerClass", "slideSide", "bootstrap", "permuteLabels",
-        "task", "hidden", "attentionDimension", "dropout", "learningRate", "weightDecay", "maxEpochs", "patience",
+        "task", "hidden", "attentionDimension", "dropout", "learningRate", "weightDecay", "maxEpochs", "patience", "selectOn",
         "meanPoolingArm", "permutedLabelsArm", "uniformAttention",
       ])
     let byName = Dictionary(uniqueKeysWithValues: schema.map { ($0.name, $0) })
@@ -226,7 +226,7 @@ import _TestSupport
       MethodKind.transmil.configSchema.map(\.name)
         == data + [
           "task", "controlTask", "dimension", "dropout", "legacyOutputSlice", "learningRate", "weightDecay",
-          "gradientAccumulation", "maxEpochs", "patience", "arms", "valueResidual", "ppeg", "abmilHidden", "abmilMaxEpochs", "abmilLearningRate",
+          "gradientAccumulation", "maxEpochs", "patience", "selectOn", "arms", "valueResidual", "ppeg", "abmilHidden", "abmilMaxEpochs", "abmilLearningRate",
           "abmilWeightDecay",
         ])
     #expect(

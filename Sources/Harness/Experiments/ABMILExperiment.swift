@@ -28,9 +28,11 @@ public enum ABMILVariant: MILVariant {
 
   /// ABMIL's training settings from the config (accumulation 1: one step per bag, as main.py).
   static func settings(_ config: ABMILConfig) -> MILTrainingSettings {
-    MILTrainingSettings(
+    var settings = MILTrainingSettings(
       optimizer: .adam, learningRate: Float(config.learningRate), weightDecay: Float(config.weightDecay),
       maxEpochs: config.maxEpochs, patience: config.patience, gradientAccumulation: 1)
+    settings.selection = config.selectOn
+    return settings
   }
 
   public static func task(_ config: ABMILConfig) -> MILTask { config.task }
@@ -106,6 +108,7 @@ public struct ABMILConfig: MILMethodConfig, Equatable {
   public var weightDecay = 1e-4
   public var maxEpochs = 100
   public var patience = 10
+  public var selectOn = MILTrainingSettings.Selection.loss
   public var meanPoolingArm = true
   public var uniformAttention = false
   public var permutedLabelsArm = true
@@ -122,6 +125,9 @@ public struct ABMILConfig: MILMethodConfig, Equatable {
       .double("weightDecay", \.weightDecay, "Adam L2 weight decay (official main.py: 10e-5)"),
       .int("maxEpochs", \.maxEpochs, "maximum epochs (official main.py: 20, no early stopping)", check: ConfigCheck.positive),
       .int("patience", \.patience, "early-stopping patience on the validation loss (0: off)", check: ConfigCheck.nonNegative),
+      .choice(
+        "selectOn", \.selectOn,
+        "what early stopping watches: val-loss (official) | val-auc (the validation slide AUC, higher is better)"),
       .bool("meanPoolingArm", \.meanPoolingArm, "also train the embedded-mean baseline"),
       .bool(
         "permutedLabelsArm", \.permutedLabelsArm,

@@ -1,4 +1,5 @@
 import Engine
+import Evaluation
 import Foundation
 import Methods
 import NN
@@ -17,7 +18,20 @@ public struct MILTrainingSettings: Sendable, Equatable {
     case adam
   }
 
+  /// What early stopping watches on the validation slides.
+  public enum Selection: String, Sendable, CaseIterable {
+    /// The mean validation loss, lower is better (TransMIL's `monitor="val_loss"`; the default).
+    case loss = "val-loss"
+    /// The validation slide ROC-AUC, higher is better (ties keep the earlier epoch; with one
+    /// class among the validation slides the AUC is undefined and the loss decides). On a handful of validation slides the loss can favour an epoch
+    /// that has hardly learned (issue 15: TransMIL kept epoch 1 of 11); the AUC asks only for
+    /// the ranking the target is judged on.
+    case auc = "val-auc"
+  }
+
   public var optimizer: Optimizer
+  /// What early stopping watches (`patience` > 0).
+  public var selection: Selection = .loss
   public var learningRate: Float
   public var weightDecay: Float
   /// Maximum epochs over the training bags.
@@ -199,6 +213,8 @@ public enum MILTraining {
           wait: wait),
         model: model, optimizer: optimizer)
     }
+    // The AUC needs both classes among the validation slides; otherwise the loss decides.
+    let selectsOnAUC = settings.selection == .auc && settings.patience > 0 && Set(validation.map(\.label)).count >= 2
     var lastEpoch = firstEpoch - 1
     for epoch in firstEpoch..<(lastEpochToRun + 1) {
       lastEpoch = epoch
@@ -220,10 +236,19 @@ public enum MILTraining {
       result.trainLosses.append(trainLoss)
       result.validationLosses.append(validationLoss)
       var stop = false
+      // `best` holds the criterion, lower is better: the loss, or minus the validation AUC.
+      let criterion: Double
+      if selectsOnAUC, let auc = ClassificationMetrics.rocAUC(
+        probabilities: predict(model, bags: validation).probabilities, labels: validation.map(\.label))
+      {
+        criterion = -auc
+      } else {
+        criterion = validationLoss
+      }
       if settings.patience <= 0 {
         result.bestEpoch = epoch
-      } else if validationLoss < best {
-        best = validationLoss
+      } else if criterion < best {
+        best = criterion
         bestWeights = model.namedParameters.map(\.tensor.data)
         result.bestEpoch = epoch
         wait = 0

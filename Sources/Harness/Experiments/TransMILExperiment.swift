@@ -34,15 +34,20 @@ public enum TransMILVariant: MILVariant {
   }
 
   static func transMILSettings(_ config: TransMILConfig) -> MILTrainingSettings {
-    MILTrainingSettings(
+    var settings = MILTrainingSettings(
       optimizer: .lookaheadRAdam, learningRate: Float(config.learningRate), weightDecay: Float(config.weightDecay),
       maxEpochs: config.maxEpochs, patience: config.patience, gradientAccumulation: config.gradientAccumulation)
+    settings.selection = config.selectOn
+    return settings
   }
 
+  /// The ABMIL arm selects its epoch as TransMIL does (`selectOn`, `patience`).
   static func abmilSettings(_ config: TransMILConfig) -> MILTrainingSettings {
-    MILTrainingSettings(
+    var settings = MILTrainingSettings(
       optimizer: .adam, learningRate: Float(config.abmilLearningRate), weightDecay: Float(config.abmilWeightDecay),
       maxEpochs: config.abmilMaxEpochs, patience: config.patience, gradientAccumulation: 1)
+    settings.selection = config.selectOn
+    return settings
   }
 
   /// TransMIL (with or without PPEG) under `label` on `data`; the main model (label "") keeps
@@ -129,6 +134,7 @@ public struct TransMILConfig: MILMethodConfig, Equatable {
   public var gradientAccumulation = 2
   public var maxEpochs = 200
   public var patience = 10
+  public var selectOn = MILTrainingSettings.Selection.loss
   public var arms = true
   public var ppeg = true
   public var valueResidual = true
@@ -157,6 +163,9 @@ public struct TransMILConfig: MILMethodConfig, Equatable {
       .int("gradientAccumulation", \.gradientAccumulation, "bags per optimiser step (official 2)", check: ConfigCheck.positive),
       .int("maxEpochs", \.maxEpochs, "maximum epochs (official 200)", check: ConfigCheck.positive),
       .int("patience", \.patience, "early-stopping patience on the validation loss (official 10; 0: off)", check: ConfigCheck.nonNegative),
+      .choice(
+        "selectOn", \.selectOn,
+        "what early stopping watches: val-loss (official) | val-auc (the validation slide AUC, higher is better)"),
       .bool("arms", \.arms, "train the comparison arms (ABMIL, no PPEG, control task)"),
       .bool(
         "valueResidual", \.valueResidual,
