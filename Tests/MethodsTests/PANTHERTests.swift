@@ -52,6 +52,27 @@ import _TestSupport
     var variances: [Double]
   }
 
+  /// The feature scale by hand: prototypes (0, 0) and (10, 0); instances (1, 0) and (0, 2) go
+  /// to the first (squared distances 1 and 4), (10, 3) to the second (9): (1 + 4 + 9) / (3 · 2).
+  /// The median top responsibility is about 1/C under a variance that dwarfs the features and
+  /// 1 under one at their scale.
+  @Test func featureScaleAndResponsibilitySharpness() throws {
+    let prototypes: [Float] = [0, 0, 10, 0]
+    let slides: [[Float]] = [[1, 0, 0, 2], [10, 3]]
+    expectClose(Double(PANTHER.residualVariance(slides: slides, prototypes: prototypes, dimension: 2)), 14.0 / 6, rtol: 1e-6)
+    #expect(PANTHER.residualVariance(slides: [], prototypes: prototypes, dimension: 2) == 1)
+    var settings = PANTHER.Settings()
+    settings.emSteps = 1
+    settings.tau = 1
+    let wide = PANTHER.Prior(prototypes: prototypes, componentCount: 2, priorVariance: 1e6)
+    let narrow = PANTHER.Prior(prototypes: prototypes, componentCount: 2, priorVariance: 1)
+    let spread = try #require(PANTHER.medianTopResponsibility(slides: slides, prior: wide, settings: settings))
+    let sharp = try #require(PANTHER.medianTopResponsibility(slides: slides, prior: narrow, settings: settings))
+    #expect(abs(spread - 0.5) < 1e-3, "\(spread)")
+    #expect(sharp > 0.999, "\(sharp)")
+    #expect(PANTHER.medianTopResponsibility(slides: [], prior: narrow, settings: settings) == nil)
+  }
+
   @Test func emMatchesNumpyReference() throws {
     // Fixtures/make_panther_em_reference.py: N = 5, d = 2, C = 2, two EM steps (so the second
     // E step uses non-uniform π and the fitted Σ).

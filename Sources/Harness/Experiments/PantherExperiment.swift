@@ -38,6 +38,13 @@ public enum PantherVariant: MILVariant {
         MetricInfo("auc_gap_c16_c32", .higher, "auc − auc.c32 (the README claims C=16 outperforms C=32)"),
         MetricInfo("c_index_gap_c16_c32", .higher, "c_index − c_index.c32"),
         MetricInfo("embedding_dimension", .higher, "length of the allcat embedding, C + 2·C·d", banded: false),
+        MetricInfo(
+          "prior_variance", .higher, "the prior variance eps the mixture used (priorVariance, or the feature scale for 0)",
+          banded: false),
+        MetricInfo(
+          "responsibility_top_median", .higher,
+          "median over the test instances of their largest responsibility (1/C: no instance assigned, 1: hard assignments)",
+          banded: false),
         MetricInfo("train_seconds", .lower, "prototypes, embeddings and heads, wall time", banded: false),
       ]
   }
@@ -131,6 +138,14 @@ public enum PantherVariant: MILVariant {
       train: data.train, others: [data.test] + (sameTrain ? [survival?.test ?? []] : []),
       dimension: data.featureDimension, settings: settings, using: &g)
     metrics["embedding_dimension"] = Double(e.train.first?.count ?? 0)
+    metrics["prior_variance"] = Double(e.prototypes.variances.first ?? .nan)
+    if let top = PANTHER.medianTopResponsibility(slides: data.test.map(rows), prior: e.prototypes, settings: settings) {
+      metrics["responsibility_top_median"] = top
+      notes.append(
+        String(
+          format: "C=%d: prior variance %.4g; median top responsibility of the test instances %.3f (uniform 1/C = %.3f)", c,
+          Double(e.prototypes.variances.first ?? .nan), top, 1 / Double(c)))
+    }
     var headGenerator = g.split("classification head")
     let head = PANTHER.trainHead(
       embeddings: e.train, objective: .classification(labels: data.train.map(\.label), classes: data.classCount),
@@ -169,8 +184,11 @@ public enum PantherVariant: MILVariant {
     var kmeansGenerator = g.split("kmeans")
     let prototypes = PANTHER.prototypes(
       slides: train.map(rows), dimension: d, settings: settings, using: &kmeansGenerator)
-    let prior = PANTHER.Prior(
-      prototypes: prototypes, componentCount: settings.prototypeCount, priorVariance: settings.priorVariance)
+    // priorVariance ≤ 0: the feature scale the prototypes leave (`residualVariance`).
+    let variance =
+      settings.priorVariance > 0
+      ? settings.priorVariance : PANTHER.residualVariance(slides: train.map(rows), prototypes: prototypes, dimension: d)
+    let prior = PANTHER.Prior(prototypes: prototypes, componentCount: settings.prototypeCount, priorVariance: variance)
     let f = { (bag: MILBag) in PANTHER.embedding(features: rows(bag), prior: prior, settings: settings) }
     return (prior, train.map(f), others.map { $0.map(f) })
   }
@@ -245,7 +263,10 @@ public struct PantherConfig: MILMethodConfig, Equatable {
       .int("armPrototypes", \.armPrototypes, "C of the comparison arm c<C> (0: no arm)", check: ConfigCheck.range(0, 4096)),
       .int("emSteps", \.emSteps, "EM steps L (em_step)", check: ConfigCheck.range(1, 100)),
       .double("tau", \.tau, "prior weight τ of the MAP M step"),
-      .double("priorVariance", \.priorVariance, "prior variance eps (V = eps · 1)"),
+      .double(
+        "priorVariance", \.priorVariance,
+        "prior variance eps (V = eps · 1); 0: the feature scale, the training instances' mean squared distance to their nearest prototype per dimension",
+        check: ConfigCheck.between(0, 1e6)),
       .int("patchesPerPrototype", \.patchesPerPrototype, "K-means sample: C · this many patches, the first ⌈n/slides⌉ of each slide", check: ConfigCheck.range(1, 100_000_000)),
       .int("kmeansIterations", \.kmeansIterations, "Lloyd rounds per K-means restart", check: ConfigCheck.range(1, 10_000)),
       .int("kmeansRestarts", \.kmeansRestarts, "K-means restarts (n_init)", check: ConfigCheck.range(1, 1000)),

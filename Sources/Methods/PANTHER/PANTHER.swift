@@ -211,6 +211,48 @@ public enum PANTHER {
     return Mixture(weights: pi, means: mu, variances: sigma, responsibilities: q)
   }
 
+  /// The feature scale of the prototypes: the mean, over instances and dimensions, of the squared
+  /// distance of each instance of `slides` to its nearest prototype (row-major `[C, d]`), which
+  /// is the maximum-likelihood variance of one diagonal variance shared by every component under
+  /// hard assignments. `priorVariance` ≤ 0 asks for it. 1 when there are no instances.
+  public static func residualVariance(slides: [[Float]], prototypes: [Float], dimension d: Int) -> Float {
+    let c = prototypes.count / d
+    var total = 0.0
+    var count = 0
+    for x in slides {
+      for i in 0..<(x.count / d) {
+        var best = Double.infinity
+        for k in 0..<c {
+          var distance = 0.0
+          for j in 0..<d {
+            let diff = Double(x[i * d + j] - prototypes[k * d + j])
+            distance += diff * diff
+          }
+          best = min(best, distance)
+        }
+        total += best
+        count += 1
+      }
+    }
+    return count > 0 ? Float(total / Double(count * d)) : 1
+  }
+
+  /// The median, over the instances of `slides`, of their largest responsibility after
+  /// `prior`'s MAP EM (1/C: every instance spread evenly over the components, as when the prior
+  /// variance dwarfs the features; 1: hard assignments). Nil without instances.
+  public static func medianTopResponsibility(slides: [[Float]], prior: Prior, settings: Settings) -> Double? {
+    var tops: [Double] = []
+    let c = prior.componentCount
+    for x in slides where !x.isEmpty {
+      let q = mapEM(features: x, prior: prior, steps: settings.emSteps, tau: settings.tau).responsibilities
+      for i in 0..<(q.count / c) { tops.append(Double(q[(i * c)..<((i + 1) * c)].max() ?? 0)) }
+    }
+    guard !tops.isEmpty else { return nil }
+    tops.sort()
+    let n = tops.count
+    return n % 2 == 1 ? tops[n / 2] : (tops[n / 2 - 1] + tops[n / 2]) / 2
+  }
+
   /// The 'allcat' embedding of one slide under `prior` with the settings' L and τ.
   public static func embedding(features x: [Float], prior: Prior, settings: Settings) -> [Float] {
     mapEM(features: x, prior: prior, steps: settings.emSteps, tau: settings.tau).allcat
