@@ -189,6 +189,16 @@ import _TestSupport
     #expect(MILEvaluation.probeSlideAUC(task: .tumour, train: Self.bags(10, shift: 6, seed: 1), test: Self.bags(4, shift: 6, seed: 2)) == nil)
   }
 
+  /// Bag size alone: positives with 3 and 5 instances against negatives with 4 and 6 win one of
+  /// four pairs, AUC 0.25; one class only gives nil.
+  @Test func bagSizeShortcutByHand() {
+    func bag(_ n: Int, _ label: Int) -> MILBag {
+      MILBag(slideID: "b\(n)", features: Tensor(shape: [n, 1], data: [Float](repeating: 0, count: n)), label: label)
+    }
+    #expect(MILEvaluation.bagSizeAUC([bag(3, 1), bag(4, 0), bag(5, 1), bag(6, 0)]) == 0.25)
+    #expect(MILEvaluation.bagSizeAUC([bag(3, 1), bag(5, 1)]) == nil)
+  }
+
   @Test func noInstanceLabelsOfBothKindsIsNil() {
     var unlabelled = Self.bags(3, shift: 1, seed: 7)
     for i in unlabelled.indices { unlabelled[i].instanceLabels = nil }

@@ -139,6 +139,14 @@ public enum MILEvaluation {
     }
   }
 
+  /// The test-slide ROC-AUC of the instance count alone for the bags' (binary) labels: what a
+  /// model whose score only grows with the bag would reach. Nil unless the labels are 0 and 1 and
+  /// both present.
+  public static func bagSizeAUC(_ bags: [MILBag]) -> Double? {
+    guard Set(bags.map(\.label)) == [0, 1] else { return nil }
+    return Ranking.rocAUC(scores: bags.map { Double($0.instanceCount) }, positives: bags.map { $0.label == 1 })
+  }
+
   /// The instance-supervised reference of `task` on these features: the test-slide ROC-AUC of a
   /// rule that reads instance-supervised probes (`fitProbe`, fitted on `train`'s instances) the
   /// way the task's label is made. Tumour: the highest tumour margin of the slide (one tumour

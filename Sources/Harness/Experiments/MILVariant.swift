@@ -184,6 +184,10 @@ public enum MILExperiment<Variant: MILVariant>: Experiment {
         banded: false)
     } + [
       MetricInfo(
+        "bag_size_auc", .higher,
+        "a shortcut's reference: test-slide AUC of the instance count alone for the task label (0.5: bag size says nothing; far from 0.5, a model whose score grows or shrinks with the bag can score that without learning the task)",
+        banded: false),
+      MetricInfo(
         "probe_slide_auc", .higher,
         "the task's instance-supervised reference on these features: test-slide AUC of the tile probes read as the label is made (tumour: the slide's highest tumour score; relational: the smaller of its highest lymphoid and highest necrosis scores); near chance, the features cannot carry the task",
         banded: false)
@@ -219,6 +223,12 @@ public enum MILExperiment<Variant: MILVariant>: Experiment {
             + found.joined(separator: ", "))
       }
       let task = Variant.task(config)
+      if let sizes = MILEvaluation.bagSizeAUC(features.test) {
+        metrics["bag_size_auc"] = sizes
+        output.notes.append(
+          String(
+            format: "bag size alone ranks the test slides of the %@ task at AUC %.3f (0.5: no shortcut)", task.rawValue, sizes))
+      }
       if let reference = MILEvaluation.probeSlideAUC(task: task, train: features.train, test: features.test) {
         metrics["probe_slide_auc"] = reference
         output.notes.append(
