@@ -28,16 +28,28 @@ extension SyntheticSlideLayout {
   /// - Blur: with probability `parameters.blurredSlideFraction`, 1–2 blobs of radius 280–520 px
   ///   with σ uniform in `parameters.blurSigma`, away from tumour and rare foci.
   ///
+  /// `sections`: given (a matched design block's, `SyntheticSlides.Parameters.matchedBlocks`),
+  /// their outlines and patch centres are kept and each patch's class is drawn afresh from `rng`;
+  /// nil draws them from `rng` as above.
+  ///
   /// A pure function of the arguments and the generator's state.
   public static func random(
     width: Int, height: Int, tumour: Bool, group: RelationalGroup, parameters: SyntheticSlides.Parameters,
-    using rng: inout RandomGenerator
+    sections given: [Section]? = nil, using rng: inout RandomGenerator
   ) -> SyntheticSlideLayout {
     let base = Int(rng.uniform(236...246))
     let background = [
       UInt8(base + rng.nextInt(below: 3) - 1), UInt8(base - rng.nextInt(below: 3)), UInt8(base + rng.nextInt(below: 4)),
     ]
-    let sections = makeSections(width: width, height: height, rng: &rng)
+    let sections: [Section]
+    if var given {
+      for s in given.indices {
+        for p in given[s].patches.indices { given[s].patches[p].tissueClass = pick(patchClasses, rng: &rng) }
+      }
+      sections = given
+    } else {
+      sections = makeSections(width: width, height: height, rng: &rng)
+    }
     let warp = Warp(amplitude: 140, wavelength: 420, key: rng.next())
     var placer = Placer(sections: sections.map(\.outline))
     var tumours: [Polygon] = []

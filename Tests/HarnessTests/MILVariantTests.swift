@@ -199,6 +199,21 @@ import _TestSupport
     #expect(MILEvaluation.bagSizeAUC([bag(3, 1), bag(5, 1)]) == nil)
   }
 
+  /// A score that falls as the bag grows correlates −1 with its size whatever the labels; a
+  /// constant score, or a single class column, gives nil. By hand: P(1) = 0.9, 0.2, 0.5 for bags
+  /// of 3, 6, 4 instances has ranks (3, 1, 2) against (1, 3, 2): ρ = −1.
+  @Test func sizeCorrelationByHand() {
+    func bag(_ n: Int, _ label: Int) -> MILBag {
+      MILBag(slideID: "b\(n)", features: Tensor(shape: [n, 1], data: [Float](repeating: 0, count: n)), label: label)
+    }
+    let bags = [bag(3, 1), bag(6, 0), bag(4, 1)]
+    let falling = [[0.1, 0.9], [0.8, 0.2], [0.5, 0.5]]
+    #expect(MILEvaluation.sizeCorrelation(probabilities: falling, bags: bags) == -1)
+    #expect(MILEvaluation.sizeCorrelation(probabilities: falling.map { $0.reversed() }, bags: bags) == 1)
+    #expect(MILEvaluation.sizeCorrelation(probabilities: Array(repeating: [0.5, 0.5], count: 3), bags: bags) == nil)
+    #expect(MILEvaluation.sizeCorrelation(probabilities: [[1], [0], [1]], bags: bags) == nil)
+  }
+
   @Test func noInstanceLabelsOfBothKindsIsNil() {
     var unlabelled = Self.bags(3, shift: 1, seed: 7)
     for i in unlabelled.indices { unlabelled[i].instanceLabels = nil }

@@ -10,7 +10,7 @@ import _TestSupport
     // The shared MIL data keys first, in their order, then ABMIL's own.
     #expect(
       schema.map(\.name) == [
-        "encoder", "encoderWeights", "sslEncoder", "encoderInputSize", "encoderStage", "preset", "trainPerClass", "valPerClass", "testPerClass", "slideSide", "bootstrap", "permuteLabels",
+        "encoder", "encoderWeights", "sslEncoder", "encoderInputSize", "encoderStage", "preset", "trainPerClass", "valPerClass", "testPerClass", "slideSide", "matchedBlocks", "bootstrap", "permuteLabels",
         "task", "hidden", "attentionDimension", "dropout", "learningRate", "weightDecay", "maxEpochs", "patience", "selectOn",
         "meanPoolingArm", "permutedLabelsArm", "uniformAttention",
       ])
@@ -220,7 +220,7 @@ import _TestSupport
 
   @Test func milSchemasListTheDataKeysThenTheMethods() {
     let data = [
-      "encoder", "encoderWeights", "sslEncoder", "encoderInputSize", "encoderStage", "preset", "trainPerClass", "valPerClass", "testPerClass", "slideSide", "bootstrap", "permuteLabels",
+      "encoder", "encoderWeights", "sslEncoder", "encoderInputSize", "encoderStage", "preset", "trainPerClass", "valPerClass", "testPerClass", "slideSide", "matchedBlocks", "bootstrap", "permuteLabels",
     ]
     #expect(
       MethodKind.transmil.configSchema.map(\.name)

@@ -172,6 +172,36 @@ var sharedSmallSet: (directory: String, table: SlideTable) {
     }
   }
 
+  /// Matched design blocks: per label, two blocks of four slides (lymphoid-only, necrosis-only,
+  /// both, both) that share size and section outlines, so tissue area is the same for the two
+  /// relational negatives and the two positives of a block; patch classes, foci and tumour are
+  /// the slide's own. Without the parameter no two slides share their sections.
+  @Test func matchedBlocksShareTissueAndBalanceTheRelationalLabel() {
+    var p = SyntheticSlides.Parameters()
+    p.matchedBlocks = true
+    let matched = SyntheticSlides(parameters: p, splits: [SyntheticSlides.Split(name: "test", seed: 13, perClass: 8)])
+    var blocks: [Double: [(label: Int, layout: SyntheticSlideLayout)]] = [:]
+    for plan in matched.plans {
+      let layout = matched.layout(of: plan)
+      blocks[layout.tissueArea, default: []].append((plan.label, layout))
+    }
+    #expect(blocks.count == 4)
+    for (_, slides) in blocks {
+      #expect(slides.count == 4)
+      #expect(Set(slides.map(\.label)).count == 1)
+      #expect(slides.filter { $0.layout.relationalLabel == 1 }.count == 2)
+      let outlines = slides.map { $0.layout.sections.map { [$0.outline.outer.map(\.x), $0.outline.outer.map(\.y)] } }
+      #expect(outlines.allSatisfy { $0 == outlines[0] })
+      #expect(Set(slides.map { [$0.layout.width, $0.layout.height] }).count == 1)
+      // The patch classes are redrawn per slide: not all four slides paint the same tissue.
+      #expect(Set(slides.map { $0.layout.sections.flatMap { $0.patches.map(\.tissueClass) } }).count > 1)
+    }
+    let independent = SyntheticSlides(
+      parameters: SyntheticSlides.Parameters(), splits: [SyntheticSlides.Split(name: "test", seed: 13, perClass: 8)])
+    let areas = independent.plans.map { independent.layout(of: $0).tissueArea }
+    #expect(Set(areas).count == areas.count)
+  }
+
   /// Survival: the hazard grows with tumour burden; events and censoring are both present.
   @Test func survivalHazardGrowsWithTumourBurden() {
     var low = RandomGenerator(seed: 1)

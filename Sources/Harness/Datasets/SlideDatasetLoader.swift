@@ -73,11 +73,14 @@ public struct SlideDatasetLoader: Sendable {
       case "macroFraction": p.macroFraction = try double(key, value)
       case "blurredSlideFraction": p.blurredSlideFraction = try double(key, value)
       case "deflateLevel": p.deflateLevel = try int(key, value)
+      case "matchedBlocks":
+        guard let v = Bool(value) else { throw InputError.file(path: path, key: key, message: "expected true or false") }
+        p.matchedBlocks = v
       default:
         throw InputError.file(
           path: path, key: "parameters.\(key)",
           message: "unknown generator parameter; expected minSide, maxSide, micronsPerPixel, levels, objectScale, "
-            + "textureDownsample, macroFraction, blurredSlideFraction, deflateLevel")
+            + "textureDownsample, macroFraction, blurredSlideFraction, deflateLevel, matchedBlocks")
       }
     }
     if let problem = p.problems.first { throw InputError.file(path: path, key: "parameters", message: problem) }

@@ -58,6 +58,9 @@ public enum MILArm {
       probabilities: predicted.probabilities, labels: data.test.map(\.label), bootstrap: bootstrap,
       using: &bootstrapGenerator)
     var notes: [String] = []
+    if let correlation = MILEvaluation.sizeCorrelation(probabilities: predicted.probabilities, bags: data.test) {
+      metrics["size_correlation"] = correlation
+    }
     if let scores = predicted.instanceScores {
       // Pooling weights are about 1/N whatever the instance: pooled over bags of 37 to 76
       // instances, raw weights would rank every tile of a small bag above those of a large one.

@@ -336,6 +336,7 @@ public struct MILDataConfig: MethodConfig, Equatable {
   public var valPerClass = 0
   public var testPerClass = 0
   public var slideSide = 0
+  public var matchedBlocks = false
   public var bootstrap = 1000
   public var permuteLabels = false
   public var encoderWeights = ""
@@ -371,6 +372,9 @@ public struct MILDataConfig: MethodConfig, Equatable {
     .int("valPerClass", \.valPerClass, "synthetic slides per slide label in val (0: the manifest's 4)", check: ConfigCheck.nonNegative),
     .int("testPerClass", \.testPerClass, "synthetic slides per slide label in test (0: the manifest's 8)", check: ConfigCheck.nonNegative),
     .int("slideSide", \.slideSide, "side of the synthetic slides in pixels (0: the manifest's 4096; smoke profiles use less)", check: ConfigCheck.nonNegative),
+    .bool(
+      "matchedBlocks", \.matchedBlocks,
+      "synthetic slides in matched design blocks: the four slides of a block (lymphoid-only, necrosis-only, both, both) share size and tissue sections, so bag size says nothing about the relational label (false: independent slides)"),
     .int("bootstrap", \.bootstrap, "bootstrap resamples of the test AUC interval", check: ConfigCheck.nonNegative),
     .bool(
       "permuteLabels", \.permuteLabels,
@@ -393,6 +397,7 @@ public struct MILDataConfig: MethodConfig, Equatable {
       s.slideParameters["minSide"] = String(slideSide)
       s.slideParameters["maxSide"] = String(slideSide)
     }
+    if matchedBlocks { s.slideParameters["matchedBlocks"] = "true" }
     return s
   }
 }

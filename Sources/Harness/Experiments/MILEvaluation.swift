@@ -147,6 +147,16 @@ public enum MILEvaluation {
     return Ranking.rocAUC(scores: bags.map { Double($0.instanceCount) }, positives: bags.map { $0.label == 1 })
   }
 
+  /// Spearman's rank correlation between the test slides' P(class 1) and their instance counts:
+  /// whether a model's score follows the bag's size (beside `bagSizeAUC`, which says how far
+  /// that alone would go). Nil unless there are two classes and at least three slides, or when
+  /// either side is constant.
+  public static func sizeCorrelation(probabilities: [[Double]], bags: [MILBag]) -> Double? {
+    precondition(probabilities.count == bags.count, "sizeCorrelation: \(probabilities.count) rows for \(bags.count) bags")
+    guard bags.count >= 3, probabilities.allSatisfy({ $0.count == 2 }) else { return nil }
+    return Ranking.spearman(probabilities.map { $0[1] }, bags.map { Double($0.instanceCount) })
+  }
+
   /// The instance-supervised reference of `task` on these features: the test-slide ROC-AUC of a
   /// rule that reads instance-supervised probes (`fitProbe`, fitted on `train`'s instances) the
   /// way the task's label is made. Tumour: the highest tumour margin of the slide (one tumour
@@ -195,6 +205,10 @@ public enum MILEvaluation {
       MetricInfo("\(prefix)balanced_accuracy\(suffix)", .higher, "test balanced accuracy, \(what)"),
       MetricInfo("\(prefix)f1_weighted\(suffix)", .higher, "test weighted F1, \(what)"),
       MetricInfo("\(prefix)kappa_quadratic\(suffix)", .higher, "test quadratic-weighted Cohen's kappa, \(what)"),
+      MetricInfo(
+        "\(prefix)size_correlation\(suffix)", .higher,
+        "Spearman correlation of the test slides' P(class 1) with their instance counts, \(what) (near 0: the score does not follow the bag's size; read beside bag_size_auc)",
+        banded: false),
       MetricInfo("\(prefix)auc_ci_low\(suffix)", .higher, "bootstrap 95% interval of the AUC, lower, \(what)", banded: false),
       MetricInfo("\(prefix)auc_ci_high\(suffix)", .higher, "bootstrap 95% interval of the AUC, upper, \(what)", banded: false),
     ]

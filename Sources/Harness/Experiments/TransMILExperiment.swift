@@ -30,7 +30,13 @@ public enum TransMILVariant: MILVariant {
         MetricInfo("control.gain_over_abmil", .higher, "control.auc − control.auc.abmil"),
         MetricInfo("relational_advantage", .higher, "gain_over_abmil − control.gain_over_abmil"),
         MetricInfo("ppeg_gain", .higher, "auc − auc.no_ppeg"),
-      ] + MILEvaluation.trainingMetricInfos
+      ]
+      + [("", ".no_ppeg", "TransMIL without PPEG, main task"), ("", ".abmil", "ABMIL, main task"),
+         ("control.", "", "TransMIL, control task"), ("control.", ".abmil", "ABMIL, control task")].map { prefix, suffix, what in
+        MetricInfo(
+          "\(prefix)size_correlation\(suffix)", .higher,
+          "Spearman correlation of the test slides' P(class 1) with their instance counts, \(what)", banded: false)
+      } + MILEvaluation.trainingMetricInfos
   }
 
   static func transMILSettings(_ config: TransMILConfig) -> MILTrainingSettings {
@@ -57,7 +63,8 @@ public enum TransMILVariant: MILVariant {
   ) -> MILArmPlan {
     .trained(
       label, generator: "transmil \(label)", data: data, settings: transMILSettings(config),
-      bootstrap: label.isEmpty ? config.data.bootstrap : 0, copies: label.isEmpty ? nil : ["auc"], prefix: prefix,
+      bootstrap: label.isEmpty ? config.data.bootstrap : 0, copies: label.isEmpty ? nil : ["auc", "size_correlation"],
+      prefix: prefix,
       suffix: suffix
     ) { g in
       TransMIL(
@@ -72,7 +79,8 @@ public enum TransMILVariant: MILVariant {
     _ label: String, data: MILSplits, config: TransMILConfig, prefix: String = "", suffix: String? = nil
   ) -> MILArmPlan {
     .trained(
-      label, generator: "abmil \(label)", data: data, settings: abmilSettings(config), copies: ["auc"], prefix: prefix,
+      label, generator: "abmil \(label)", data: data, settings: abmilSettings(config), copies: ["auc", "size_correlation"],
+      prefix: prefix,
       suffix: suffix
     ) { g in
       ABMIL(inputDimension: data.featureDimension, hidden: config.abmilHidden, classes: 1, using: &g)
