@@ -198,6 +198,14 @@ public enum MILEvaluation {
     MetricInfo("train_seconds", .lower, "training wall time of the main model", banded: false),
   ]
 
+  /// `size_correlation` (`sizeCorrelation`) renamed as `named` does; `what` says which model and task.
+  public static func sizeCorrelationInfo(prefix: String = "", suffix: String = "", what: String) -> MetricInfo {
+    MetricInfo(
+      "\(prefix)size_correlation\(suffix)", .higher,
+      "Spearman correlation of the test slides' P(class 1) with their instance counts, \(what) (near 0: the score does not follow the bag's size; read beside bag_size_auc)",
+      banded: false)
+  }
+
   public static func metricInfos(prefix: String = "", suffix: String = "", what: String) -> [MetricInfo] {
     [
       MetricInfo("\(prefix)auc\(suffix)", .higher, "test slide ROC-AUC, \(what)"),
@@ -205,10 +213,7 @@ public enum MILEvaluation {
       MetricInfo("\(prefix)balanced_accuracy\(suffix)", .higher, "test balanced accuracy, \(what)"),
       MetricInfo("\(prefix)f1_weighted\(suffix)", .higher, "test weighted F1, \(what)"),
       MetricInfo("\(prefix)kappa_quadratic\(suffix)", .higher, "test quadratic-weighted Cohen's kappa, \(what)"),
-      MetricInfo(
-        "\(prefix)size_correlation\(suffix)", .higher,
-        "Spearman correlation of the test slides' P(class 1) with their instance counts, \(what) (near 0: the score does not follow the bag's size; read beside bag_size_auc)",
-        banded: false),
+      sizeCorrelationInfo(prefix: prefix, suffix: suffix, what: what),
       MetricInfo("\(prefix)auc_ci_low\(suffix)", .higher, "bootstrap 95% interval of the AUC, lower, \(what)", banded: false),
       MetricInfo("\(prefix)auc_ci_high\(suffix)", .higher, "bootstrap 95% interval of the AUC, upper, \(what)", banded: false),
     ]

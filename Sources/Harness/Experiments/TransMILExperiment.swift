@@ -33,9 +33,7 @@ public enum TransMILVariant: MILVariant {
       ]
       + [("", ".no_ppeg", "TransMIL without PPEG, main task"), ("", ".abmil", "ABMIL, main task"),
          ("control.", "", "TransMIL, control task"), ("control.", ".abmil", "ABMIL, control task")].map { prefix, suffix, what in
-        MetricInfo(
-          "\(prefix)size_correlation\(suffix)", .higher,
-          "Spearman correlation of the test slides' P(class 1) with their instance counts, \(what)", banded: false)
+        MILEvaluation.sizeCorrelationInfo(prefix: prefix, suffix: suffix, what: what)
       } + MILEvaluation.trainingMetricInfos
   }
 
