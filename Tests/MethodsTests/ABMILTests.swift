@@ -132,4 +132,51 @@ import _TestSupport
     #expect(report.isExact, "\(report)")
     #expect(copy.attentionW.weight.data == m.attentionW.weight.data)
   }
+
+  /// The MLP head (the TransMIL claim's "ABMIL with a non-linear readout" control): the pooled
+  /// embedding goes through `classifier.0`, ReLU and `classifier.2`; gradients agree with central
+  /// differences; the state dict carries both layers and loads back from a file, sized by shapes.
+  @Test func mlpHeadIsClassifierReLUClassifier() throws {
+    var g = RandomGenerator(seed: 10)
+    let m = ABMIL(inputDimension: 6, hidden: 5, attentionDimension: 4, classes: 2, headHidden: 3, using: &g)
+    m.isTraining = false
+    #expect(m.headHidden == 3 && m.classes == 2)
+    #expect(
+      m.namedParameters.map(\.name).suffix(4) == [
+        "classifier.0.weight", "classifier.0.bias", "classifier.2.weight", "classifier.2.bias",
+      ])
+    #expect(m.namedParameters.map(\.tensor.shape).suffix(4) == [[3, 5], [3], [2, 3], [2]])
+    // One instance: attention 1, so the logits are the head on H, computed by hand from the weights.
+    let x = bag(1)
+    let h = m.featureExtractor(x).relu().data
+    let (w0, b0) = (m.classifier.weight.data, m.classifier.bias!.data)
+    let (w2, b2) = (m.classifierOutput!.weight.data, m.classifierOutput!.bias!.data)
+    let hidden = (0..<3).map { j in max(0, (0..<5).reduce(b0[j]) { $0 + w0[j * 5 + $1] * h[$1] }) }
+    let expected = (0..<2).map { k in (0..<3).reduce(b2[k]) { $0 + w2[k * 3 + $1] * hidden[$1] } }
+    let logits = m(x, using: &g).logits.data
+    for (v, e) in zip(logits, expected) { expectClose(Double(v), Double(e), rtol: 0, atol: 1e-5) }
+    // Gradients, away from both ReLU kinks.
+    m.featureExtractor.bias?.update { for i in $0.indices { $0[i] += 3 } }
+    m.classifier.bias?.update { for i in $0.indices { $0[i] += 3 } }
+    let xs = bag(4, seed: 11, requiresGrad: true)
+    let error = GradientCheck.maxRelativeError(of: { _ in m(xs, using: &g).logits }, at: [xs] + m.parameters)
+    #expect(error < 5e-2, "ABMIL with an MLP head: \(error)")
+    // Round trip through a file: sizes come from the shapes.
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("abmil-mlp-\(UUID().uuidString).safetensors").path
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    try MILWeights.save(m, to: path)
+    let loaded = try MILWeights.abmil(from: path)
+    #expect("\(loaded)" == "ABMIL(inputDimension: 6, hidden: 5, attentionDimension: 4, classes: 2, dropout: 0.0, headHidden: 3)")
+    #expect(loaded(xs, using: &g).logits.data == m(xs, using: &g).logits.data)
+  }
+
+  /// The default head is the official linear classifier: no `classifier.2`, and the same draws.
+  @Test func defaultHeadIsTheOfficialLinearClassifier() {
+    var g1 = RandomGenerator(seed: 12), g2 = RandomGenerator(seed: 12)
+    let a = ABMIL(inputDimension: 6, hidden: 5, attentionDimension: 4, using: &g1)
+    let b = ABMIL(inputDimension: 6, hidden: 5, attentionDimension: 4, headHidden: 0, using: &g2)
+    #expect(a.classifierOutput == nil && a.headHidden == 0)
+    #expect(a.namedParameters.map(\.name).last == "classifier.0.bias")
+    #expect(a.parameters.map(\.data) == b.parameters.map(\.data))
+  }
 }

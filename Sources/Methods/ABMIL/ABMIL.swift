@@ -16,6 +16,10 @@ import NN
 ///   `probabilities(_:)` (trained with BCE as `calculate_objective`), `classes ≥ 2` a softmax over
 ///   classes (trained with cross-entropy) — an extension the official file does not have.
 /// - `dropout` (default 0, as the official model) drops elements of `H` in training mode.
+/// - `headHidden > 0` replaces the linear classifier by a one-hidden-layer MLP, `classifier.0`
+///   (`L → headHidden`), ReLU, `classifier.2` (`headHidden → classes`): the "ABMIL with an MLP head"
+///   control of TransMIL's claim (a non-linear readout of the pooled embedding, still no
+///   interaction between instances). The default 0 is the official model, bit for bit.
 ///
 /// State-dict names are the official ones at the newest revision (2023): `feature_extractor_part2.0.*`,
 /// `attention_V.0.*`, `attention_U.0.*`, `attention_w.*`, `classifier.0.*`. Revisions 2020–2023
@@ -32,8 +36,10 @@ public final class ABMIL: Module, CustomStringConvertible {
   public let attentionU: Linear
   /// `attention_w`: `D → K = 1` (vector w of Eq. 9).
   public let attentionW: Linear
-  /// `classifier.0`: `L·K → classes`.
+  /// `classifier.0`: `L·K → classes` (or `L·K → headHidden` when the head is an MLP).
   public let classifier: Linear
+  /// `classifier.2`: `headHidden → classes`, after a ReLU; nil for the official linear classifier.
+  public let classifierOutput: Linear?
   /// Element drop probability on `H` in training mode.
   public let dropout: Float
   public var isTraining = true
@@ -47,18 +53,26 @@ public final class ABMIL: Module, CustomStringConvertible {
   ///   - attentionDimension: `D` (official `L = 128`).
   ///   - classes: 1 for the official sigmoid output; ≥ 2 for softmax over classes.
   ///   - dropout: drop probability on the instance embeddings `H` (training only; official 0).
+  ///   - headHidden: 0 for the official linear classifier; > 0 for an MLP head of that width.
   public init(
     inputDimension: Int, hidden: Int = 500, attentionDimension: Int = 128, classes: Int = 1, dropout: Float = 0,
-    using generator: inout RandomGenerator
+    headHidden: Int = 0, using generator: inout RandomGenerator
   ) {
-    precondition(inputDimension > 0 && hidden > 0 && attentionDimension > 0 && classes >= 1, "ABMIL: bad sizes")
+    precondition(
+      inputDimension > 0 && hidden > 0 && attentionDimension > 0 && classes >= 1 && headHidden >= 0, "ABMIL: bad sizes")
     precondition((0..<1).contains(dropout), "ABMIL: dropout \(dropout) must be in [0, 1)")
     // Registration order of the official __init__: part2, attention_V, attention_U, attention_w, classifier.
     featureExtractor = Linear(inputSize: inputDimension, outputSize: hidden, using: &generator)
     attentionV = Linear(inputSize: hidden, outputSize: attentionDimension, using: &generator)
     attentionU = Linear(inputSize: hidden, outputSize: attentionDimension, using: &generator)
     attentionW = Linear(inputSize: attentionDimension, outputSize: 1, using: &generator)
-    classifier = Linear(inputSize: hidden, outputSize: classes, using: &generator)
+    if headHidden > 0 {
+      classifier = Linear(inputSize: hidden, outputSize: headHidden, using: &generator)
+      classifierOutput = Linear(inputSize: headHidden, outputSize: classes, using: &generator)
+    } else {
+      classifier = Linear(inputSize: hidden, outputSize: classes, using: &generator)
+      classifierOutput = nil
+    }
     self.dropout = dropout
   }
 
@@ -69,7 +83,15 @@ public final class ABMIL: Module, CustomStringConvertible {
   /// `D`.
   public var attentionDimension: Int { attentionV.weight.shape[0] }
   /// Number of outputs of the classifier.
-  public var classes: Int { classifier.weight.shape[0] }
+  public var classes: Int { (classifierOutput ?? classifier).weight.shape[0] }
+  /// Width of the MLP head's hidden layer; 0 for the official linear classifier.
+  public var headHidden: Int { classifierOutput == nil ? 0 : classifier.weight.shape[0] }
+
+  /// The classifier on pooled embeddings `[b, L]`: linear (official) or the MLP head.
+  public func head(_ z: Tensor) -> Tensor {
+    guard let classifierOutput else { return classifier(z) }
+    return classifierOutput(classifier(z).relu())
+  }
 
   /// The bag's logits and attention weights.
   ///
@@ -90,7 +112,7 @@ public final class ABMIL: Module, CustomStringConvertible {
       ? Tensor(shape: [1, n], data: [Float](repeating: 1 / Float(n), count: n))
       : attentionW(gated).transposed().softmax(axis: -1)  // [1, N]
     let z = attention.matmul(h)  // [1, L]
-    return (classifier(z), attention)
+    return (head(z), attention)
   }
 
   /// Class probabilities from logits `[b, classes]`: sigmoid of the single logit for one class
@@ -111,11 +133,12 @@ public final class ABMIL: Module, CustomStringConvertible {
   public var namedParameters: [(name: String, tensor: Tensor)] {
     prefixed("feature_extractor_part2.0", featureExtractor) + prefixed("attention_V.0", attentionV)
       + prefixed("attention_U.0", attentionU) + prefixed("attention_w", attentionW) + prefixed("classifier.0", classifier)
+      + (classifierOutput.map { prefixed("classifier.2", $0) } ?? [])
   }
 
   public var description: String {
     "ABMIL(inputDimension: \(inputDimension), hidden: \(hidden), attentionDimension: \(attentionDimension), "
-      + "classes: \(classes), dropout: \(dropout))"
+      + "classes: \(classes), dropout: \(dropout)\(headHidden > 0 ? ", headHidden: \(headHidden)" : ""))"
   }
 }
 

@@ -46,7 +46,8 @@ public enum MILWeightsError: Error, CustomStringConvertible, Equatable {
 /// runs in `replicate predict`.
 ///
 /// Model sizes are inferred from the weight shapes: ABMIL from `feature_extractor_part2.0.weight`
-/// `[L, inputDimension]`, `attention_V.0.weight` `[D, L]` and `classifier.0.weight` `[classes, L]`;
+/// `[L, inputDimension]`, `attention_V.0.weight` `[D, L]` and `classifier.0.weight` `[classes, L]`
+/// (with an MLP head, `classifier.0.weight` `[headHidden, L]` and `classifier.2.weight` `[classes, headHidden]`);
 /// TransMIL from `_fc1.0.weight` `[dim, inputDimension]` and `_fc2.weight` `[classes, dim]`
 /// (8 heads of `dim/8`, `dim/2` landmarks, as the official model); CLAM as `clam(from:)` says.
 /// Loading is strict: every key of the model must be present with its shape and nothing else may
@@ -89,9 +90,14 @@ public enum MILWeights {
     let part2 = try matrix(entries, "feature_extractor_part2.0.weight", path: path, model: model)
     let v = try matrix(entries, "attention_V.0.weight", path: path, model: model)
     let classifier = try matrix(entries, "classifier.0.weight", path: path, model: model)
+    // An MLP head (`classifier.0`, ReLU, `classifier.2`) is recognised by its second layer.
+    let output =
+      entries.contains { $0.name == "classifier.2.weight" }
+      ? try matrix(entries, "classifier.2.weight", path: path, model: model) : nil
     var g = RandomGenerator(seed: 0)  // overwritten by the load
     let abmil = ABMIL(
-      inputDimension: part2[1], hidden: part2[0], attentionDimension: v[0], classes: classifier[0], using: &g)
+      inputDimension: part2[1], hidden: part2[0], attentionDimension: v[0], classes: output?[0] ?? classifier[0],
+      headHidden: output == nil ? 0 : classifier[0], using: &g)
     try loadExactly(entries, into: abmil, path: path, name: "\(abmil)")
     abmil.isTraining = false
     return abmil
