@@ -12,6 +12,12 @@ import Engine
 /// the sequence; heads merged, `to_out` Linear, and the last n rows kept (`out[:, -n:]`).
 /// `legacyOutputSlice` keeps the first n rows instead, as v0.0.9 did (TransMIL pins that version).
 ///
+/// `exact: true` replaces the Nyström approximation by full softmax attention, `softmax(q kᵀ) v`,
+/// over the n rows without padding, with the same parameters (and the same residual convolution
+/// when it is on). It is not nystrom-attention's code: TransMIL's `attention: exact` experiment.
+/// The official width 512 has 256 landmarks, so on a bag of fewer than 256 tokens every landmark
+/// is one (zero-padded) token and the Nyström product is close to this exact attention.
+///
 /// State-dict names: `to_qkv.weight`, `to_out.0.weight`, `to_out.0.bias`, `res_conv.weight`.
 public final class NystromAttention: Module {
   public let toQKV: Linear
@@ -23,12 +29,14 @@ public final class NystromAttention: Module {
   public let pinvIterations: Int
   public let dropout: Float
   public var legacyOutputSlice: Bool
+  /// Full softmax attention instead of the Nyström approximation (same parameters).
+  public let exact: Bool
   public var isTraining = true
 
   public init(
     dimension: Int, headSize: Int = 64, heads: Int = 8, landmarks: Int = 256, pinvIterations: Int = 6,
     residual: Bool = true, residualKernel: Int = 33, dropout: Float = 0, legacyOutputSlice: Bool = false,
-    using generator: inout RandomGenerator
+    exact: Bool = false, using generator: inout RandomGenerator
   ) {
     let inner = heads * headSize
     toQKV = Linear(inputSize: dimension, outputSize: 3 * inner, bias: false, using: &generator)
@@ -42,6 +50,7 @@ public final class NystromAttention: Module {
     self.pinvIterations = pinvIterations
     self.dropout = dropout
     self.legacyOutputSlice = legacyOutputSlice
+    self.exact = exact
   }
 
   /// Applies attention; `generator` draws the output dropout mask in training mode.
@@ -50,7 +59,7 @@ public final class NystromAttention: Module {
     let m = landmarks
     var input = x
     let remainder = n % m
-    if remainder > 0 { input = x.padded([(0, 0), (m - remainder, 0), (0, 0)]) }  // front padding
+    if !exact && remainder > 0 { input = x.padded([(0, 0), (m - remainder, 0), (0, 0)]) }  // front padding
     let padded = input.shape[1]
     let (h, e) = (heads, headSize)
     // [b, N, 3·h·e] → [3, b, h, N, e]
@@ -58,15 +67,20 @@ public final class NystromAttention: Module {
     let q = qkv.narrowed(axis: 0, start: 0, length: 1).reshaped([b * h, padded, e]) * (1 / Float(e).squareRoot())
     let k = qkv.narrowed(axis: 0, start: 1, length: 1).reshaped([b * h, padded, e])
     let v = qkv.narrowed(axis: 0, start: 2, length: 1).reshaped([b * h, padded, e])
-    let l = (n + m - 1) / m  // segment length ⌈n/m⌉; padded = m·l
-    let qLandmarks = q.reshaped([b * h, m, l, e]).sum(axes: [2]) * (1 / Float(l))  // [b·h, m, e]
-    let kLandmarks = k.reshaped([b * h, m, l, e]).sum(axes: [2]) * (1 / Float(l))
-    let attn1 = q.matmul(kLandmarks, transposeOther: true).softmax(axis: -1)  // [b·h, N, m]
-    let attn2 = qLandmarks.matmul(kLandmarks, transposeOther: true).softmax(axis: -1)  // [b·h, m, m]
-    let attn3 = qLandmarks.matmul(k, transposeOther: true).softmax(axis: -1)  // [b·h, m, N]
-    let pinv = Self.moorePenroseInverse(attn2.reshaped([b, h, m, m]), iterations: pinvIterations)
-      .reshaped([b * h, m, m])
-    var out = attn1.matmul(pinv).matmul(attn3.matmul(v))  // [b·h, N, e]
+    var out: Tensor
+    if exact {
+      out = q.matmul(k, transposeOther: true).softmax(axis: -1).matmul(v)  // [b·h, n, e]
+    } else {
+      let l = (n + m - 1) / m  // segment length ⌈n/m⌉; padded = m·l
+      let qLandmarks = q.reshaped([b * h, m, l, e]).sum(axes: [2]) * (1 / Float(l))  // [b·h, m, e]
+      let kLandmarks = k.reshaped([b * h, m, l, e]).sum(axes: [2]) * (1 / Float(l))
+      let attn1 = q.matmul(kLandmarks, transposeOther: true).softmax(axis: -1)  // [b·h, N, m]
+      let attn2 = qLandmarks.matmul(kLandmarks, transposeOther: true).softmax(axis: -1)  // [b·h, m, m]
+      let attn3 = qLandmarks.matmul(k, transposeOther: true).softmax(axis: -1)  // [b·h, m, N]
+      let pinv = Self.moorePenroseInverse(attn2.reshaped([b, h, m, m]), iterations: pinvIterations)
+        .reshaped([b * h, m, m])
+      out = attn1.matmul(pinv).matmul(attn3.matmul(v))  // [b·h, N, e]
+    }
     if let residualConv {
       // Depthwise conv of v along the sequence: channels = heads, image N × e.
       let conv = v.reshaped([b, h, padded, e]).conv2d(

@@ -25,7 +25,10 @@ import _TestSupport
     let box = try Sandbox()
     let run = try box.run(["transmil", "--profile", "smoke", "--threads", "2"])
     #expect(run.status == 0, "\(run.stderr)")
-    for metric in ["auc.abmil", "auc.no_ppeg", "control.auc", "control.auc.abmil", "gain_over_abmil", "ppeg_gain"] {
+    for metric in [
+      "auc.abmil", "auc.abmil_mlp", "auc.no_ppeg", "control.auc", "control.auc.abmil", "gain_over_abmil",
+      "gain_over_abmil_mlp", "ppeg_gain",
+    ] {
       #expect(run.stdout.contains(metric), "transmil reports \(metric)")
     }
   }

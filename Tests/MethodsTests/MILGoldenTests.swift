@@ -178,3 +178,24 @@ import Testing
     #expect(logits.shape == [1, 2] && logits.data.allSatisfy(\.isFinite))
   }
 }
+
+/// The experiment switch `exactAttention`: the same parameters under the same names and the same
+/// draws (a Nyström model's weights load unchanged), and a different forward pass.
+@Suite struct TransMILExactAttentionTests {
+  @Test func exactAttentionKeepsTheWeightsAndTheirNames() {
+    var g1 = RandomGenerator(seed: 4), g2 = RandomGenerator(seed: 4)
+    let nystrom = TransMIL(inputDimension: 4, dimension: 16, classes: 2, dropout: 0, using: &g1)
+    let exact = TransMIL(inputDimension: 4, dimension: 16, classes: 2, dropout: 0, exactAttention: true, using: &g2)
+    #expect(nystrom.namedParameters.map(\.name) == exact.namedParameters.map(\.name))
+    #expect(nystrom.parameters.map(\.data) == exact.parameters.map(\.data))
+    nystrom.isTraining = false
+    exact.isTraining = false
+    // 6 instances → a 3×3 grid + class token = 10 tokens, padded to 16 = 8 landmarks × 2: Nyström
+    // averages token pairs, so the logits differ, but both are finite and of the same shape.
+    var g = RandomGenerator(seed: 5)
+    let bag = Tensor.randomNormal([1, 6, 4], using: &g)
+    let a = nystrom(bag, using: &g), b = exact(bag, using: &g)
+    #expect(a.shape == b.shape && b.data.allSatisfy(\.isFinite))
+    #expect(a.data != b.data)
+  }
+}

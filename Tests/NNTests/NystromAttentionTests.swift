@@ -65,4 +65,46 @@ import _TestSupport
     // 6 tokens pad to 8: current rows are padded rows 2…7, legacy rows 0…5; rows 2…5 coincide.
     for i in 0..<(4 * 8) { expectClose(Double(legacy.data[2 * 8 + i]), Double(current.data[i]), rtol: 0, atol: 1e-6) }
   }
+
+  /// `exact: true` is full softmax attention with the layer's own weights: for one head, computed
+  /// here by hand from `to_qkv` and `to_out`; no padding, so the output depends on no landmark
+  /// count; and autograd agrees with central differences.
+  @Test func exactAttentionIsSoftmaxAttentionWithTheSameWeights() {
+    var g = RandomGenerator(seed: 4)
+    let layer = NystromAttention(dimension: 4, headSize: 4, heads: 1, landmarks: 2, residual: false, exact: true, using: &g)
+    layer.isTraining = false
+    let (n, d) = (5, 4)
+    let x = Tensor.randomNormal([1, n, d], using: &g)
+    let out = layer(x, using: &g).data
+    let w = layer.toQKV.weight.data  // [3·4, 4]
+    let rows = x.data
+    func project(_ block: Int, _ i: Int) -> [Float] {
+      (0..<d).map { o in (0..<d).reduce(Float(0)) { $0 + w[(block * d + o) * d + $1] * rows[i * d + $1] } }
+    }
+    let q = (0..<n).map { project(0, $0) }, k = (0..<n).map { project(1, $0) }, v = (0..<n).map { project(2, $0) }
+    let (wo, bo) = (layer.toOut.weight.data, layer.toOut.bias!.data)
+    for i in 0..<n {
+      let logits = (0..<n).map { j in zip(q[i], k[j]).reduce(Float(0)) { $0 + $1.0 * $1.1 } / Float(d).squareRoot() }
+      let top = logits.max()!
+      let weights = logits.map { expf($0 - top) }
+      let total = weights.reduce(0, +)
+      let mixed = (0..<d).map { c in (0..<n).reduce(Float(0)) { $0 + weights[$1] / total * v[$1][c] } }
+      for o in 0..<d {
+        let expected = (0..<d).reduce(bo[o]) { $0 + wo[o * d + $1] * mixed[$1] }
+        expectClose(Double(out[i * d + o]), Double(expected), rtol: 0, atol: 1e-5)
+      }
+    }
+    // The landmark count plays no part.
+    var g2 = RandomGenerator(seed: 4)
+    let other = NystromAttention(dimension: 4, headSize: 4, heads: 1, landmarks: 3, residual: false, exact: true, using: &g2)
+    other.isTraining = false
+    #expect(other(x, using: &g).data == out)
+    // Gradients, with two heads and the value convolution on.
+    var g3 = RandomGenerator(seed: 5)
+    let full = NystromAttention(dimension: 8, headSize: 4, heads: 2, landmarks: 4, residualKernel: 3, exact: true, using: &g3)
+    let xs = Tensor.randomNormal([1, 7, 8], using: &g3, requiresGrad: true)
+    var dropoutRNG = RandomGenerator(seed: 6)
+    let e = GradientCheck.maxRelativeError(of: { _ in full(xs, using: &dropoutRNG) }, at: [xs] + full.parameters)
+    #expect(e < 5e-2, "exact attention: \(e)")
+  }
 }

@@ -11,6 +11,8 @@ import NN
 /// The main model learns `task` (default `relational`: the slide label depends on which rare
 /// tissue kinds occur together). Comparison arms inside the same run check the claims:
 /// - `abmil`: gated ABMIL on the same task (`auc.abmil`, `gain_over_abmil`);
+/// - `abmil_mlp` (when `abmilMLPHidden > 0`): the same ABMIL with an MLP head (`auc.abmil_mlp`,
+///   `gain_over_abmil_mlp`), so that a TransMIL gain is not a non-linear readout's alone;
 /// - `no_ppeg`: TransMIL without the PPEG position encoding (`auc.no_ppeg`, `ppeg_gain`);
 /// - `control`: TransMIL and ABMIL on `controlTask` (default `tumour`, where one instance
 ///   decides and attention pooling suffices): `control.auc`, `control.auc.abmil`,
@@ -24,14 +26,17 @@ public enum TransMILVariant: MILVariant {
       + [
         MetricInfo("auc.no_ppeg", .higher, "test slide ROC-AUC, TransMIL without PPEG, main task"),
         MetricInfo("auc.abmil", .higher, "test slide ROC-AUC, ABMIL, main task"),
+        MetricInfo("auc.abmil_mlp", .higher, "test slide ROC-AUC, ABMIL with an MLP head, main task"),
         MetricInfo("control.auc", .higher, "test slide ROC-AUC, TransMIL, control task"),
         MetricInfo("control.auc.abmil", .higher, "test slide ROC-AUC, ABMIL, control task"),
         MetricInfo("gain_over_abmil", .higher, "auc − auc.abmil (main task)"),
+        MetricInfo("gain_over_abmil_mlp", .higher, "auc − auc.abmil_mlp (main task)"),
         MetricInfo("control.gain_over_abmil", .higher, "control.auc − control.auc.abmil"),
         MetricInfo("relational_advantage", .higher, "gain_over_abmil − control.gain_over_abmil"),
         MetricInfo("ppeg_gain", .higher, "auc − auc.no_ppeg"),
       ]
       + [("", ".no_ppeg", "TransMIL without PPEG, main task"), ("", ".abmil", "ABMIL, main task"),
+         ("", ".abmil_mlp", "ABMIL with an MLP head, main task"),
          ("control.", "", "TransMIL, control task"), ("control.", ".abmil", "ABMIL, control task")].map { prefix, suffix, what in
         MILEvaluation.sizeCorrelationInfo(prefix: prefix, suffix: suffix, what: what)
       } + MILEvaluation.trainingMetricInfos
@@ -68,20 +73,22 @@ public enum TransMILVariant: MILVariant {
       TransMIL(
         inputDimension: data.featureDimension, dimension: config.dimension, classes: data.classCount,
         dropout: Float(config.dropout), legacyOutputSlice: config.legacyOutputSlice, usesPPEG: ppeg,
-        valueResidual: config.valueResidual, using: &g)
+        valueResidual: config.valueResidual, exactAttention: config.attention == .exact, using: &g)
     }
   }
 
-  /// The ABMIL arm under `label` on `data`, its `auc` copied as `prefix + auc + suffix`.
+  /// The ABMIL arm under `label` on `data` (with an MLP head of `headHidden` when > 0), its `auc`
+  /// copied as `prefix + auc + suffix`.
   static func abmil(
-    _ label: String, data: MILSplits, config: TransMILConfig, prefix: String = "", suffix: String? = nil
+    _ label: String, data: MILSplits, config: TransMILConfig, headHidden: Int = 0, prefix: String = "",
+    suffix: String? = nil
   ) -> MILArmPlan {
     .trained(
       label, generator: "abmil \(label)", data: data, settings: abmilSettings(config), copies: ["auc", "size_correlation"],
       prefix: prefix,
       suffix: suffix
     ) { g in
-      ABMIL(inputDimension: data.featureDimension, hidden: config.abmilHidden, classes: 1, using: &g)
+      ABMIL(inputDimension: data.featureDimension, hidden: config.abmilHidden, classes: 1, headHidden: headHidden, using: &g)
     }
   }
 
@@ -98,14 +105,18 @@ public enum TransMILVariant: MILVariant {
     return [
       transMIL("no_ppeg", ppeg: false, data: data, config: config),
       abmil("abmil", data: data, config: config),
-      transMIL("control", ppeg: true, data: control, config: config, prefix: "control.", suffix: ""),
-      abmil("control.abmil", data: control, config: config, prefix: "control.", suffix: ".abmil"),
     ]
+      + (config.abmilMLPHidden > 0 ? [abmil("abmil_mlp", data: data, config: config, headHidden: config.abmilMLPHidden)] : [])
+      + [
+        transMIL("control", ppeg: true, data: control, config: config, prefix: "control.", suffix: ""),
+        abmil("control.abmil", data: control, config: config, prefix: "control.", suffix: ".abmil"),
+      ]
   }
 
   public static func gaps(_ config: TransMILConfig) -> [MILGap] {
     [
       MILGap("gain_over_abmil", "auc", minus: "auc.abmil"),
+      MILGap("gain_over_abmil_mlp", "auc", minus: "auc.abmil_mlp"),
       MILGap("control.gain_over_abmil", "control.auc", minus: "control.auc.abmil"),
       MILGap("ppeg_gain", "auc", minus: "auc.no_ppeg"),
       MILGap("relational_advantage", "gain_over_abmil", minus: "control.gain_over_abmil"),
@@ -118,12 +129,23 @@ public enum TransMILVariant: MILVariant {
   ) {
     notes += MILData.emptySlidesNote(data)
     notes.append(
-      "\(name) (width \(config.dimension), \(config.legacyOutputSlice ? "nystrom 0.0.9 slicing" : "nystrom ≥ 0.0.10 slicing")) "
+      "\(name) (width \(config.dimension), "
+        + (config.attention == .exact
+          ? "exact softmax attention" : config.legacyOutputSlice ? "nystrom 0.0.9 slicing" : "nystrom ≥ 0.0.10 slicing")
+        + (config.valueResidual ? "" : ", no value convolution") + ") "
         + "on the \(config.task.rawValue) task of \(data.dataset.datasetId): \(data.train.count) training slides (subset "
         + "\(ConfigValue.format(context.spec.subset))% of \(data.fullTrainCount)), \(data.val.count) validation, "
         + "\(data.test.count) test; kept epoch \(Int(metrics["best_epoch"] ?? 0)) of \(Int(metrics["epochs"] ?? 0))"
-        + (config.arms ? "; arms: no_ppeg, abmil, control (\(config.controlTask.rawValue)) TransMIL and ABMIL" : ""))
+        + (config.arms
+          ? "; arms: no_ppeg, abmil\(config.abmilMLPHidden > 0 ? ", abmil_mlp (MLP head \(config.abmilMLPHidden))" : ""), "
+            + "control (\(config.controlTask.rawValue)) TransMIL and ABMIL" : ""))
   }
+}
+
+/// TransMIL's attention: the official Nyström approximation, or exact softmax attention.
+public enum TransMILAttention: String, Sendable, CaseIterable {
+  case nystrom
+  case exact
 }
 
 /// The `transmil` target's config: the shared MIL data keys, then TransMIL's own (official
@@ -144,7 +166,9 @@ public struct TransMILConfig: MILMethodConfig, Equatable {
   public var arms = true
   public var ppeg = true
   public var valueResidual = true
+  public var attention = TransMILAttention.nystrom
   public var abmilHidden = 500
+  public var abmilMLPHidden = 0
   public var abmilMaxEpochs = 200
   public var abmilLearningRate = 5e-4
   public var abmilWeightDecay = 1e-4
@@ -176,8 +200,15 @@ public struct TransMILConfig: MILMethodConfig, Equatable {
       .bool(
         "valueResidual", \.valueResidual,
         "the Nyström attention's depthwise value convolution (kernel 33; official true); false is an experiment"),
+      .choice(
+        "attention", \.attention,
+        "nystrom (official: width/2 landmarks) | exact (full softmax attention, same parameters; an experiment)"),
       .bool("ppeg", \.ppeg, "audit: false removes PPEG from the main model (its arms keep their own setting)"),
       .int("abmilHidden", \.abmilHidden, "ABMIL arm: embedding size", check: ConfigCheck.positive),
+      .int(
+        "abmilMLPHidden", \.abmilMLPHidden,
+        "width of the MLP head of a second ABMIL arm, abmil_mlp (0: no such arm; not in the paper)",
+        check: ConfigCheck.nonNegative),
       .int("abmilMaxEpochs", \.abmilMaxEpochs, "ABMIL arm: maximum epochs (early stopping as TransMIL)", check: ConfigCheck.positive),
       .double("abmilLearningRate", \.abmilLearningRate, "ABMIL arm: Adam learning rate"),
       .double("abmilWeightDecay", \.abmilWeightDecay, "ABMIL arm: Adam L2 weight decay"),

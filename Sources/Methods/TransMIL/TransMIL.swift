@@ -26,13 +26,13 @@ public final class TransMIL: Module {
 
     public init(
       dimension: Int, dropout: Float, legacyOutputSlice: Bool, valueResidual: Bool = true,
-      using generator: inout RandomGenerator
+      exactAttention: Bool = false, using generator: inout RandomGenerator
     ) {
       norm = LayerNorm(features: dimension)
       attn = NystromAttention(
         dimension: dimension, headSize: dimension / 8, heads: 8, landmarks: dimension / 2, pinvIterations: 6,
         residual: valueResidual, residualKernel: 33, dropout: dropout, legacyOutputSlice: legacyOutputSlice,
-        using: &generator)
+        exact: exactAttention, using: &generator)
     }
 
     public func callAsFunction(_ x: Tensor, using generator: inout RandomGenerator) -> Tensor {
@@ -102,9 +102,11 @@ public final class TransMIL: Module {
   ///   - valueResidual: the Nyström attention's depthwise convolution of the values (kernel 33,
   ///     `residual=True` in the official file); false drops it (an experiment, not the paper's model:
   ///     its state dict then lacks `attn.res_conv.weight`).
+  ///   - exactAttention: full softmax attention in both layers instead of Nyström's approximation,
+  ///     with the same parameters and names (an experiment; see `NystromAttention.exact`).
   public init(
     inputDimension: Int = 1024, dimension: Int = 512, classes: Int = 2, dropout: Float = 0.1,
-    legacyOutputSlice: Bool = false, usesPPEG: Bool = true, valueResidual: Bool = true,
+    legacyOutputSlice: Bool = false, usesPPEG: Bool = true, valueResidual: Bool = true, exactAttention: Bool = false,
     using generator: inout RandomGenerator
   ) {
     precondition(dimension % 8 == 0, "TransMIL: dimension \(dimension) must be divisible by 8 heads")
@@ -114,10 +116,10 @@ public final class TransMIL: Module {
     clsToken = Tensor.randomNormal([1, 1, dimension], using: &generator, requiresGrad: true)
     layer1 = TransLayer(
       dimension: dimension, dropout: dropout, legacyOutputSlice: legacyOutputSlice, valueResidual: valueResidual,
-      using: &generator)
+      exactAttention: exactAttention, using: &generator)
     layer2 = TransLayer(
       dimension: dimension, dropout: dropout, legacyOutputSlice: legacyOutputSlice, valueResidual: valueResidual,
-      using: &generator)
+      exactAttention: exactAttention, using: &generator)
     norm = LayerNorm(features: dimension)
     fc2 = Linear(inputSize: dimension, outputSize: classes, using: &generator)
     self.usesPPEG = usesPPEG
