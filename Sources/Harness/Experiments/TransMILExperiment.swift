@@ -102,15 +102,13 @@ public enum TransMILVariant: MILVariant {
     guard config.arms else { return [] }
     let control = try MILData.splits(
       of: data.dataset, task: config.controlTask, subset: context.spec.subset, permuteLabels: config.data.permuteLabels)
+    // Each arm draws from its own named stream, so the optional arm goes last without moving the others.
     return [
       transMIL("no_ppeg", ppeg: false, data: data, config: config),
       abmil("abmil", data: data, config: config),
-    ]
-      + (config.abmilMLPHidden > 0 ? [abmil("abmil_mlp", data: data, config: config, headHidden: config.abmilMLPHidden)] : [])
-      + [
-        transMIL("control", ppeg: true, data: control, config: config, prefix: "control.", suffix: ""),
-        abmil("control.abmil", data: control, config: config, prefix: "control.", suffix: ".abmil"),
-      ]
+      transMIL("control", ppeg: true, data: control, config: config, prefix: "control.", suffix: ""),
+      abmil("control.abmil", data: control, config: config, prefix: "control.", suffix: ".abmil"),
+    ] + (config.abmilMLPHidden > 0 ? [abmil("abmil_mlp", data: data, config: config, headHidden: config.abmilMLPHidden)] : [])
   }
 
   public static func gaps(_ config: TransMILConfig) -> [MILGap] {
