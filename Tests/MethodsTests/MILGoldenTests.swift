@@ -185,7 +185,7 @@ import Testing
   @Test func exactAttentionKeepsTheWeightsAndTheirNames() {
     var g1 = RandomGenerator(seed: 4), g2 = RandomGenerator(seed: 4)
     let nystrom = TransMIL(inputDimension: 4, dimension: 16, classes: 2, dropout: 0, using: &g1)
-    let exact = TransMIL(inputDimension: 4, dimension: 16, classes: 2, dropout: 0, exactAttention: true, using: &g2)
+    let exact = TransMIL(inputDimension: 4, dimension: 16, classes: 2, dropout: 0, attention: .exact, using: &g2)
     #expect(nystrom.namedParameters.map(\.name) == exact.namedParameters.map(\.name))
     #expect(nystrom.parameters.map(\.data) == exact.parameters.map(\.data))
     nystrom.isTraining = false
@@ -197,5 +197,36 @@ import Testing
     let a = nystrom(bag, using: &g), b = exact(bag, using: &g)
     #expect(a.shape == b.shape && b.data.allSatisfy(\.isFinite))
     #expect(a.data != b.data)
+  }
+}
+
+/// The experiment switch `attention: .multihead`: torch's multi-head attention in both layers,
+/// under torch's names, and `MILWeights.transMIL(from:)` recognises such a state dict (and one
+/// without the value convolution) by its names and reloads the same model.
+@Suite struct TransMILMultiheadAttentionTests {
+  @Test func multiheadTransMILHasTorchNamesAndReloads() throws {
+    var g = RandomGenerator(seed: 6)
+    let model = TransMIL(inputDimension: 4, dimension: 16, classes: 2, attention: .multihead, using: &g)
+    let names = model.namedParameters.map(\.name)
+    #expect(names.filter { $0.hasPrefix("layer1.attn.") } == [
+      "layer1.attn.in_proj_weight", "layer1.attn.in_proj_bias", "layer1.attn.out_proj.weight", "layer1.attn.out_proj.bias",
+    ])
+    #expect(!names.contains { $0.contains("res_conv") || $0.contains("to_qkv") })
+    model.isTraining = false
+    let bag = Tensor.randomNormal([1, 6, 4], using: &g)
+    let logits = model(bag, using: &g)
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mha-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let path = directory.appendingPathComponent("transmil.safetensors").path
+    try SafeTensors.write(model.stateDict(), to: path)
+    let loaded = try MILWeights.transMIL(from: path)
+    #expect(loaded.layer1.attn is MultiheadSelfAttention && loaded.layer2.attn is MultiheadSelfAttention)
+    #expect(loaded(bag, using: &g).data == logits.data)
+    // Nyström without its value convolution reloads as such (it had been refused as incomplete).
+    let plain = TransMIL(inputDimension: 4, dimension: 16, classes: 2, valueResidual: false, using: &g)
+    plain.isTraining = false
+    try SafeTensors.write(plain.stateDict(), to: path)
+    #expect(try MILWeights.transMIL(from: path)(bag, using: &g).data == plain(bag, using: &g).data)
   }
 }

@@ -73,7 +73,7 @@ public enum TransMILVariant: MILVariant {
       TransMIL(
         inputDimension: data.featureDimension, dimension: config.dimension, classes: data.classCount,
         dropout: Float(config.dropout), legacyOutputSlice: config.legacyOutputSlice, usesPPEG: ppeg,
-        valueResidual: config.valueResidual, exactAttention: config.attention == .exact, using: &g)
+        valueResidual: config.valueResidual, attention: config.attention, using: &g)
     }
   }
 
@@ -128,9 +128,7 @@ public enum TransMILVariant: MILVariant {
     notes += MILData.emptySlidesNote(data)
     notes.append(
       "\(name) (width \(config.dimension), "
-        + (config.attention == .exact
-          ? "exact softmax attention" : config.legacyOutputSlice ? "nystrom 0.0.9 slicing" : "nystrom ≥ 0.0.10 slicing")
-        + (config.valueResidual ? "" : ", no value convolution") + ") "
+        + attentionDescription(config) + ") "
         + "on the \(config.task.rawValue) task of \(data.dataset.datasetId): \(data.train.count) training slides (subset "
         + "\(ConfigValue.format(context.spec.subset))% of \(data.fullTrainCount)), \(data.val.count) validation, "
         + "\(data.test.count) test; kept epoch \(Int(metrics["best_epoch"] ?? 0)) of \(Int(metrics["epochs"] ?? 0))"
@@ -138,13 +136,21 @@ public enum TransMILVariant: MILVariant {
           ? "; arms: no_ppeg, abmil\(config.abmilMLPHidden > 0 ? ", abmil_mlp (MLP head \(config.abmilMLPHidden))" : ""), "
             + "control (\(config.controlTask.rawValue)) TransMIL and ABMIL" : ""))
   }
+
+  /// The attention as the run's note names it.
+  static func attentionDescription(_ config: TransMILConfig) -> String {
+    switch config.attention {
+    case .multihead: return "torch multi-head attention"
+    case .exact: return "exact softmax attention" + (config.valueResidual ? "" : ", no value convolution")
+    case .nystrom:
+      return (config.legacyOutputSlice ? "nystrom 0.0.9 slicing" : "nystrom ≥ 0.0.10 slicing")
+        + (config.valueResidual ? "" : ", no value convolution")
+    }
+  }
 }
 
-/// TransMIL's attention: the official Nyström approximation, or exact softmax attention.
-public enum TransMILAttention: String, Sendable, CaseIterable {
-  case nystrom
-  case exact
-}
+/// TransMIL's attention: the official Nyström approximation, or an experiment (`TransMIL.Attention`).
+public typealias TransMILAttention = TransMIL.Attention
 
 /// The `transmil` target's config: the shared MIL data keys, then TransMIL's own (official
 /// `train.py` and `Camelyon/TransMIL.yaml` values) and its ABMIL arm's.
@@ -200,7 +206,8 @@ public struct TransMILConfig: MILMethodConfig, Equatable {
         "the Nyström attention's depthwise value convolution (kernel 33; official true); false is an experiment"),
       .choice(
         "attention", \.attention,
-        "nystrom (official: width/2 landmarks) | exact (full softmax attention, same parameters; an experiment)"),
+        "nystrom (official: width/2 landmarks) | exact (full softmax attention, same parameters) | multihead "
+          + "(torch's nn.MultiheadAttention: q/k/v biases, dropout on the attention weights); the last two are experiments"),
       .bool("ppeg", \.ppeg, "audit: false removes PPEG from the main model (its arms keep their own setting)"),
       .int("abmilHidden", \.abmilHidden, "ABMIL arm: embedding size", check: ConfigCheck.positive),
       .int(

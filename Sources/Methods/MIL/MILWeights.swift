@@ -113,11 +113,19 @@ public enum MILWeights {
       throw .badShape(
         path: path, key: "_fc1.0.weight", shape: fc1, expected: "[dim, input] with dim a multiple of 8 (8 heads)")
     }
+    // The attention from its names: torch's multi-head attention (`attn.in_proj_weight`), or
+    // Nyström with or without its value convolution (`attn.res_conv.weight`).
+    let names = Set(entries.map(\.name))
+    let attention: TransMIL.Attention = names.contains("layer1.attn.in_proj_weight") ? .multihead : .nystrom
+    let valueResidual = names.contains("layer1.attn.res_conv.weight")
     var g = RandomGenerator(seed: 0)  // overwritten by the load
     let transMIL = TransMIL(
-      inputDimension: fc1[1], dimension: fc1[0], classes: fc2[0], legacyOutputSlice: legacyOutputSlice, using: &g)
+      inputDimension: fc1[1], dimension: fc1[0], classes: fc2[0], legacyOutputSlice: legacyOutputSlice,
+      valueResidual: valueResidual, attention: attention, using: &g)
     try loadExactly(
-      entries, into: transMIL, path: path, name: "TransMIL(inputDimension: \(fc1[1]), dimension: \(fc1[0]), classes: \(fc2[0]))")
+      entries, into: transMIL, path: path,
+      name: "TransMIL(inputDimension: \(fc1[1]), dimension: \(fc1[0]), classes: \(fc2[0])"
+        + (attention == .multihead ? ", attention: .multihead" : valueResidual ? "" : ", valueResidual: false") + ")")
     transMIL.isTraining = false
     return transMIL
   }

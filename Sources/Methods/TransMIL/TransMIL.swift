@@ -16,23 +16,40 @@ import NN
 ///
 /// Shape: `[b, N, inputDimension]` → logits `[b, classes]`.
 public final class TransMIL: Module {
+  /// The attention of both layers: the official Nyström approximation, or one of two experiments.
+  public enum Attention: String, Sendable, CaseIterable {
+    /// `NystromAttention` with width/2 landmarks (the official model).
+    case nystrom
+    /// Full softmax attention with the Nyström layer's parameters and names (`NystromAttention.exact`).
+    case exact
+    /// PyTorch's `nn.MultiheadAttention` (q/k/v biases, dropout on the attention weights, no value
+    /// convolution; `MultiheadSelfAttention`), names `attn.in_proj_weight`, `attn.out_proj.weight`, ….
+    case multihead
+  }
+
+
   /// One transformer layer of TransMIL: pre-norm Nyström attention with a residual.
   public final class TransLayer: Module {
     public let norm: LayerNorm
-    public let attn: NystromAttention
+    public let attn: any SelfAttentionLayer
     public var isTraining = true {
       didSet { attn.isTraining = isTraining }
     }
 
     public init(
       dimension: Int, dropout: Float, legacyOutputSlice: Bool, valueResidual: Bool = true,
-      exactAttention: Bool = false, using generator: inout RandomGenerator
+      attention: Attention = .nystrom, using generator: inout RandomGenerator
     ) {
       norm = LayerNorm(features: dimension)
-      attn = NystromAttention(
-        dimension: dimension, headSize: dimension / 8, heads: 8, landmarks: dimension / 2, pinvIterations: 6,
-        residual: valueResidual, residualKernel: 33, dropout: dropout, legacyOutputSlice: legacyOutputSlice,
-        exact: exactAttention, using: &generator)
+      switch attention {
+      case .nystrom, .exact:
+        attn = NystromAttention(
+          dimension: dimension, headSize: dimension / 8, heads: 8, landmarks: dimension / 2, pinvIterations: 6,
+          residual: valueResidual, residualKernel: 33, dropout: dropout, legacyOutputSlice: legacyOutputSlice,
+          exact: attention == .exact, using: &generator)
+      case .multihead:
+        attn = MultiheadSelfAttention(dimension: dimension, heads: 8, dropout: dropout, using: &generator)
+      }
     }
 
     public func callAsFunction(_ x: Tensor, using generator: inout RandomGenerator) -> Tensor {
@@ -102,11 +119,12 @@ public final class TransMIL: Module {
   ///   - valueResidual: the Nyström attention's depthwise convolution of the values (kernel 33,
   ///     `residual=True` in the official file); false drops it (an experiment, not the paper's model:
   ///     its state dict then lacks `attn.res_conv.weight`).
-  ///   - exactAttention: full softmax attention in both layers instead of Nyström's approximation,
-  ///     with the same parameters and names (an experiment; see `NystromAttention.exact`).
+  ///   - attention: `.nystrom` (official), or the experiments `.exact` (full softmax attention with
+  ///     the same parameters and names) and `.multihead` (torch's multi-head attention; `valueResidual`
+  ///     and `legacyOutputSlice` do not apply, `dropout` falls on the attention weights).
   public init(
     inputDimension: Int = 1024, dimension: Int = 512, classes: Int = 2, dropout: Float = 0.1,
-    legacyOutputSlice: Bool = false, usesPPEG: Bool = true, valueResidual: Bool = true, exactAttention: Bool = false,
+    legacyOutputSlice: Bool = false, usesPPEG: Bool = true, valueResidual: Bool = true, attention: Attention = .nystrom,
     using generator: inout RandomGenerator
   ) {
     precondition(dimension % 8 == 0, "TransMIL: dimension \(dimension) must be divisible by 8 heads")
@@ -116,10 +134,10 @@ public final class TransMIL: Module {
     clsToken = Tensor.randomNormal([1, 1, dimension], using: &generator, requiresGrad: true)
     layer1 = TransLayer(
       dimension: dimension, dropout: dropout, legacyOutputSlice: legacyOutputSlice, valueResidual: valueResidual,
-      exactAttention: exactAttention, using: &generator)
+      attention: attention, using: &generator)
     layer2 = TransLayer(
       dimension: dimension, dropout: dropout, legacyOutputSlice: legacyOutputSlice, valueResidual: valueResidual,
-      exactAttention: exactAttention, using: &generator)
+      attention: attention, using: &generator)
     norm = LayerNorm(features: dimension)
     fc2 = Linear(inputSize: dimension, outputSize: classes, using: &generator)
     self.usesPPEG = usesPPEG
