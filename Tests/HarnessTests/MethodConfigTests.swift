@@ -226,7 +226,7 @@ import _TestSupport
       MethodKind.transmil.configSchema.map(\.name)
         == data + [
           "task", "controlTask", "dimension", "dropout", "legacyOutputSlice", "learningRate", "weightDecay",
-          "gradientAccumulation", "maxEpochs", "patience", "selectOn", "arms", "valueResidual", "attention", "ppeg", "abmilHidden", "abmilMLPHidden", "abmilMaxEpochs", "abmilLearningRate",
+          "gradientAccumulation", "maxEpochs", "patience", "selectOn", "arms", "valueResidual", "attention", "ppeg", "abmilHidden", "abmilMLPHidden", "nystromArm", "abmilMaxEpochs", "abmilLearningRate",
           "abmilWeightDecay",
         ])
     #expect(

@@ -14,6 +14,9 @@ import NN
 /// - `abmil_mlp` (when `abmilMLPHidden > 0`): the same ABMIL with an MLP head (`auc.abmil_mlp`,
 ///   `gain_over_abmil_mlp`), so that a TransMIL gain is not a non-linear readout's alone;
 /// - `no_ppeg`: TransMIL without the PPEG position encoding (`auc.no_ppeg`, `ppeg_gain`);
+/// - `nystrom` (when `nystromArm` and the main model's attention is an experiment): the official
+///   Nyström TransMIL on the main task (`auc.nystrom`), so that the paper's model is still run
+///   and reported beside the one that carries the claims;
 /// - `control`: TransMIL and ABMIL on `controlTask` (default `tumour`, where one instance
 ///   decides and attention pooling suffices): `control.auc`, `control.auc.abmil`,
 ///   `control.gain_over_abmil`, and `relational_advantage` = gain on the task − gain on the control.
@@ -27,6 +30,7 @@ public enum TransMILVariant: MILVariant {
         MetricInfo("auc.no_ppeg", .higher, "test slide ROC-AUC, TransMIL without PPEG, main task"),
         MetricInfo("auc.abmil", .higher, "test slide ROC-AUC, ABMIL, main task"),
         MetricInfo("auc.abmil_mlp", .higher, "test slide ROC-AUC, ABMIL with an MLP head, main task"),
+        MetricInfo("auc.nystrom", .higher, "test slide ROC-AUC, the official Nyström TransMIL, main task"),
         MetricInfo("control.auc", .higher, "test slide ROC-AUC, TransMIL, control task"),
         MetricInfo("control.auc.abmil", .higher, "test slide ROC-AUC, ABMIL, control task"),
         MetricInfo("gain_over_abmil", .higher, "auc − auc.abmil (main task)"),
@@ -37,6 +41,7 @@ public enum TransMILVariant: MILVariant {
       ]
       + [("", ".no_ppeg", "TransMIL without PPEG, main task"), ("", ".abmil", "ABMIL, main task"),
          ("", ".abmil_mlp", "ABMIL with an MLP head, main task"),
+         ("", ".nystrom", "the official Nyström TransMIL, main task"),
          ("control.", "", "TransMIL, control task"), ("control.", ".abmil", "ABMIL, control task")].map { prefix, suffix, what in
         MILEvaluation.sizeCorrelationInfo(prefix: prefix, suffix: suffix, what: what)
       } + MILEvaluation.trainingMetricInfos
@@ -62,7 +67,8 @@ public enum TransMILVariant: MILVariant {
   /// TransMIL (with or without PPEG) under `label` on `data`; the main model (label "") keeps
   /// every metric and the bootstrap, an arm copies its `auc` as `prefix + auc + suffix`.
   static func transMIL(
-    _ label: String, ppeg: Bool, data: MILSplits, config: TransMILConfig, prefix: String = "", suffix: String? = nil
+    _ label: String, ppeg: Bool, data: MILSplits, config: TransMILConfig, attention: TransMIL.Attention? = nil,
+    prefix: String = "", suffix: String? = nil
   ) -> MILArmPlan {
     .trained(
       label, generator: "transmil \(label)", data: data, settings: transMILSettings(config),
@@ -73,7 +79,7 @@ public enum TransMILVariant: MILVariant {
       TransMIL(
         inputDimension: data.featureDimension, dimension: config.dimension, classes: data.classCount,
         dropout: Float(config.dropout), legacyOutputSlice: config.legacyOutputSlice, usesPPEG: ppeg,
-        valueResidual: config.valueResidual, attention: config.attention, using: &g)
+        valueResidual: config.valueResidual, attention: attention ?? config.attention, using: &g)
     }
   }
 
@@ -109,6 +115,8 @@ public enum TransMILVariant: MILVariant {
       transMIL("control", ppeg: true, data: control, config: config, prefix: "control.", suffix: ""),
       abmil("control.abmil", data: control, config: config, prefix: "control.", suffix: ".abmil"),
     ] + (config.abmilMLPHidden > 0 ? [abmil("abmil_mlp", data: data, config: config, headHidden: config.abmilMLPHidden)] : [])
+      + (config.nystromArm && config.attention != .nystrom
+        ? [transMIL("nystrom", ppeg: true, data: data, config: config, attention: .nystrom)] : [])
   }
 
   public static func gaps(_ config: TransMILConfig) -> [MILGap] {
@@ -133,7 +141,8 @@ public enum TransMILVariant: MILVariant {
         + "\(ConfigValue.format(context.spec.subset))% of \(data.fullTrainCount)), \(data.val.count) validation, "
         + "\(data.test.count) test; kept epoch \(Int(metrics["best_epoch"] ?? 0)) of \(Int(metrics["epochs"] ?? 0))"
         + (config.arms
-          ? "; arms: no_ppeg, abmil\(config.abmilMLPHidden > 0 ? ", abmil_mlp (MLP head \(config.abmilMLPHidden))" : ""), "
+          ? "; arms: no_ppeg, abmil\(config.abmilMLPHidden > 0 ? ", abmil_mlp (MLP head \(config.abmilMLPHidden))" : "")"
+            + "\(config.nystromArm && config.attention != .nystrom ? ", nystrom (the official attention)" : ""), "
             + "control (\(config.controlTask.rawValue)) TransMIL and ABMIL" : ""))
   }
 
@@ -173,6 +182,7 @@ public struct TransMILConfig: MILMethodConfig, Equatable {
   public var attention = TransMILAttention.nystrom
   public var abmilHidden = 500
   public var abmilMLPHidden = 0
+  public var nystromArm = false
   public var abmilMaxEpochs = 200
   public var abmilLearningRate = 5e-4
   public var abmilWeightDecay = 1e-4
@@ -214,6 +224,9 @@ public struct TransMILConfig: MILMethodConfig, Equatable {
         "abmilMLPHidden", \.abmilMLPHidden,
         "width of the MLP head of a second ABMIL arm, abmil_mlp (0: no such arm; not in the paper)",
         check: ConfigCheck.nonNegative),
+      .bool(
+        "nystromArm", \.nystromArm,
+        "with an experimental attention: also train the official Nyström TransMIL on the main task (auc.nystrom)"),
       .int("abmilMaxEpochs", \.abmilMaxEpochs, "ABMIL arm: maximum epochs (early stopping as TransMIL)", check: ConfigCheck.positive),
       .double("abmilLearningRate", \.abmilLearningRate, "ABMIL arm: Adam learning rate"),
       .double("abmilWeightDecay", \.abmilWeightDecay, "ABMIL arm: Adam L2 weight decay"),
