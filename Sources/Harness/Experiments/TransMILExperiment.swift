@@ -115,7 +115,7 @@ public enum TransMILVariant: MILVariant {
       transMIL("control", ppeg: true, data: control, config: config, prefix: "control.", suffix: ""),
       abmil("control.abmil", data: control, config: config, prefix: "control.", suffix: ".abmil"),
     ] + (config.abmilMLPHidden > 0 ? [abmil("abmil_mlp", data: data, config: config, headHidden: config.abmilMLPHidden)] : [])
-      + (config.nystromArm && config.attention != .nystrom
+      + (config.trainsNystromArm
         ? [transMIL("nystrom", ppeg: true, data: data, config: config, attention: .nystrom)] : [])
   }
 
@@ -140,10 +140,14 @@ public enum TransMILVariant: MILVariant {
         + "on the \(config.task.rawValue) task of \(data.dataset.datasetId): \(data.train.count) training slides (subset "
         + "\(ConfigValue.format(context.spec.subset))% of \(data.fullTrainCount)), \(data.val.count) validation, "
         + "\(data.test.count) test; kept epoch \(Int(metrics["best_epoch"] ?? 0)) of \(Int(metrics["epochs"] ?? 0))"
-        + (config.arms
-          ? "; arms: no_ppeg, abmil\(config.abmilMLPHidden > 0 ? ", abmil_mlp (MLP head \(config.abmilMLPHidden))" : "")"
-            + "\(config.nystromArm && config.attention != .nystrom ? ", nystrom (the official attention)" : ""), "
-            + "control (\(config.controlTask.rawValue)) TransMIL and ABMIL" : ""))
+        + (config.arms ? "; arms: " + armNames(config).joined(separator: ", ") : ""))
+  }
+
+  /// The comparison arms as the run's note lists them, in training order.
+  static func armNames(_ config: TransMILConfig) -> [String] {
+    ["no_ppeg", "abmil", "control (\(config.controlTask.rawValue)) TransMIL and ABMIL"]
+      + (config.abmilMLPHidden > 0 ? ["abmil_mlp (MLP head \(config.abmilMLPHidden))"] : [])
+      + (config.trainsNystromArm ? ["nystrom (the official attention)"] : [])
   }
 
   /// The attention as the run's note names it.
@@ -157,9 +161,6 @@ public enum TransMILVariant: MILVariant {
     }
   }
 }
-
-/// TransMIL's attention: the official Nyström approximation, or an experiment (`TransMIL.Attention`).
-public typealias TransMILAttention = TransMIL.Attention
 
 /// The `transmil` target's config: the shared MIL data keys, then TransMIL's own (official
 /// `train.py` and `Camelyon/TransMIL.yaml` values) and its ABMIL arm's.
@@ -179,10 +180,12 @@ public struct TransMILConfig: MILMethodConfig, Equatable {
   public var arms = true
   public var ppeg = true
   public var valueResidual = true
-  public var attention = TransMILAttention.nystrom
+  public var attention = TransMIL.Attention.nystrom
   public var abmilHidden = 500
   public var abmilMLPHidden = 0
   public var nystromArm = false
+  /// Whether the run trains the official Nyström arm: asked for, and the main model's attention is another.
+  var trainsNystromArm: Bool { nystromArm && attention != .nystrom }
   public var abmilMaxEpochs = 200
   public var abmilLearningRate = 5e-4
   public var abmilWeightDecay = 1e-4
