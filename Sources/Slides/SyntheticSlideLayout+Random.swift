@@ -24,7 +24,8 @@ extension SyntheticSlideLayout {
   ///   the smallest cover less than half a 256² tile). Camelyon16's positive slides likewise
   ///   range from large lesions to a few percent of tissue or less.
   /// - Rare foci: 2–4 (uniform) blobs of radius 200–300 px whose kinds follow `group`; in
-  ///   `both` the number of lymphoid aggregates is uniform in `1…k−1`.
+  ///   `both` the number of lymphoid aggregates is uniform in `1…k−1`. In `near` and `far` (the
+  ///   proximity design) one lymphoid aggregate and one necrotic focus, `group.fociGap` apart.
   /// - Blur: with probability `parameters.blurredSlideFraction`, 1–2 blobs of radius 280–520 px
   ///   with σ uniform in `parameters.blurSigma`, away from tumour and rare foci.
   ///
@@ -170,12 +171,13 @@ extension SyntheticSlideLayout {
   }
 
   static func placeRare(_ placer: inout Placer, group: RelationalGroup, rng: inout RandomGenerator) -> [RareRegion] {
+    if let gap = group.fociGap { return placePair(&placer, gap: gap, rng: &rng) }
     let k = 2 + rng.nextInt(below: 3)
     var kinds: [RareStructure]
     switch group {
     case .lymphoidOnly: kinds = Array(repeating: .lymphoidAggregate, count: k)
     case .necrosisOnly: kinds = Array(repeating: .necrosis, count: k)
-    case .both:
+    case .both, .near, .far:
       let lymphoid = 1 + rng.nextInt(below: k - 1)
       kinds = Array(repeating: .lymphoidAggregate, count: lymphoid) + Array(repeating: .necrosis, count: k - lymphoid)
     }
@@ -192,6 +194,31 @@ extension SyntheticSlideLayout {
       }
     }
     return out
+  }
+
+  /// The proximity design's two foci: a lymphoid aggregate placed as any rare focus, then a
+  /// necrotic focus whose outline lies `gap` from it (and 64 px from everything else). Each
+  /// attempt draws both radii (200–300 px, shrunk by 0.85 every 10 attempts) and places the pair
+  /// afresh, so an aggregate with no room at the right distance is moved rather than kept; empty
+  /// after 40 attempts (the label then follows what the layout holds).
+  static func placePair(
+    _ placer: inout Placer, gap: ClosedRange<Double>, rng: inout RandomGenerator
+  ) -> [RareRegion] {
+    let start = placer
+    for attempt in 0..<40 {
+      placer = start
+      let shrink = pow(0.85, Double(attempt / 10))
+      let (r1, r2) = (rng.uniform(200...300) * shrink, rng.uniform(200...300) * shrink)
+      guard let lymphoid = placer.place(radius: r1, roughness: 0.2, gap: 64, inside: true, rng: &rng) else { continue }
+      let necrosis = placer.place(radius: r2, roughness: 0.2, gap: 64, inside: true, rng: &rng) {
+        gap.contains(SyntheticSlideLayout.distance($0, lymphoid))
+      }
+      if let necrosis {
+        return [RareRegion(structure: .lymphoidAggregate, outline: lymphoid), RareRegion(structure: .necrosis, outline: necrosis)]
+      }
+    }
+    placer = start
+    return []
   }
 
   /// Harmonic perturbation `1 + Σₖ aₖ cos(kθ + φₖ)` for k = 2…7, `aₖ ~ U(0, roughness / k)`,
@@ -255,9 +282,10 @@ extension SyntheticSlideLayout {
     /// A blob of mean radius `radius` (axes `radius·a` and `radius/a`, `a ∈ [0.8, 1.25]`, random
     /// rotation) whose centre lies in a section (chosen by area) and that keeps `gap` pixels
     /// from every occupied blob; with `inside`, every vertex also lies in that section at least
-    /// 24 px from its border. Nil after 300 failed tries.
+    /// 24 px from its border, and `accept` holds for it. Nil after 300 failed tries.
     mutating func place(
-      radius: Double, roughness: Double, gap: Double, inside: Bool, rng: inout RandomGenerator
+      radius: Double, roughness: Double, gap: Double, inside: Bool, rng: inout RandomGenerator,
+      accept: (Polygon) -> Bool = { _ in true }
     ) -> Polygon? {
       let total = areas.reduce(0, +)
       for _ in 0..<300 {
@@ -280,7 +308,7 @@ extension SyntheticSlideLayout {
           }
           guard ok else { continue }
         }
-        guard occupied.allSatisfy({ Placer.apart(candidate, $0, gap: gap) }) else { continue }
+        guard occupied.allSatisfy({ Placer.apart(candidate, $0, gap: gap) }), accept(candidate) else { continue }
         occupied.append(candidate)
         return candidate
       }

@@ -14,11 +14,19 @@ public enum RareStructure: String, Codable, Sendable, CaseIterable {
   }
 }
 
-/// Which rare structures a slide holds: the design cell of the relational task.
+/// Which rare structures a slide holds, and where: the design cell of the relational task, or of
+/// the proximity task (`SyntheticSlides.Parameters.proximityDesign`).
 ///
-/// Every slide holds the same number distribution of rare foci (2–4); a cell only decides their
-/// kinds. `relationalLabel` is 1 exactly for `both`, so the label depends on how two kinds of
-/// instance co-occur, never on one instance or on how many rare instances there are.
+/// Relational design: every slide holds the same number distribution of rare foci (2–4); a cell
+/// only decides their kinds. `relationalLabel` is 1 exactly for `both`, so the label depends on
+/// how two kinds of instance co-occur, never on one instance or on how many rare instances there
+/// are.
+///
+/// Proximity design: every slide holds exactly one lymphoid aggregate and one necrotic focus of
+/// the same size distribution; a cell only decides how far apart they are (`near`, `far`), so the
+/// label (`SyntheticSlideLayout.proximityLabel`) depends on where instances lie, never on which
+/// instances a bag holds. No 256² level-0 tile can touch both foci in either cell (they are at
+/// least 380 px apart, more than a tile's diagonal), so no single tile shows the label.
 public enum RelationalGroup: String, Codable, Sendable, CaseIterable {
   /// Every rare focus is a lymphoid aggregate.
   case lymphoidOnly = "lymphoid-only"
@@ -26,9 +34,22 @@ public enum RelationalGroup: String, Codable, Sendable, CaseIterable {
   case necrosisOnly = "necrosis-only"
   /// At least one of each.
   case both
+  /// Proximity design: one of each, 380–600 px apart (1–2 tiles of 256 px between them).
+  case near
+  /// Proximity design: one of each, at least 1,100 px apart (more than four tiles between them).
+  case far
 
-  /// 1 for `both`, else 0.
-  public var relationalLabel: Int { self == .both ? 1 : 0 }
+  /// 1 when both kinds are present (`both`, `near`, `far`), else 0.
+  public var relationalLabel: Int { self == .lymphoidOnly || self == .necrosisOnly ? 0 : 1 }
+
+  /// Gap between the two foci of a proximity cell, level-0 pixels (nil in the relational design).
+  public var fociGap: ClosedRange<Double>? {
+    switch self {
+    case .near: 380...600
+    case .far: 1100...Double.infinity
+    case .lymphoidOnly, .necrosisOnly, .both: nil
+    }
+  }
 }
 
 /// Ground truth of one synthetic whole slide: everything drawn on it, in level-0 pixels.
@@ -116,6 +137,43 @@ public struct SyntheticSlideLayout: Sendable, Codable, Equatable {
   /// The relational label: 1 when both rare structures are present.
   public var relationalLabel: Int {
     count(of: .lymphoidAggregate) > 0 && count(of: .necrosis) > 0 ? 1 : 0
+  }
+
+  /// Below this distance between a lymphoid aggregate and a necrotic focus (level-0 pixels) a
+  /// slide's `proximityLabel` is 1: between the `near` cell's largest gap (600) and the `far`
+  /// cell's smallest (1,100).
+  public static let proximityThreshold = 800.0
+
+  /// The smallest distance between a lymphoid aggregate and a necrotic focus (outline to outline,
+  /// measured from each outline's vertices), nil unless the slide holds both kinds.
+  public var fociDistance: Double? {
+    let lymphoid = rareRegions.filter { $0.structure == .lymphoidAggregate }.map(\.outline)
+    let necrosis = rareRegions.filter { $0.structure == .necrosis }.map(\.outline)
+    guard !lymphoid.isEmpty, !necrosis.isEmpty else { return nil }
+    var best = Double.infinity
+    for a in lymphoid {
+      for b in necrosis { best = min(best, Self.distance(a, b)) }
+    }
+    return best
+  }
+
+  /// The proximity label: 1 when a lymphoid aggregate and a necrotic focus lie closer than
+  /// `proximityThreshold`, else 0 (also 0 when the slide lacks either kind).
+  public var proximityLabel: Int { (fociDistance ?? .infinity) < Self.proximityThreshold ? 1 : 0 }
+
+  /// Distance between two disjoint outlines (0 when one holds a vertex of the other), from each
+  /// one's vertices to the other's boundary; the blobs' vertices are dense enough for that.
+  static func distance(_ a: Polygon, _ b: Polygon) -> Double {
+    var best = Double.infinity
+    for p in a.outer {
+      if b.contains(p) { return 0 }
+      best = min(best, b.distanceToOuterBoundary(p))
+    }
+    for p in b.outer {
+      if a.contains(p) { return 0 }
+      best = min(best, a.distanceToOuterBoundary(p))
+    }
+    return best
   }
 
   /// Fractions of `rect` covered by each kind of ground truth (areas of polygon intersections

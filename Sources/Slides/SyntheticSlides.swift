@@ -81,6 +81,13 @@ public struct SyntheticSlides: Sendable {
     /// set happened to rank the relational label by bag size at AUC 0.326. False keeps the
     /// independent v1 slides bit for bit.
     public var matchedBlocks = false
+    /// The proximity design instead of the relational one: every slide holds one lymphoid
+    /// aggregate and one necrotic focus, 380–600 px apart (`near`, `proximity_label` 1) or at least
+    /// 1,100 px apart (`far`, 0), in the cells near, far, near, far of each label (so half of each
+    /// split × label cell, and of each matched block). Which tiles a bag holds then says nothing
+    /// about the label; where they lie does (PPEG's task, `MILTask.proximity`). `slides.csv`
+    /// gains `proximity_label` and `foci_distance`. False keeps the v1 slides bit for bit.
+    public var proximityDesign = false
 
     /// The v1 defaults.
     public init() {}
@@ -149,6 +156,8 @@ public struct SyntheticSlides: Sendable {
     Split(name: "train", seed: 11, perClass: 20), Split(name: "val", seed: 12, perClass: 4),
     Split(name: "test", seed: 13, perClass: 8),
   ]
+  /// Extra columns of `slides.csv` in the proximity design, after `extraColumns`.
+  public static let proximityColumns = ["proximity_label", "foci_distance"]
   /// Extra columns of `slides.csv`, in order.
   public static let extraColumns = [
     "relational_group", "width", "height", "microns_per_pixel", "tissue_area", "tumour_area", "tumour_lesions",
@@ -175,7 +184,8 @@ public struct SyntheticSlides: Sendable {
   /// are shuffled with the split's seed, then numbered.
   public var plans: [SlidePlan] {
     var out: [SlidePlan] = []
-    let cycle: [RelationalGroup] = [.lymphoidOnly, .necrosisOnly, .both, .both]
+    let cycle: [RelationalGroup] =
+      parameters.proximityDesign ? [.near, .far, .near, .far] : [.lymphoidOnly, .necrosisOnly, .both, .both]
     for split in splits {
       var cells: [(label: Int, group: RelationalGroup)] = []
       var blocks: [Int] = []
@@ -234,13 +244,17 @@ public struct SyntheticSlides: Sendable {
     var rng = plan.generator.split("survival")
     let fraction = layout.tumourFraction
     let (months, event) = Self.survival(tumourFraction: fraction, using: &rng)
-    let extra: [String: String] = [
+    var extra: [String: String] = [
       "relational_group": plan.group.rawValue, "width": String(layout.width), "height": String(layout.height),
       "microns_per_pixel": String(parameters.micronsPerPixel), "tissue_area": String(layout.tissueArea),
       "tumour_area": String(layout.tumourArea), "tumour_lesions": String(layout.tumours.count),
       "lymphoid_aggregates": String(layout.count(of: .lymphoidAggregate)),
       "necrotic_foci": String(layout.count(of: .necrosis)), "blur_regions": String(layout.blurRegions.count),
     ]
+    if parameters.proximityDesign {
+      extra["proximity_label"] = String(layout.proximityLabel)
+      extra["foci_distance"] = layout.fociDistance.map { String(($0 * 10).rounded() / 10) } ?? ""
+    }
     return SlideRecord(
       slideID: plan.slideID, label: layout.tumours.isEmpty ? 0 : 1, split: plan.split, tumourFraction: fraction,
       survivalMonths: months, event: event, relationalLabel: layout.relationalLabel, extra: extra)
@@ -309,7 +323,8 @@ public struct SyntheticSlides: Sendable {
     let records = try Parallel.map(plans.count, threads: threads, progress: progress, isCancelled: isCancelled) { i in
       try write(plans[i], into: directory)
     }
-    let table = SlideTable(records: records, extraColumns: Self.extraColumns)
+    let table = SlideTable(
+      records: records, extraColumns: Self.extraColumns + (parameters.proximityDesign ? Self.proximityColumns : []))
     try table.write(to: directory + "/slides.csv")
     return table
   }

@@ -10,7 +10,7 @@ import _TestSupport
     // The shared MIL data keys first, in their order, then ABMIL's own.
     #expect(
       schema.map(\.name) == [
-        "encoder", "encoderWeights", "sslEncoder", "encoderInputSize", "encoderStage", "preset", "trainPerClass", "valPerClass", "testPerClass", "slideSide", "matchedBlocks", "bootstrap", "permuteLabels",
+        "encoder", "encoderWeights", "sslEncoder", "encoderInputSize", "encoderStage", "preset", "trainPerClass", "valPerClass", "testPerClass", "slideSide", "matchedBlocks", "proximityDesign", "bootstrap", "permuteLabels",
         "task", "hidden", "attentionDimension", "dropout", "learningRate", "weightDecay", "maxEpochs", "patience", "selectOn",
         "meanPoolingArm", "permutedLabelsArm", "uniformAttention",
       ])
@@ -20,7 +20,7 @@ import _TestSupport
     #expect(byName["encoder"]?.defaultValue == .string("small"))
     #expect(byName["task"]?.type == .string && byName["dropout"]?.type == .double)
     // A choice's check lists exactly the allowed values.
-    #expect(byName["task"]?.check?(.string("survival")) == "expected one of tumour, relational")
+    #expect(byName["task"]?.check?(.string("survival")) == "expected one of tumour, relational, proximity")
     #expect(byName["encoder"]?.check?(.string("pixels")) == "expected one of small, resnet18, swin-micro, ctranspath")
     #expect(byName["task"]?.check?(.string("relational")) == nil)
   }
@@ -220,13 +220,14 @@ import _TestSupport
 
   @Test func milSchemasListTheDataKeysThenTheMethods() {
     let data = [
-      "encoder", "encoderWeights", "sslEncoder", "encoderInputSize", "encoderStage", "preset", "trainPerClass", "valPerClass", "testPerClass", "slideSide", "matchedBlocks", "bootstrap", "permuteLabels",
+      "encoder", "encoderWeights", "sslEncoder", "encoderInputSize", "encoderStage", "preset", "trainPerClass", "valPerClass", "testPerClass", "slideSide", "matchedBlocks", "proximityDesign", "bootstrap", "permuteLabels",
     ]
     #expect(
       MethodKind.transmil.configSchema.map(\.name)
         == data + [
           "task", "controlTask", "dimension", "dropout", "legacyOutputSlice", "learningRate", "weightDecay",
-          "gradientAccumulation", "maxEpochs", "patience", "selectOn", "arms", "valueResidual", "attention", "ppeg", "abmilHidden", "abmilMLPHidden", "nystromArm", "abmilMaxEpochs", "abmilLearningRate",
+          "gradientAccumulation", "maxEpochs", "patience", "selectOn", "arms", "valueResidual", "attention", "ppeg", "tokenLayout",
+          "sequenceArm", "abmilHidden", "abmilMLPHidden", "nystromArm", "abmilMaxEpochs", "abmilLearningRate",
           "abmilWeightDecay",
         ])
     #expect(
@@ -250,7 +251,8 @@ import _TestSupport
     #expect(transmil["dimension"]?.defaultValue == .int(512) && transmil["learningRate"]?.defaultValue == .double(2e-4))
     #expect(transmil["dimension"]?.check?(.int(12)) == "expected a multiple of 8 in 8...4096")
     #expect(transmil["dimension"]?.check?(.int(16)) == nil)
-    #expect(transmil["controlTask"]?.check?(.string("survival")) == "expected one of tumour, relational")
+    #expect(transmil["controlTask"]?.check?(.string("survival")) == "expected one of tumour, relational, proximity")
+    #expect(transmil["tokenLayout"]?.check?(.string("grid")) == "expected one of sequence, slide-grid")
     let panther = Dictionary(uniqueKeysWithValues: PantherConfig.schema.map { ($0.name, $0) })
     #expect(panther["tau"]?.defaultValue == .double(1) && panther["patchesPerPrototype"]?.defaultValue == .int(100_000))
     #expect(panther["coxTimes"]?.defaultValue == .string("bins") && panther["coxTimes"]?.type == .string)

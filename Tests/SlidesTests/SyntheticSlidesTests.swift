@@ -137,6 +137,7 @@ var sharedSmallSet: (directory: String, table: SlideTable) {
       case .lymphoidOnly: #expect(necrosis == 0 && lymphoid == total)
       case .necrosisOnly: #expect(lymphoid == 0 && necrosis == total)
       case .both: #expect(lymphoid >= 1 && necrosis >= 1)
+      case .near, .far: Issue.record("\(plan.slideID): a proximity cell in the relational design")
       }
       #expect(layout.relationalLabel == plan.group.relationalLabel)
       byGroup[plan.group, default: []].append(total)
@@ -200,6 +201,39 @@ var sharedSmallSet: (directory: String, table: SlideTable) {
       parameters: SyntheticSlides.Parameters(), splits: [SyntheticSlides.Split(name: "test", seed: 13, perClass: 8)])
     let areas = independent.plans.map { independent.layout(of: $0).tissueArea }
     #expect(Set(areas).count == areas.count)
+  }
+
+  /// The proximity design: every slide holds exactly one lymphoid aggregate and one necrotic
+  /// focus; near and far alternate within each label and matched block; the label read from the
+  /// geometry equals the design, the gaps fall in their ranges, and no 256² tile (diagonal 362 px)
+  /// can touch both foci, so only where the tiles lie tells the label.
+  @Test func proximityDesignSeparatesNearFromFarByPositionOnly() {
+    var p = SyntheticSlides.Parameters()
+    (p.proximityDesign, p.matchedBlocks) = (true, true)
+    let generator = SyntheticSlides(parameters: p, splits: [SyntheticSlides.Split(name: "train", seed: 11, perClass: 8)])
+    var perLabel: [Int: [Int]] = [0: [], 1: []]
+    var gaps: [RelationalGroup: [Double]] = [:]
+    for plan in generator.plans {
+      #expect(plan.group == .near || plan.group == .far)
+      let layout = generator.layout(of: plan)
+      #expect(layout.count(of: .lymphoidAggregate) == 1 && layout.count(of: .necrosis) == 1, "\(plan.slideID)")
+      #expect(layout.relationalLabel == 1)
+      let distance = layout.fociDistance ?? -1
+      #expect(plan.group.fociGap?.contains(distance) == true, "\(plan.slideID): \(plan.group) at \(distance) px")
+      #expect(distance > 256 * 2.0.squareRoot())
+      #expect(layout.proximityLabel == (plan.group == .near ? 1 : 0))
+      let record = generator.record(of: plan, layout: layout)
+      #expect(record.extra["proximity_label"] == String(layout.proximityLabel))
+      #expect(record.relationalLabel == 1)
+      perLabel[plan.label, default: []].append(layout.proximityLabel)
+      gaps[plan.group, default: []].append(distance)
+    }
+    for label in 0...1 { #expect(perLabel[label]?.filter { $0 == 1 }.count == 4 && perLabel[label]?.count == 8) }
+    #expect((gaps[.near] ?? []).allSatisfy { $0 <= 600 } && (gaps[.far] ?? []).allSatisfy { $0 >= 1100 })
+    // The relational design is untouched: no proximity columns, the v1 groups.
+    let v1 = smallGenerator(perClass: 4)
+    #expect(v1.plans.allSatisfy { $0.group.fociGap == nil })
+    #expect(v1.record(of: v1.plans[0], layout: v1.layout(of: v1.plans[0])).extra["proximity_label"] == nil)
   }
 
   /// Survival: the hazard grows with tumour burden; events and censoring are both present.

@@ -76,11 +76,14 @@ public struct SlideDatasetLoader: Sendable {
       case "matchedBlocks":
         guard let v = Bool(value) else { throw InputError.file(path: path, key: key, message: "expected true or false") }
         p.matchedBlocks = v
+      case "proximityDesign":
+        guard let v = Bool(value) else { throw InputError.file(path: path, key: key, message: "expected true or false") }
+        p.proximityDesign = v
       default:
         throw InputError.file(
           path: path, key: "parameters.\(key)",
           message: "unknown generator parameter; expected minSide, maxSide, micronsPerPixel, levels, objectScale, "
-            + "textureDownsample, macroFraction, blurredSlideFraction, deflateLevel, matchedBlocks")
+            + "textureDownsample, macroFraction, blurredSlideFraction, deflateLevel, matchedBlocks, proximityDesign")
       }
     }
     if let problem = p.problems.first { throw InputError.file(path: path, key: "parameters", message: problem) }

@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Methods
 import Slides
 
 /// The slide-level task a MIL target learns, read from the slide table (`SlideRecord`).
@@ -11,9 +12,13 @@ public enum MILTask: String, CaseIterable, Sendable {
   case relational
   /// Survival (`survival_months`, `event`); the class label is the event indicator.
   case survival
+  /// `proximity_label`: a lymphoid aggregate within 800 px of a necrotic focus, on slides that all
+  /// hold one of each (`SyntheticSlides.Parameters.proximityDesign`): only where instances lie
+  /// decides it.
+  case proximity
 
   /// The tasks that classify slides (every one but survival).
-  public static let classification: [MILTask] = [.tumour, .relational]
+  public static let classification: [MILTask] = [.tumour, .relational, .proximity]
 
   /// The slide table column the task reads (for messages).
   public var column: String {
@@ -21,6 +26,7 @@ public enum MILTask: String, CaseIterable, Sendable {
     case .tumour: "label"
     case .relational: "relational_label"
     case .survival: "survival_months, event"
+    case .proximity: "proximity_label (slides of the proximity design: matchedBlocks' sibling key proximityDesign)"
     }
   }
 
@@ -30,6 +36,7 @@ public enum MILTask: String, CaseIterable, Sendable {
     case .tumour: record.label
     case .relational: record.relationalLabel
     case .survival: record.survivalMonths == nil ? nil : record.event
+    case .proximity: record.extra["proximity_label"].flatMap { Int($0) }.flatMap { [0, 1].contains($0) ? $0 : nil }
     }
   }
 }
@@ -51,14 +58,18 @@ public struct MILBag: @unchecked Sendable {
   /// Survival time and event indicator, when the slide table has them.
   public var survivalMonths: Double?
   public var event: Int?
+  /// Each instance's cell on the slide's tile grid (from the bag's tile coordinates and grid
+  /// stride), nil when unknown. Only models that place tokens on the slide read it.
+  public var gridPositions: [GridPosition]?
 
   /// Instances N.
   public var instanceCount: Int { features.shape[0] }
 
   public init(
     slideID: String, features: Tensor, label: Int, instanceLabels: [Int]? = nil, survivalMonths: Double? = nil,
-    event: Int? = nil, instanceTruth: [TileTruth]? = nil
+    event: Int? = nil, instanceTruth: [TileTruth]? = nil, gridPositions: [GridPosition]? = nil
   ) {
+    self.gridPositions = gridPositions
     self.slideID = slideID
     self.features = features
     self.label = label
@@ -135,7 +146,8 @@ public enum MILData {
         return MILBag(
           slideID: entry.slideID, features: bag.featureTensor, label: label, instanceLabels: bag.instanceLabels,
           survivalMonths: record.survivalMonths, event: record.event,
-          instanceTruth: try dataset.layoutDirectory.map { try instanceTruth(of: bag, slideID: entry.slideID, layouts: $0) })
+          instanceTruth: try dataset.layoutDirectory.map { try instanceTruth(of: bag, slideID: entry.slideID, layouts: $0) },
+          gridPositions: GridPosition.cells(of: bag.coordinates, step: Double(bag.info.stepSize) * bag.info.downsample))
       }
     }
     var train = try bags(store.entries(inSplit: "train"))
@@ -337,6 +349,7 @@ public struct MILDataConfig: MethodConfig, Equatable {
   public var testPerClass = 0
   public var slideSide = 0
   public var matchedBlocks = false
+  public var proximityDesign = false
   public var bootstrap = 1000
   public var permuteLabels = false
   public var encoderWeights = ""
@@ -375,6 +388,9 @@ public struct MILDataConfig: MethodConfig, Equatable {
     .bool(
       "matchedBlocks", \.matchedBlocks,
       "synthetic slides in matched design blocks: the four slides of a block (lymphoid-only, necrosis-only, both, both) share size and tissue sections, so bag size says nothing about the relational label (false: independent slides)"),
+    .bool(
+      "proximityDesign", \.proximityDesign,
+      "synthetic slides of the proximity design: each holds one lymphoid aggregate and one necrotic focus, 380–600 px (proximity_label 1) or ≥ 1,100 px apart (0), for the proximity task (false: the relational design)"),
     .int("bootstrap", \.bootstrap, "bootstrap resamples of the test AUC interval", check: ConfigCheck.nonNegative),
     .bool(
       "permuteLabels", \.permuteLabels,
@@ -398,6 +414,7 @@ public struct MILDataConfig: MethodConfig, Equatable {
       s.slideParameters["maxSide"] = String(slideSide)
     }
     if matchedBlocks { s.slideParameters["matchedBlocks"] = "true" }
+    if proximityDesign { s.slideParameters["proximityDesign"] = "true" }
     return s
   }
 }

@@ -161,7 +161,9 @@ public enum MILEvaluation {
   /// rule that reads instance-supervised probes (`fitProbe`, fitted on `train`'s instances) the
   /// way the task's label is made. Tumour: the highest tumour margin of the slide (one tumour
   /// tile makes a positive slide). Relational: the smaller of the slide's highest lymphoid
-  /// margin and its highest necrosis margin (both kinds present). Not a strict ceiling: a weakly
+  /// margin and its highest necrosis margin (both kinds present). Proximity: minus the smallest
+  /// grid distance (in tiles, Chebyshev) between a tile the lymphoid probe calls positive and
+  /// another the necrosis probe calls positive. Not a strict ceiling: a weakly
   /// supervised model may also use evidence the maximum ignores (partly covered tiles), but near
   /// chance it says the features cannot carry the task. Nil for survival, or when a probe
   /// cannot be fitted or the test slides hold one class.
@@ -176,6 +178,22 @@ public enum MILEvaluation {
         return nil
       }
       rule = { min(lymphoid($0).max() ?? -.infinity, necrosis($0).max() ?? -.infinity) }
+    case .proximity:
+      guard let lymphoid = fitProbe(.lymphoid, on: train), let necrosis = fitProbe(.necrosis, on: train) else {
+        return nil
+      }
+      rule = { bag in
+        guard let cells = bag.gridPositions else { return 0 }
+        let (lm, nm) = (lymphoid(bag), necrosis(bag))
+        let (l, n) = (lm.indices.filter { lm[$0] > 0 }, nm.indices.filter { nm[$0] > 0 })
+        var best = Int.max
+        for i in l {
+          for j in n where j != i {
+            best = min(best, max(abs(cells[i].row - cells[j].row), abs(cells[i].column - cells[j].column)))
+          }
+        }
+        return best == Int.max ? -1e9 : -Double(best)
+      }
     case .survival:
       return nil
     }

@@ -120,7 +120,12 @@ public enum MILTraining {
     model.isTraining = false
     var g = RandomGenerator(seed: 0)
     let total = Tensor.withoutGrad {
-      bags.reduce(0.0) { $0 + Double(loss(logits: model.classify($1.features, using: &g).logits, label: $1.label).item) }
+      var sum = 0.0
+      for bag in bags {
+        let logits = model.classify(bag.features, positions: bag.gridPositions, using: &g).logits
+        sum += Double(loss(logits: logits, label: bag.label).item)
+      }
+      return sum
     }
     return total / Double(bags.count)
   }
@@ -136,7 +141,7 @@ public enum MILTraining {
     var haveScores = true
     Tensor.withoutGrad {
       for bag in bags {
-        let out = model.classify(bag.features, using: &g)
+        let out = model.classify(bag.features, positions: bag.gridPositions, using: &g)
         probs.append(probabilities(out.logits))
         if let s = out.instanceScores { scores.append(s.data.map(Double.init)) } else { haveScores = false }
       }
@@ -224,7 +229,7 @@ public enum MILTraining {
       var epochLoss = 0.0
       for (i, index) in order.enumerated() {
         let bag = train[index]
-        let loss = loss(logits: model.classify(bag.features, using: &generator).logits, label: bag.label)
+        let loss = loss(logits: model.classify(bag.features, positions: bag.gridPositions, using: &generator).logits, label: bag.label)
         epochLoss += Double(loss.item)
         if loss.requiresGrad {
           (loss * scale).backward()

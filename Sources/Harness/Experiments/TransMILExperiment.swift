@@ -31,6 +31,8 @@ public enum TransMILVariant: MILVariant {
         MetricInfo("auc.abmil", .higher, "test slide ROC-AUC, ABMIL, main task"),
         MetricInfo("auc.abmil_mlp", .higher, "test slide ROC-AUC, ABMIL with an MLP head, main task"),
         MetricInfo("auc.nystrom", .higher, "test slide ROC-AUC, the official Nyström TransMIL, main task"),
+        MetricInfo("auc.sequence", .higher, "test slide ROC-AUC, TransMIL with the official token layout, main task"),
+        MetricInfo("slide_grid_gain", .higher, "auc − auc.sequence: tokens on the slide's grid against the official fold"),
         MetricInfo("control.auc", .higher, "test slide ROC-AUC, TransMIL, control task"),
         MetricInfo("control.auc.abmil", .higher, "test slide ROC-AUC, ABMIL, control task"),
         MetricInfo("gain_over_abmil", .higher, "auc − auc.abmil (main task)"),
@@ -42,6 +44,7 @@ public enum TransMILVariant: MILVariant {
       + [("", ".no_ppeg", "TransMIL without PPEG, main task"), ("", ".abmil", "ABMIL, main task"),
          ("", ".abmil_mlp", "ABMIL with an MLP head, main task"),
          ("", ".nystrom", "the official Nyström TransMIL, main task"),
+         ("", ".sequence", "TransMIL with the official token layout, main task"),
          ("control.", "", "TransMIL, control task"), ("control.", ".abmil", "ABMIL, control task")].map { prefix, suffix, what in
         MILEvaluation.sizeCorrelationInfo(prefix: prefix, suffix: suffix, what: what)
       } + MILEvaluation.trainingMetricInfos
@@ -68,7 +71,7 @@ public enum TransMILVariant: MILVariant {
   /// every metric and the bootstrap, an arm copies its `auc` as `prefix + auc + suffix`.
   static func transMIL(
     _ label: String, ppeg: Bool, data: MILSplits, config: TransMILConfig, attention: TransMIL.Attention? = nil,
-    prefix: String = "", suffix: String? = nil
+    tokenLayout: TransMIL.TokenLayout? = nil, prefix: String = "", suffix: String? = nil
   ) -> MILArmPlan {
     .trained(
       label, generator: "transmil \(label)", data: data, settings: transMILSettings(config),
@@ -79,7 +82,8 @@ public enum TransMILVariant: MILVariant {
       TransMIL(
         inputDimension: data.featureDimension, dimension: config.dimension, classes: data.classCount,
         dropout: Float(config.dropout), legacyOutputSlice: config.legacyOutputSlice, usesPPEG: ppeg,
-        valueResidual: config.valueResidual, attention: attention ?? config.attention, using: &g)
+        valueResidual: config.valueResidual, attention: attention ?? config.attention,
+        tokenLayout: tokenLayout ?? config.tokenLayout, using: &g)
     }
   }
 
@@ -117,6 +121,7 @@ public enum TransMILVariant: MILVariant {
     ] + (config.abmilMLPHidden > 0 ? [abmil("abmil_mlp", data: data, config: config, headHidden: config.abmilMLPHidden)] : [])
       + (config.trainsNystromArm
         ? [transMIL("nystrom", ppeg: true, data: data, config: config, attention: .nystrom)] : [])
+      + (config.trainsSequenceArm ? [transMIL("sequence", ppeg: true, data: data, config: config, tokenLayout: .sequence)] : [])
   }
 
   public static func gaps(_ config: TransMILConfig) -> [MILGap] {
@@ -125,6 +130,7 @@ public enum TransMILVariant: MILVariant {
       MILGap("gain_over_abmil_mlp", "auc", minus: "auc.abmil_mlp"),
       MILGap("control.gain_over_abmil", "control.auc", minus: "control.auc.abmil"),
       MILGap("ppeg_gain", "auc", minus: "auc.no_ppeg"),
+      MILGap("slide_grid_gain", "auc", minus: "auc.sequence"),
       MILGap("relational_advantage", "gain_over_abmil", minus: "control.gain_over_abmil"),
     ]
   }
@@ -148,6 +154,7 @@ public enum TransMILVariant: MILVariant {
     ["no_ppeg", "abmil", "control (\(config.controlTask.rawValue)) TransMIL and ABMIL"]
       + (config.abmilMLPHidden > 0 ? ["abmil_mlp (MLP head \(config.abmilMLPHidden))"] : [])
       + (config.trainsNystromArm ? ["nystrom (the official attention)"] : [])
+      + (config.trainsSequenceArm ? ["sequence (the official token layout)"] : [])
   }
 
   /// The attention as the run's note names it.
@@ -186,6 +193,10 @@ public struct TransMILConfig: MILMethodConfig, Equatable {
   public var nystromArm = false
   /// Whether the run trains the official Nyström arm: asked for, and the main model's attention is another.
   var trainsNystromArm: Bool { nystromArm && attention != .nystrom }
+  public var tokenLayout = TransMIL.TokenLayout.sequence
+  public var sequenceArm = false
+  /// Whether the run trains the official token layout as an arm: asked for, and the main model's layout is another.
+  var trainsSequenceArm: Bool { sequenceArm && tokenLayout != .sequence }
   public var abmilMaxEpochs = 200
   public var abmilLearningRate = 5e-4
   public var abmilWeightDecay = 1e-4
@@ -200,8 +211,11 @@ public struct TransMILConfig: MILMethodConfig, Equatable {
 
   public static let fields: [ConfigField<Self>] =
     .lifted(MILDataConfig.self, at: \.data) + [
-      .choice("task", \.task, "slide task of the main model: relational | tumour", among: MILTask.classification),
-      .choice("controlTask", \.controlTask, "task of the control arms: tumour | relational", among: MILTask.classification),
+      .choice(
+        "task", \.task, "slide task of the main model: relational | tumour | proximity (needs proximityDesign)",
+        among: MILTask.classification),
+      .choice(
+        "controlTask", \.controlTask, "task of the control arms: tumour | relational | proximity", among: MILTask.classification),
       .int("dimension", \.dimension, "model width (official 512; heads 8 × width/8, width/2 landmarks)", check: dimensionCheck),
       .double("dropout", \.dropout, "dropout after each Nyström attention (official 0.1)", check: ConfigCheck.probability),
       .bool("legacyOutputSlice", \.legacyOutputSlice, "nystrom-attention 0.0.9 output slicing (the version the authors pinned)"),
@@ -222,6 +236,13 @@ public struct TransMILConfig: MILMethodConfig, Equatable {
         "nystrom (official: width/2 landmarks) | exact (full softmax attention, same parameters) | multihead "
           + "(torch's nn.MultiheadAttention: q/k/v biases, dropout on the attention weights); the last two are experiments"),
       .bool("ppeg", \.ppeg, "audit: false removes PPEG from the main model (its arms keep their own setting)"),
+      .choice(
+        "tokenLayout", \.tokenLayout,
+        "where PPEG puts the tokens: sequence (official: the bag's order folded into a square) | slide-grid (each tile's cell "
+          + "on the slide's tile grid; an experiment)"),
+      .bool(
+        "sequenceArm", \.sequenceArm,
+        "with tokenLayout slide-grid: also train TransMIL with the official sequence layout on the main task (auc.sequence)"),
       .int("abmilHidden", \.abmilHidden, "ABMIL arm: embedding size", check: ConfigCheck.positive),
       .int(
         "abmilMLPHidden", \.abmilMLPHidden,

@@ -78,6 +78,26 @@ public final class TransMIL: Module {
       proj2 = depthwise(3, &generator)
     }
 
+    /// `x` `[1, 1 + N, c]` (class token first) with token `i` at `positions[i]` of the slide's tile
+    /// grid → the same shape: the tokens are placed on a zero grid of the positions' extent, the
+    /// three convolutions and the identity mix that grid (empty cells read as zero, as the
+    /// convolutions' own padding does), and each token reads its cell back.
+    public func callAsFunction(_ x: Tensor, positions: [GridPosition]) -> Tensor {
+      let (n, c) = (x.shape[1] - 1, x.shape[2])
+      precondition(x.shape[0] == 1 && positions.count == n, "PPEG: \(positions.count) positions for input \(x.shape)")
+      let height = (positions.map(\.row).max() ?? 0) + 1
+      let width = (positions.map(\.column).max() ?? 0) + 1
+      let cells = positions.map { $0.row * width + $0.column }
+      let cls = x.narrowed(axis: 1, start: 0, length: 1)
+      let tokens = x.narrowed(axis: 1, start: 1, length: n).reshaped([n, c])
+      let grid = Tensor.scatterAdd(tokens, axis: 0, indices: cells, into: [height * width, c])
+        .reshaped([1, height * width, c]).transposed().reshaped([1, c, height, width])
+      let mixed = proj(grid) + grid + proj1(grid) + proj2(grid)
+      let back = mixed.reshaped([1, c, height * width]).transposed().reshaped([height * width, c])
+        .indexSelect(axis: 0, cells).reshaped([1, n, c])
+      return Tensor.concatenate([cls, back], axis: 1)
+    }
+
     /// `x` `[b, 1 + H·W, c]` (class token first) → the same shape.
     public func callAsFunction(_ x: Tensor, height: Int, width: Int) -> Tensor {
       let (b, c) = (x.shape[0], x.shape[2])
@@ -93,6 +113,17 @@ public final class TransMIL: Module {
     }
   }
 
+  /// Where PPEG puts the tokens.
+  public enum TokenLayout: String, Sendable, CaseIterable {
+    /// The official model: the bag in its given order, squared to `⌈√N⌉²` by copies of its first
+    /// tokens and folded row by row, so PPEG's neighbours are neighbours in the bag's order.
+    case sequence
+    /// An experiment, not the paper's model: each token at its tile's cell of the slide's tile
+    /// grid (`classify(_:positions:using:)`), no padding tokens, so PPEG's neighbours are the
+    /// tile's neighbours on the slide.
+    case slideGrid = "slide-grid"
+  }
+
   public let clsToken: Tensor
   public let posLayer: PPEG
   public let fc1: Linear
@@ -102,6 +133,8 @@ public final class TransMIL: Module {
   public let fc2: Linear
   /// Whether PPEG runs (the paper's ablation turns it off; the official model always has it).
   public let usesPPEG: Bool
+  /// Where PPEG puts the tokens (`.sequence`: the official model).
+  public let tokenLayout: TokenLayout
   public var isTraining = true {
     didSet {
       layer1.isTraining = isTraining
@@ -125,7 +158,7 @@ public final class TransMIL: Module {
   public init(
     inputDimension: Int = 1024, dimension: Int = 512, classes: Int = 2, dropout: Float = 0.1,
     legacyOutputSlice: Bool = false, usesPPEG: Bool = true, valueResidual: Bool = true, attention: Attention = .nystrom,
-    using generator: inout RandomGenerator
+    tokenLayout: TokenLayout = .sequence, using generator: inout RandomGenerator
   ) {
     precondition(dimension % 8 == 0, "TransMIL: dimension \(dimension) must be divisible by 8 heads")
     // Registration order of the official __init__: pos_layer, _fc1, cls_token, layer1, layer2, norm, _fc2.
@@ -141,11 +174,33 @@ public final class TransMIL: Module {
     norm = LayerNorm(features: dimension)
     fc2 = Linear(inputSize: dimension, outputSize: classes, using: &generator)
     self.usesPPEG = usesPPEG
+    self.tokenLayout = tokenLayout
+  }
+
+  /// Logits `[1, classes]` of one bag `[1, N, d]` whose token `i` lies at `positions[i]` of the
+  /// slide's tile grid. With `tokenLayout == .slideGrid` PPEG mixes the tokens on that grid and no
+  /// padding tokens are added; with `.sequence` the positions are ignored (the official model).
+  public func callAsFunction(
+    _ bags: Tensor, positions: [GridPosition]?, using generator: inout RandomGenerator
+  ) -> Tensor {
+    guard tokenLayout == .slideGrid else { return self(bags, using: &generator) }
+    guard let positions else { preconditionFailure("TransMIL: the slide-grid layout needs each instance's grid position") }
+    precondition(
+      bags.rank == 3 && bags.shape[0] == 1 && bags.shape[1] == positions.count,
+      "TransMIL: input \(bags.shape) with \(positions.count) positions; expected [1, N, d] and N positions")
+    let h = fc1(bags).relu()
+    let d = h.shape[2]
+    var x = Tensor.concatenate([clsToken + Tensor.zeros([1, 1, d]), h], axis: 1)
+    x = layer1(x, using: &generator)
+    if usesPPEG { x = posLayer(x, positions: positions) }
+    x = layer2(x, using: &generator)
+    return fc2(norm(x).narrowed(axis: 1, start: 0, length: 1).reshaped([1, d]))
   }
 
   /// Logits `[b, classes]`; `generator` draws the attention dropout masks in training mode.
   public func callAsFunction(_ bags: Tensor, using generator: inout RandomGenerator) -> Tensor {
     precondition(bags.rank == 3 && bags.shape[1] > 0, "TransMIL: input \(bags.shape); expected [b, N, d]")
+    precondition(tokenLayout == .sequence, "TransMIL: the slide-grid layout needs each instance's grid position")
     var h = fc1(bags).relu()  // [b, N, 512]
     let (b, n, d) = (h.shape[0], h.shape[1], h.shape[2])
     let side = Self.gridSide(n)
@@ -179,5 +234,12 @@ extension TransMIL: MILClassifier {
   /// The bag as a batch of one (`[1, N, D]`); TransMIL has no instance scores.
   public func classify(_ bag: Tensor, using generator: inout RandomGenerator) -> (logits: Tensor, instanceScores: Tensor?) {
     (self(bag.reshaped([1, bag.shape[0], bag.shape[1]]), using: &generator), nil)
+  }
+
+  /// With `.slideGrid`, PPEG reads the positions; with `.sequence` they are ignored.
+  public func classify(
+    _ bag: Tensor, positions: [GridPosition]?, using generator: inout RandomGenerator
+  ) -> (logits: Tensor, instanceScores: Tensor?) {
+    (self(bag.reshaped([1, bag.shape[0], bag.shape[1]]), positions: positions, using: &generator), nil)
   }
 }
