@@ -185,7 +185,8 @@ public enum INSVariant: MILVariant {
       if label.isEmpty {
         output.notes.append(
         "tiles: \(trainingSet.count) training tiles of \(config.tileSide)² px, encoder \(config.tileEncoder) "
-          + "(CIFAR stem) from scratch, MoCo v2 views")
+          + "(CIFAR stem) " + (PretrainedEncoderReference(config.tileEncoderInit) == nil ? "from scratch" : "from tileEncoderInit")
+          + ", MoCo v2 views")
       }
     }
     let instanceCount = trainingSet.count
