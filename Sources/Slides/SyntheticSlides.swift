@@ -32,6 +32,11 @@ import Vision
 ///   function of how many of them are lymphoid, so a "both" slide always scores between the
 ///   lymphoid-only and necrosis-only slides with the same count. A model in which instances
 ///   see each other (self-attention) can detect the co-occurrence.
+/// - with `Parameters.proximityDesign`, rare foci for a **proximity** task instead: every slide
+///   holds one lymphoid aggregate and one necrotic focus, 380–600 px apart (`near`,
+///   `proximity_label = 1`) or at least 1,100 px apart (`far`, 0), near and far alternating
+///   within every split × tumour-label cell; no 256² tile touches both, so only where the tiles
+///   lie tells the label (PPEG's task);
 /// - **focus defects**: on a fraction of slides, 1–2 Gaussian-blurred areas (σ 2–4 px), kept
 ///   away from tumour and rare foci so that focus QC rejects tissue without changing labels;
 /// - **survival**: `T ~ Exponential(λ)`, `λ = λ₀ · exp(β · z)`, `z = log₁₀(1 + 1000 · f)` with

@@ -26,8 +26,13 @@ public enum MILTask: String, CaseIterable, Sendable {
     case .tumour: "label"
     case .relational: "relational_label"
     case .survival: "survival_months, event"
-    case .proximity: "proximity_label (slides of the proximity design: matchedBlocks' sibling key proximityDesign)"
+    case .proximity: "proximity_label"
     }
+  }
+
+  /// Where the column comes from, for the message when it is missing.
+  var columnSource: String {
+    self == .proximity ? "; the synthetic slides have it with proximityDesign: true" : ""
   }
 
   /// The slide's class label for this task, or nil when the table lacks it.
@@ -139,7 +144,8 @@ public enum MILData {
         guard let record = entry.record, let label = task.label(of: record) else {
           throw InputError.badData(
             path: store.directory,
-            message: "slide '\(entry.slideID)' has no \(task.column) in slides.csv (needed by the \(task.rawValue) task)")
+            message: "slide '\(entry.slideID)' has no \(task.column) in slides.csv (needed by the \(task.rawValue) task"
+              + task.columnSource + ")")
         }
         let bag: FeatureBag
         do { bag = try store.load(entry.slideID) } catch { throw InputError.badData(path: entry.path, message: "\(error)") }

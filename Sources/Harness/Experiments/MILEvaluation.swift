@@ -161,9 +161,9 @@ public enum MILEvaluation {
   /// rule that reads instance-supervised probes (`fitProbe`, fitted on `train`'s instances) the
   /// way the task's label is made. Tumour: the highest tumour margin of the slide (one tumour
   /// tile makes a positive slide). Relational: the smaller of the slide's highest lymphoid
-  /// margin and its highest necrosis margin (both kinds present). Proximity: minus the smallest
-  /// grid distance (in tiles, Chebyshev) between a tile the lymphoid probe calls positive and
-  /// another the necrosis probe calls positive. Not a strict ceiling: a weakly
+  /// margin and its highest necrosis margin (both kinds present). Proximity: minus the grid
+  /// distance (in tiles, Chebyshev) between the tile of highest lymphoid margin and the tile of
+  /// highest necrosis margin. Not a strict ceiling: a weakly
   /// supervised model may also use evidence the maximum ignores (partly covered tiles), but near
   /// chance it says the features cannot carry the task. Nil for survival, or when a probe
   /// cannot be fitted or the test slides hold one class.
@@ -182,17 +182,14 @@ public enum MILEvaluation {
       guard let lymphoid = fitProbe(.lymphoid, on: train), let necrosis = fitProbe(.necrosis, on: train) else {
         return nil
       }
+      // Each slide of the proximity design holds one focus of each kind, so each probe's
+      // highest-margin tile locates its focus.
       rule = { bag in
-        guard let cells = bag.gridPositions else { return 0 }
         let (lm, nm) = (lymphoid(bag), necrosis(bag))
-        let (l, n) = (lm.indices.filter { lm[$0] > 0 }, nm.indices.filter { nm[$0] > 0 })
-        var best = Int.max
-        for i in l {
-          for j in n where j != i {
-            best = min(best, max(abs(cells[i].row - cells[j].row), abs(cells[i].column - cells[j].column)))
-          }
-        }
-        return best == Int.max ? -1e9 : -Double(best)
+        guard let cells = bag.gridPositions, let l = lm.indices.max(by: { lm[$0] < lm[$1] }),
+          let n = nm.indices.max(by: { nm[$0] < nm[$1] })
+        else { return 0 }
+        return -Double(max(abs(cells[l].row - cells[n].row), abs(cells[l].column - cells[n].column)))
       }
     case .survival:
       return nil

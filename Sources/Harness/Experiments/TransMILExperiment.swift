@@ -104,8 +104,14 @@ public enum TransMILVariant: MILVariant {
 
   public static func task(_ config: TransMILConfig) -> MILTask { config.task }
 
-  public static func main(_ config: TransMILConfig, bags data: MILSplits, context: RunContext) -> MILArmPlan {
-    transMIL("", ppeg: config.ppeg, data: data, config: config)
+  public static func main(_ config: TransMILConfig, bags data: MILSplits, context: RunContext) throws -> MILArmPlan {
+    if config.tokenLayout == .slideGrid, let bag = (data.train + data.val + data.test).first(where: { $0.gridPositions == nil }) {
+      throw InputError.badOverride(
+        key: "tokenLayout", value: "slide-grid",
+        expected: "bags whose tiles have level-0 coordinates on a grid (coords and a step size); slide \(bag.slideID) of "
+          + "\(data.dataset.datasetId) has none, so use tokenLayout: sequence")
+    }
+    return transMIL("", ppeg: config.ppeg, data: data, config: config)
   }
 
   public static func arms(_ config: TransMILConfig, bags data: MILSplits, context: RunContext) throws -> [MILArmPlan] {
