@@ -10,6 +10,9 @@ import _TestSupport
 /// order. Checked against the official layout where the two must agree, by hand for one token,
 /// by permutation, and by finite differences.
 @Suite struct TransMILSlideGridTests {
+  /// Nine tiles filling a 3×3 square in row-major order: where the official model folds nine tokens.
+  static let fullSquare = (0..<9).map { GridPosition(row: $0 / 3, column: $0 % 3) }
+
   func pair(attention: TransMIL.Attention = .nystrom, ppeg: Bool = true) -> (sequence: TransMIL, grid: TransMIL) {
     var a = RandomGenerator(seed: 21)
     var b = RandomGenerator(seed: 21)
@@ -30,7 +33,7 @@ import _TestSupport
     let (sequence, grid) = pair(attention: attention)
     var g = RandomGenerator(seed: 3)
     let bag = Tensor.randomNormal([1, 9, 5], using: &g)
-    let positions = (0..<9).map { GridPosition(row: $0 / 3, column: $0 % 3) }
+    let positions = Self.fullSquare
     var unused = RandomGenerator(seed: 0)
     expectClose(
       grid(bag, positions: positions, using: &unused).data, sequence(bag, using: &unused).data, rtol: 1e-5, atol: 1e-6)
@@ -110,7 +113,7 @@ import _TestSupport
     let (sequence, grid) = pair(attention: attention)
     var g = RandomGenerator(seed: 8)
     let values = Tensor.randomNormal([1, 9, 5], using: &g)
-    let positions = (0..<9).map { GridPosition(row: $0 / 3, column: $0 % 3) }
+    let positions = Self.fullSquare
     var unused = RandomGenerator(seed: 0)
     func gradients(_ model: TransMIL, grid: Bool) -> [[Float]] {
       let bag = Tensor(shape: values.shape, data: values.data, requiresGrad: true)
