@@ -188,13 +188,19 @@ public final class TransMIL: Module {
     precondition(
       bags.rank == 3 && bags.shape[0] == 1 && bags.shape[1] == positions.count,
       "TransMIL: input \(bags.shape) with \(positions.count) positions; expected [1, N, d] and N positions")
-    let h = fc1(bags).relu()
-    let d = h.shape[2]
-    var x = Tensor.concatenate([clsToken + Tensor.zeros([1, 1, d]), h], axis: 1)
-    x = layer1(x, using: &generator)
-    if usesPPEG { x = posLayer(x, positions: positions) }
-    x = layer2(x, using: &generator)
-    return fc2(norm(x).narrowed(axis: 1, start: 0, length: 1).reshaped([1, d]))
+    return classHead(tokens: fc1(bags).relu(), using: &generator) { posLayer($0, positions: positions) }
+  }
+
+  /// The part both layouts share: the class token first, `layer1`, PPEG (`mix`, when `usesPPEG`),
+  /// `layer2`, LayerNorm and the head on the class token's row. `tokens` `[b, T, d]` → `[b, classes]`.
+  func classHead(tokens: Tensor, using generator: inout RandomGenerator, mix: (Tensor) -> Tensor) -> Tensor {
+    let (b, d) = (tokens.shape[0], tokens.shape[2])
+    let cls = clsToken + Tensor.zeros([b, 1, d])  // expand to the batch
+    var h = Tensor.concatenate([cls, tokens], axis: 1)
+    h = layer1(h, using: &generator)
+    if usesPPEG { h = mix(h) }
+    h = layer2(h, using: &generator)
+    return fc2(norm(h).narrowed(axis: 1, start: 0, length: 1).reshaped([b, d]))
   }
 
   /// Logits `[b, classes]`; `generator` draws the attention dropout masks in training mode.
@@ -202,17 +208,11 @@ public final class TransMIL: Module {
     precondition(bags.rank == 3 && bags.shape[1] > 0, "TransMIL: input \(bags.shape); expected [b, N, d]")
     precondition(tokenLayout == .sequence, "TransMIL: the slide-grid layout needs each instance's grid position")
     var h = fc1(bags).relu()  // [b, N, 512]
-    let (b, n, d) = (h.shape[0], h.shape[1], h.shape[2])
+    let n = h.shape[1]
     let side = Self.gridSide(n)
     let extra = side * side - n
     if extra > 0 { h = Tensor.concatenate([h, h.narrowed(axis: 1, start: 0, length: extra)], axis: 1) }
-    let cls = clsToken + Tensor.zeros([b, 1, d])  // expand to the batch
-    h = Tensor.concatenate([cls, h], axis: 1)  // [b, 1 + side², 512]
-    h = layer1(h, using: &generator)
-    if usesPPEG { h = posLayer(h, height: side, width: side) }
-    h = layer2(h, using: &generator)
-    let first = norm(h).narrowed(axis: 1, start: 0, length: 1).reshaped([b, d])
-    return fc2(first)
+    return classHead(tokens: h, using: &generator) { posLayer($0, height: side, width: side) }  // 1 + side² tokens
   }
 
   /// `⌈√N⌉`, computed in integers. `⌈√N⌉² − N ≤ N` for every N ≥ 1, so the first rows always
